@@ -1,0 +1,42 @@
+// Typed INR configuration and its validation. One JSON-able object describes a model everywhere: in
+// manifests, in CLI overrides, in the browser. Defaults are the STRAINER recipe (shared/REFERENCE.md).
+import { UserError } from '../util/errors.ts';
+
+export type InrKind = 'siren' | 'relu-ff';
+
+export interface InrConfig {
+  kind: InrKind;
+  /** Coordinate dimensions (2 for images). */
+  inDim: number;
+  /** Output columns: channels of one signal, or N*channels when N decoders are stacked (pretraining). */
+  outDim: number;
+  /** Hidden width; 256 in the paper. */
+  width: number;
+  /** Linear layers in all: depth-1 hidden layers form the encoder, the last one is the decoder (6 in the paper). */
+  depth: number;
+  /** SIREN frequency omega_0 for first and hidden layers; 30 in SIREN and STRAINER. */
+  omega: number;
+  /** relu-ff only: number of random Fourier frequencies and their scale (Tancik et al. 2020 use 256 and 10). */
+  ffFeatures?: number;
+  ffScale?: number;
+  ffSeed?: number;
+}
+
+export const PAPER_CONFIG: InrConfig = { kind: 'siren', inDim: 2, outDim: 1, width: 256, depth: 6, omega: 30 };
+
+export function validateConfig(c: InrConfig): InrConfig {
+  const int = (v: number, name: string, lo: number, hi: number): void => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`config: ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+  };
+  if (c.kind !== 'siren' && c.kind !== 'relu-ff') throw new UserError(`config: unknown model kind '${String(c.kind)}'`);
+  int(c.inDim, 'inDim', 1, 4);
+  int(c.outDim, 'outDim', 1, 4096);
+  int(c.width, 'width', 1, 4096);
+  int(c.depth, 'depth', 2, 64);
+  if (!(Number.isFinite(c.omega) && c.omega > 0)) throw new UserError(`config: omega must be a positive number, got ${c.omega}`);
+  if (c.kind === 'relu-ff') {
+    int(c.ffFeatures ?? 0, 'ffFeatures', 1, 4096);
+    if (!((c.ffScale ?? 0) > 0)) throw new UserError('config: ffScale must be positive');
+  }
+  return c;
+}

@@ -1,0 +1,108 @@
+// Fit one signal: build the train-step graph for the config, write it as ONNX, drive it with a
+// Trainer on the chosen backend, record PSNR before every update (the paper code's convention), then
+// render the result with the inference graph. Used by the CLI, the benchmarks and the browser alike.
+import type { Backend } from '../runtime/session.ts';
+import { hostTensor } from '../runtime/session.ts';
+import type { InrConfig } from '../model/config.ts';
+import { validateConfig } from '../model/config.ts';
+import { initParams, paramSpecs, type Params } from '../model/inr.ts';
+import { programToOnnx } from '../export/onnx-write.ts';
+import { trainStepProgram, inferenceProgram, type Measurement } from './programs.ts';
+import { Trainer, initialState } from './trainer.ts';
+import { gridCoords, psnrFromMse, toTargetRange, fromTargetRange, type TargetRange } from './grid.ts';
+import { rng } from '../util/random.ts';
+import { UserError } from '../util/errors.ts';
+
+export interface Signal { height: number; width: number; channels: number; data: Float32Array /* HWC in [0,1] */ }
+
+export interface FitOptions {
+  config: InrConfig;
+  iters: number;
+  lr: number;
+  seed: number;
+  backend: Backend;
+  range?: TargetRange;
+  /** Start from these parameters (e.g. a prior's encoder); missing ones come from a fresh init. */
+  init?: Partial<Params>;
+  /** Coordinates per step; default the full image. Fewer samples a random subset each step. */
+  batch?: number;
+  measurement?: Measurement;
+  /** Observation to fit when a measurement is used (e.g. the low-resolution image). */
+  observed?: Signal;
+  onStep?: (it: number, psnr: number, loss: number, stepMs: number) => void | boolean | Promise<void | boolean>;
+}
+
+export interface FitResult {
+  /** PSNR (dB, [0,1] scale) of the fitted signal measured before update i, for i = 0..iters-1. */
+  psnr: number[];
+  finalPsnr: number;
+  stepMs: number[];
+  params: Params;
+  trainer: Trainer;
+  /** Rendering of the final model on the signal's grid, HWC in [0,1] (unclamped). */
+  output: Float32Array;
+  stepModel: Uint8Array;
+  backend: string;
+}
+
+export function startParams(c: InrConfig, seed: number, init?: Partial<Params>): Params {
+  const fresh = initParams(c, seed);
+  const out: Params = {};
+  for (const s of paramSpecs(c)) {
+    const given = init?.[s.name];
+    if (given && given.length !== fresh[s.name].length) throw new UserError(`initial value for '${s.name}' has ${given.length} values, the model needs [${s.shape}]`);
+    out[s.name] = given ?? fresh[s.name];
+  }
+  return out;
+}
+
+export async function render(backend: Backend, c: InrConfig, params: Params, h: number, w: number, range: TargetRange = 'unit'): Promise<Float32Array> {
+  const s = await backend.load(programToOnnx(inferenceProgram(c, params)));
+  try {
+    const out = await s.run({ coords: s.upload(hostTensor([h * w, c.inDim], gridCoords(h, w))) });
+    return fromTargetRange(Float32Array.from((await s.download(out.output)).data), range);
+  } finally {
+    await s.release();
+  }
+}
+
+export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> {
+  const c = validateConfig({ ...o.config, outDim: sig.channels });
+  const range = o.range ?? 'unit';
+  const rows = sig.height * sig.width;
+  const batch = o.batch ?? rows;
+  if (batch > rows || batch < 1) throw new UserError(`batch must be between 1 and ${rows} (the image's pixel count), got ${batch}`);
+  const stepModel = programToOnnx(trainStepProgram({ config: c, batch, ...(o.measurement ? { measurement: o.measurement } : {}) }));
+  const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, startParams(c, o.seed, o.init)), o.lr);
+  const coords = gridCoords(sig.height, sig.width);
+  const target = o.observed ?? sig;
+  const targets = toTargetRange(target.data, range);
+  const full = batch === rows;
+  if (full) trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([target.height * target.width, c.outDim], targets));
+  const r = rng(o.seed + 1);
+  const psnr: number[] = [];
+  const stepMs: number[] = [];
+  for (let it = 0; it < o.iters; it++) {
+    if (!full) {
+      const bc = new Float32Array(batch * c.inDim), bt = new Float32Array(batch * c.outDim);
+      for (let k = 0; k < batch; k++) {
+        const p = r.int(rows);
+        bc.set(coords.subarray(p * c.inDim, (p + 1) * c.inDim), k * c.inDim);
+        bt.set(targets.subarray(p * c.outDim, (p + 1) * c.outDim), k * c.outDim);
+      }
+      trainer.setBatch(hostTensor([batch, c.inDim], bc), hostTensor([batch, c.outDim], bt));
+    }
+    const t0 = performance.now();
+    const { loss } = await trainer.step();
+    const ms = performance.now() - t0;
+    const p = psnrFromMse(loss, range);
+    psnr.push(p);
+    stepMs.push(ms);
+    if (o.onStep && (await o.onStep(it, p, loss, ms)) === false) break;
+  }
+  const params = await trainer.params(c);
+  const output = await render(o.backend, c, params, sig.height, sig.width, range);
+  let se = 0;
+  for (let i = 0; i < output.length; i++) se += (output[i] - sig.data[i]) ** 2;
+  return { psnr, finalPsnr: -10 * Math.log10(se / output.length), stepMs, params, trainer, output, stepModel, backend: trainer.backend };
+}
