@@ -1,0 +1,32 @@
+// The contract every pretraining engine implements (onnxruntime: src/train/pretrain.ts; TensorFlow.js:
+// src/tfjs/). One shared encoder + N independent linear decoders trained jointly on N same-size
+// signals, loss = sum over signals of each signal's MSE, Adam, full image every step (REFERENCE.md).
+import type { InrConfig } from '../model/config.ts';
+import type { Params } from '../model/inr.ts';
+import type { TargetRange } from './grid.ts';
+import type { Signal } from './fit.ts';
+
+export interface PretrainOptions {
+  /** Single-signal config: outDim = channels of one signal; the N decoders are stacked internally. */
+  config: InrConfig;
+  iters: number;
+  lr: number;
+  seed: number;
+  range: TargetRange;
+  /** Called after every step with the loss and the mean PSNR over the N signals (before the update). */
+  onStep?: (it: number, loss: number, meanPsnr: number, stepMs: number) => void;
+}
+
+export interface PretrainResult {
+  /** Shared encoder, `encoder.{l}.weight|bias`, in strainer's layout (weights [fan_in, fan_out]). */
+  encoder: Params;
+  /** Per-signal decoders: `decoder.{i}.weight` [width, C] and `decoder.{i}.bias` [C]. */
+  decoders: Params;
+  loss: number[];
+  meanPsnr: number[];
+  stepMs: number[];
+  /** e.g. 'onnxruntime-node (cpu)' or 'tfjs (wasm)'. */
+  engine: string;
+}
+
+export type PretrainEngine = (signals: readonly Signal[], opts: PretrainOptions) => Promise<PretrainResult>;
