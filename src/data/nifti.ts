@@ -1,0 +1,141 @@
+// NIfTI-1 single-file volumes (.nii, optionally gzipped): header parsing, voxel decoding to Float32
+// (x fastest), axial slices as images and the "usable slice" rule of the MRI split. Field offsets
+// are from the NIfTI-1 header definition, nifti1.h (https://nifti.nimh.nih.gov/pub/dist/src/niftilib/nifti1.h).
+// Node-only where it reads files or gunzips (node:zlib).
+
+import { gunzipSync } from 'node:zlib';
+import { UserError, check } from '../util/errors.ts';
+import { type Image, makeImage } from './image.ts';
+import { readDataFile, sha256Hex } from './sha256.ts';
+
+export interface Volume {
+  dims: [number, number, number];
+  /** Voxel (x, y, z) is at x + nx * (y + ny * z); scl_slope/scl_inter already applied. */
+  data: Float32Array;
+  /** SHA-256 of the file bytes as stored (the gzipped bytes for .nii.gz). */
+  sha256: string;
+}
+
+// nifti1.h: sizeof_hdr must be 348; the data of a single-file .nii starts at vox_offset >= 352.
+const HEADER_SIZE = 348;
+const MIN_VOX_OFFSET = 352;
+
+// nifti1.h DT_* codes -> bytes per voxel and a DataView reader.
+type Reader = (v: DataView, at: number, le: boolean) => number;
+const DATATYPES: Record<number, { name: string; bytes: number; read: Reader }> = {
+  2: { name: 'uint8', bytes: 1, read: (v, at) => v.getUint8(at) },
+  4: { name: 'int16', bytes: 2, read: (v, at, le) => v.getInt16(at, le) },
+  8: { name: 'int32', bytes: 4, read: (v, at, le) => v.getInt32(at, le) },
+  16: { name: 'float32', bytes: 4, read: (v, at, le) => v.getFloat32(at, le) },
+  64: { name: 'float64', bytes: 8, read: (v, at, le) => v.getFloat64(at, le) },
+  512: { name: 'uint16', bytes: 2, read: (v, at, le) => v.getUint16(at, le) },
+};
+
+/** Parse a .nii or .nii.gz file's bytes (gzip detected by its magic 1f 8b, RFC 1952). */
+export function parseNifti(fileBytes: Uint8Array, name: string): Volume {
+  check(fileBytes.length > 0, `${name}: empty file`);
+  let bytes = fileBytes;
+  if (fileBytes[0] === 0x1f && fileBytes[1] === 0x8b) {
+    try {
+      bytes = new Uint8Array(gunzipSync(fileBytes));
+    } catch (e) {
+      throw new UserError(`${name}: corrupt or truncated gzip data (${(e as Error).message})`);
+    }
+  }
+  check(bytes.length >= MIN_VOX_OFFSET, `${name}: too short for a NIfTI-1 header (${bytes.length} bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Endianness: sizeof_hdr (int32 at byte 0) reads 348 in the file's byte order.
+  const le = view.getInt32(0, true) === HEADER_SIZE;
+  check(le || view.getInt32(0, false) === HEADER_SIZE, `${name}: not a NIfTI-1 file (sizeof_hdr is not 348)`);
+  const magic = String.fromCharCode(...bytes.subarray(344, 348));
+  check(magic !== 'ni1\0', `${name}: NIfTI-1 .hdr/.img pair; only single-file .nii is supported`);
+  check(magic === 'n+1\0', `${name}: not a NIfTI-1 file (bad magic at byte 344)`);
+
+  const dim = Array.from({ length: 8 }, (_, i) => view.getInt16(40 + 2 * i, le));
+  check(dim[0] >= 1 && dim[0] <= 7, `${name}: invalid dim[0] = ${dim[0]}`);
+  const size = (i: number) => (i <= dim[0] ? dim[i] : 1);
+  const dims: [number, number, number] = [size(1), size(2), size(3)];
+  check(dims.every((d) => d > 0), `${name}: zero or negative dimension ${dims.join('x')}`);
+  for (let i = 4; i <= dim[0]; i++) check(dim[i] <= 1, `${name}: ${dim[0]}-D volume; only 3-D volumes are supported`);
+
+  const datatype = view.getInt16(70, le);
+  const bitpix = view.getInt16(72, le);
+  const type = DATATYPES[datatype];
+  check(type !== undefined, `${name}: unsupported NIfTI datatype ${datatype} (supported: uint8, int16, uint16, int32, float32, float64)`);
+  check(bitpix === type.bytes * 8, `${name}: bitpix ${bitpix} does not match datatype ${type.name}`);
+  const voxOffset = view.getFloat32(108, le);
+  check(Number.isInteger(voxOffset) && voxOffset >= MIN_VOX_OFFSET, `${name}: invalid vox_offset ${voxOffset}`);
+  // nifti1.h: scl_slope = 0 means "no scaling".
+  const slope = view.getFloat32(112, le);
+  const inter = view.getFloat32(116, le);
+  const scaled = Number.isFinite(slope) && slope !== 0;
+
+  const n = dims[0] * dims[1] * dims[2];
+  const need = voxOffset + n * type.bytes;
+  check(bytes.length >= need, `${name}: truncated voxel data (${bytes.length} bytes, need ${need})`);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const raw = type.read(view, voxOffset + i * type.bytes, le);
+    data[i] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
+  }
+  return { dims, data, sha256: sha256Hex(fileBytes) };
+}
+
+/** Read and parse a .nii / .nii.gz file (Node only). */
+export function loadNifti(path: string): Volume {
+  return parseNifti(readDataFile(path), path);
+}
+
+const maxCache = new WeakMap<Volume, number>();
+
+/** Largest voxel value (cached per volume object). */
+export function volumeMax(vol: Volume): number {
+  let m = maxCache.get(vol);
+  if (m === undefined) {
+    m = -Infinity;
+    const d = vol.data;
+    for (let i = 0; i < d.length; i++) if (d[i] > m) m = d[i];
+    maxCache.set(vol, m);
+  }
+  return m;
+}
+
+/**
+ * Axial slice z as a 1-channel image of width nx and height ny, divided by the volume maximum and
+ * clamped to [0, 1] (negative voxels become 0). Orientation: column = x index; row r = y index
+ * ny - 1 - r, i.e. the y axis is flipped so that the LAST y row is at the top. In an RAS-stored
+ * volume (ch2bet's sform is diagonal and positive: +y points anterior, +x to the subject's right) this
+ * puts the nose at the top and the subject's right on the image right: the upright "neurological"
+ * view that MRIcron shows. Volumes stored in another orientation are not reoriented.
+ */
+export function axialSlice(vol: Volume, z: number): Image {
+  const [nx, ny, nz] = vol.dims;
+  check(Number.isInteger(z) && z >= 0 && z < nz, `axial slice z = ${z} out of range 0..${nz - 1}`);
+  const max = volumeMax(vol);
+  check(max > 0, 'volume has no positive voxels, cannot normalise by its maximum');
+  const img = makeImage(nx, ny, 1);
+  for (let r = 0; r < ny; r++) {
+    const from = nx * (ny - 1 - r + ny * z);
+    for (let x = 0; x < nx; x++) img.data[r * nx + x] = Math.min(1, Math.max(0, vol.data[from + x] / max));
+  }
+  return img;
+}
+
+// The usable-slice rule of this project's MRI split (src/data/mri.ts): a slice counts when more than
+// 15 % of its voxels exceed 5 % of the volume maximum, i.e. it holds a substantial brain section
+// (REFERENCE.md: ch2bet has "~113 axial slices with >15 % tissue"; measured: 113).
+const TISSUE_LEVEL = 0.05;
+const TISSUE_FRACTION = 0.15;
+
+/** The z indices (0-based, ascending) whose axial slice is mostly tissue (see the rule above). */
+export function usableSlices(vol: Volume): number[] {
+  const [nx, ny, nz] = vol.dims;
+  const level = TISSUE_LEVEL * volumeMax(vol);
+  const out: number[] = [];
+  for (let z = 0; z < nz; z++) {
+    let count = 0;
+    for (let i = z * nx * ny, end = i + nx * ny; i < end; i++) if (vol.data[i] > level) count++;
+    if (count > TISSUE_FRACTION * nx * ny) out.push(z);
+  }
+  return out;
+}
