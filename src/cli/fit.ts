@@ -1,0 +1,119 @@
+// `strainer fit IMAGE`: fit a SIREN (random init, or from a STRAINER prior with --prior) to one image
+// with onnxruntime, report PSNR over iterations, and with --out write the reconstruction, the PSNR
+// curve (CSV + SVG) and the fitted signal as artifacts any ONNX runtime can render or train further.
+import type { Command } from 'commander';
+import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { intArg, floatArg, choiceArg } from './args.ts';
+import { progress } from './progress.ts';
+import { loadImage, cropCenterSquare, resizeArea, encodePng, type Image } from '../data/image.ts';
+import { fitSignal, type FitResult } from '../train/fit.ts';
+import { loadPrior, priorInit, type Prior } from '../train/prior.ts';
+import { validateConfig, PAPER_CONFIG, type InrConfig } from '../model/config.ts';
+import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../runtime/backends-node.ts';
+import { dirSource, checkOutDir, writeBundleDir } from '../export/fs-node.ts';
+import { fitBundle } from '../export/fit-bundle.ts';
+import { lineChartSvg } from '../util/plot.ts';
+import { UserError } from '../util/errors.ts';
+import type { TargetRange } from '../train/grid.ts';
+
+/** Iterations reported in --json (the paper's table columns). */
+export const REPORT_ITERS = [0, 10, 50, 100, 200, 500, 1000, 2000];
+
+export interface FitCliOptions {
+  iters: number; res: number; width?: number; depth?: number; omega?: number; lr: number; seed: number;
+  out?: string; json?: boolean; prior?: string; range: TargetRange; batch?: number; force?: boolean;
+  backend: NodeBackendName; channels: 'auto' | '1' | '3'; threads?: number;
+}
+
+/** Image -> centre square -> res x res (area averaging). */
+export function prepareImage(path: string, res: number, channels: 'auto' | '1' | '3'): Image {
+  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
+  const img = loadImage(path, { channels: channels === 'auto' ? 'auto' : (Number(channels) as 1 | 3) });
+  const sq = cropCenterSquare(img);
+  return sq.width === res ? sq : resizeArea(sq, res, res);
+}
+
+/** PSNR at the reported iterations <= iters: before the update at i < iters, the final model at i = iters. */
+export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of REPORT_ITERS) if (i < r.psnr.length) out[String(i)] = +r.psnr[i].toFixed(3); else if (i === iters) out[String(i)] = +r.finalPsnr.toFixed(3);
+  return out;
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export function resolveConfig(o: Pick<FitCliOptions, 'width' | 'depth' | 'omega'>, prior: Prior | undefined, channels: number): InrConfig {
+  const base = prior?.config ?? PAPER_CONFIG;
+  return validateConfig({ ...base, width: o.width ?? base.width, depth: o.depth ?? base.depth, omega: o.omega ?? base.omega, outDim: channels });
+}
+
+export async function runFit(imagePath: string, o: FitCliOptions): Promise<void> {
+  if (o.out) checkOutDir(o.out, o.force ?? false);
+  const prior = o.prior ? await loadPrior(dirSource(o.prior)) : undefined;
+  const range = o.range ?? prior?.range ?? 'unit';
+  const img = prepareImage(imagePath, o.res, o.channels);
+  const config = resolveConfig(o, prior, img.channels);
+  const backend = nodeBackend(o.backend, o.threads);
+  const bar = progress(`fit ${basename(imagePath)}`, o.iters, false);
+  const r = await fitSignal(img, {
+    config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range,
+    ...(prior ? { init: priorInit(prior, config) } : {}),
+    ...(o.batch ? { batch: o.batch } : {}),
+    onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
+  }).finally(() => bar.stop());
+
+  if (o.out) {
+    const recon: Image = { width: img.width, height: img.height, channels: img.channels, data: r.output };
+    const csv = ['iteration,psnr_db', ...r.psnr.map((p, i) => `${i},${p.toFixed(4)}`), `${o.iters},${r.finalPsnr.toFixed(4)}`].join('\n') + '\n';
+    const svg = lineChartSvg([{ name: prior ? `from prior ${prior.name}` : 'SIREN (random init)', points: [...r.psnr.map((p, i) => [i, p] as const), [o.iters, r.finalPsnr] as const] }],
+      { title: `Fitting ${basename(imagePath)} (${img.width}x${img.height})`, xlabel: 'iteration', ylabel: 'PSNR (dB)' });
+    const bundle = await fitBundle({
+      name: basename(imagePath), config, range, lr: o.lr, iters: o.iters, state: await r.trainer.state(),
+      signal: { height: img.height, width: img.width, channels: img.channels, source: basename(imagePath) },
+      finalLoss: r.psnr.length ? 10 ** (-r.psnr[r.psnr.length - 1] / 10) : NaN, engine: r.backend,
+      extra: { 'reconstruction.png': encodePng(recon), 'psnr.csv': new TextEncoder().encode(csv), 'psnr.svg': new TextEncoder().encode(svg) },
+    });
+    writeBundleDir(o.out, bundle, o.force ?? false);
+    process.stderr.write(`wrote ${resolve(o.out)} (reconstruction.png, psnr.csv, psnr.svg, manifest.json, inference.onnx, train_step.onnx, weights.bin)\n`);
+  }
+  await r.trainer.release();
+
+  const summary = {
+    psnr: psnrAt(r, o.iters), final_psnr: +r.finalPsnr.toFixed(3), iters: o.iters,
+    step_ms_median: +median(r.stepMs).toFixed(2), res: o.res, width: config.width, backend: r.backend,
+    ...(prior ? { prior: prior.name } : {}),
+  };
+  if (o.json) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  } else {
+    const cols = Object.entries(summary.psnr).map(([k, v]) => `${k}: ${v.toFixed(2)}`).join('  ');
+    process.stdout.write(`PSNR (dB) at iteration  ${cols}\nfinal PSNR ${summary.final_psnr.toFixed(2)} dB after ${o.iters} iterations, median step ${summary.step_ms_median} ms on ${r.backend}\n`);
+  }
+}
+
+export function registerFit(program: Command): void {
+  program.command('fit')
+    .description('fit an INR to an image (PNG or JPEG) with onnxruntime')
+    .argument('<image>', 'PNG or JPEG file')
+    .option('--iters <n>', 'training iterations', intArg('--iters', 1, 1_000_000), 2000)
+    .option('--res <r>', 'resolution: centre square resized to r x r', intArg('--res', 2, 4096), 178)
+    .option('--width <w>', 'hidden width (default 256, or the prior\'s)', intArg('--width', 1, 4096))
+    .option('--depth <d>', 'linear layers in all (default 6, or the prior\'s)', intArg('--depth', 2, 64))
+    .option('--omega <w0>', 'SIREN omega_0 (default 30, or the prior\'s)', floatArg('--omega', 0, 1e4, true))
+    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, 10, true), 1e-4)
+    .option('--seed <s>', 'random seed (init, sampling)', intArg('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
+    .option('--range <r>', 'target value range: unit = [0,1] (alpine), pm1 = [-1,1] (the paper notebook)', choiceArg('--range', ['unit', 'pm1'] as const), 'unit')
+    .option('--batch <n>', 'coordinates per step (default: the full image)', intArg('--batch', 1, 1 << 26))
+    .option('--channels <c>', 'auto, 1 (gray) or 3 (RGB)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')
+    .option('--backend <b>', 'runtime: ort (onnxruntime-node) or reference (slow interpreter)', choiceArg('--backend', NODE_BACKENDS), 'ort')
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', intArg('--threads', 1, 1024))
+    .option('--out <dir>', 'write reconstruction.png, psnr.csv, psnr.svg and the fitted artifacts here')
+    .option('--force', 'overwrite a non-empty --out folder')
+    .option('--json', 'print a JSON summary as the last line of stdout')
+    .action(async (image: string, opts: FitCliOptions) => runFit(image, opts));
+}

@@ -1,0 +1,139 @@
+// onnxruntime-web adapter: the Session interface over the WebGPU execution provider (first choice) or
+// wasm (fallback where no GPU adapter exists), chosen automatically or forced. On WebGPU, uploads go
+// straight into GPU buffers and the outputs named in `outputsOnDevice` stay there
+// (`preferredOutputLocation: 'gpu-buffer'`), so weights and Adam state never leave the GPU between
+// steps; dispose() destroys a value's GPU buffer, keeping memory flat over thousands of steps.
+import * as ort from 'onnxruntime-web';
+import type { Backend, HostTensor, Session } from './session.ts';
+import { UserError } from '../util/errors.ts';
+
+export type WebProvider = 'webgpu' | 'wasm';
+export type ProviderChoice = WebProvider | 'auto';
+
+export interface OrtWebOptions {
+  /** 'auto' (default): WebGPU when an adapter exists, else wasm. */
+  provider?: ProviderChoice;
+  /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: the core count, at most 4. */
+  threads?: number;
+  /** URL prefix where onnxruntime-web's .wasm/.mjs files are served; default: next to the ort module. */
+  wasmPaths?: string;
+  /** Called once when the WebGPU device is lost (driver reset, tab backgrounded on mobile, ...). */
+  onDeviceLost?: (message: string) => void;
+}
+
+// The few WebGPU types we touch (TypeScript's DOM lib has no WebGPU declarations; @webgpu/types is
+// not installed). Numbers from the WebGPU spec, GPUBufferUsage: COPY_SRC 0x4, COPY_DST 0x8, STORAGE 0x80.
+interface GpuBufferLike { destroy(): void }
+interface GpuDeviceLike {
+  createBuffer(d: { size: number; usage: number }): GpuBufferLike;
+  queue: { writeBuffer(b: GpuBufferLike, offset: number, data: Float32Array): void };
+  lost: Promise<{ message: string; reason?: string }>;
+}
+interface GpuLike { requestAdapter(): Promise<unknown | null> }
+const GPU_USAGE = 0x4 | 0x8 | 0x80;
+
+export class DeviceLostError extends UserError {
+  constructor(detail: string) {
+    super(`the WebGPU device was lost (${detail || 'no reason given'}); reload the page or choose the wasm backend`);
+  }
+}
+
+/** True when this browser exposes a WebGPU adapter (hardware or software). */
+export async function webgpuAvailable(): Promise<boolean> {
+  const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+export async function chooseProvider(choice: ProviderChoice = 'auto'): Promise<WebProvider> {
+  if (choice === 'wasm') return 'wasm';
+  const ok = await webgpuAvailable();
+  if (choice === 'webgpu' && !ok) throw new UserError('WebGPU is not available in this browser (no adapter); choose the wasm backend');
+  return ok ? 'webgpu' : 'wasm';
+}
+
+function configureWasm(o: OrtWebOptions): void {
+  if (o.wasmPaths !== undefined) ort.env.wasm.wasmPaths = o.wasmPaths;
+  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  // Threads need SharedArrayBuffer, i.e. a cross-origin-isolated page (COOP + COEP headers).
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  ort.env.wasm.numThreads = isolated ? Math.max(1, o.threads ?? Math.min(4, cores)) : 1;
+}
+
+let lostMessage: string | null = null;
+const lostListeners = new Set<(m: string) => void>();
+let watchedDevice: GpuDeviceLike | null = null;
+
+function watchDevice(device: GpuDeviceLike): void {
+  if (watchedDevice === device) return;
+  watchedDevice = device;
+  void device.lost.then((info) => {
+    lostMessage = info.message || info.reason || 'unknown reason';
+    for (const f of lostListeners) f(lostMessage);
+  });
+}
+
+/** The backend for one provider; resolve 'auto' first with chooseProvider(). */
+export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): Backend {
+  configureWasm(opts);
+  if (opts.onDeviceLost) lostListeners.add(opts.onDeviceLost);
+  const name = `onnxruntime-web (${provider})`;
+  return {
+    name,
+    async load(model: Uint8Array, lo?: { outputsOnDevice?: readonly string[] }): Promise<Session> {
+      if (lostMessage !== null) throw new DeviceLostError(lostMessage);
+      const onDevice = provider === 'webgpu' ? (lo?.outputsOnDevice ?? []) : [];
+      let s: ort.InferenceSession;
+      try {
+        s = await ort.InferenceSession.create(model, {
+          executionProviders: [provider],
+          graphOptimizationLevel: 'all',
+          ...(onDevice.length > 0 ? { preferredOutputLocation: Object.fromEntries(onDevice.map((n) => [n, 'gpu-buffer' as const])) } : {}),
+        });
+      } catch (e) {
+        throw new UserError(`onnxruntime-web (${provider}) could not load the model (${String((e as Error).message ?? e).split('\n')[0]})`);
+      }
+      const device = provider === 'webgpu' ? ((await ort.env.webgpu.device) as unknown as GpuDeviceLike) : null;
+      if (device) watchDevice(device);
+      const upload = (t: HostTensor): ort.Tensor => {
+        if (!device) return new ort.Tensor('float32', t.data, [...t.dims]);
+        // Round the size up to 16 bytes, the alignment onnxruntime-web uses for its own GPU buffers.
+        const buf = device.createBuffer({ size: Math.max(16, Math.ceil(t.data.byteLength / 16) * 16), usage: GPU_USAGE });
+        device.queue.writeBuffer(buf, 0, t.data);
+        return ort.Tensor.fromGpuBuffer(buf as unknown as ort.Tensor.GpuBufferType, { dataType: 'float32', dims: [...t.dims], dispose: () => buf.destroy() });
+      };
+      const session: Session<ort.Tensor> = {
+        backend: name,
+        inputNames: s.inputNames,
+        outputNames: s.outputNames,
+        run: async (feeds) => {
+          if (lostMessage !== null) throw new DeviceLostError(lostMessage);
+          try {
+            return (await s.run(feeds)) as Record<string, ort.Tensor>;
+          } catch (e) {
+            if (lostMessage !== null) throw new DeviceLostError(lostMessage);
+            throw e;
+          }
+        },
+        upload,
+        download: async (v) => {
+          const data = v.location === 'cpu' ? v.data : await v.getData();
+          return { dims: [...v.dims], data: data as Float32Array };
+        },
+        dispose: (v) => v.dispose(),
+        release: () => s.release(),
+      };
+      return session as Session;
+    },
+  };
+}
+
+/** Resolves 'auto' and returns the backend with the provider it chose. */
+export async function autoBackend(opts: OrtWebOptions = {}): Promise<{ backend: Backend; provider: WebProvider }> {
+  const provider = await chooseProvider(opts.provider ?? 'auto');
+  return { backend: ortWebBackend(provider, opts), provider };
+}
