@@ -22,7 +22,7 @@ export const REPORT_ITERS = [0, 10, 50, 100, 200, 500, 1000, 2000];
 
 export interface FitCliOptions {
   iters: number; res: number; width?: number; depth?: number; omega?: number; lr: number; seed: number;
-  out?: string; json?: boolean; prior?: string; range: TargetRange; batch?: number; force?: boolean;
+  out?: string; json?: boolean; prior?: string; targets?: TargetRange; batch?: number; force?: boolean;
   backend: NodeBackendName; channels: 'auto' | '1' | '3'; threads?: number;
 }
 
@@ -54,7 +54,7 @@ export function resolveConfig(o: Pick<FitCliOptions, 'width' | 'depth' | 'omega'
 export async function runFit(imagePath: string, o: FitCliOptions): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const prior = o.prior ? await loadPrior(dirSource(o.prior)) : undefined;
-  const range = o.range ?? prior?.range ?? 'unit';
+  const range = o.targets ?? prior?.range ?? 'unit';
   const img = prepareImage(imagePath, o.res, o.channels);
   const config = resolveConfig(o, prior, img.channels);
   const backend = nodeBackend(o.backend, o.threads);
@@ -107,7 +107,7 @@ export function registerFit(program: Command): void {
     .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, 10, true), 1e-4)
     .option('--seed <s>', 'random seed (init, sampling)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
-    .option('--range <r>', 'target value range: unit = [0,1] (alpine), pm1 = [-1,1] (the paper notebook)', choiceArg('--range', ['unit', 'pm1'] as const), 'unit')
+    .option('--targets <r>', 'target value range: unit = [0,1] (alpine), pm1 = [-1,1] (the paper notebook); default the prior\'s or unit', choiceArg('--targets', ['unit', 'pm1'] as const))
     .option('--batch <n>', 'coordinates per step (default: the full image)', intArg('--batch', 1, 1 << 26))
     .option('--channels <c>', 'auto, 1 (gray) or 3 (RGB)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')
     .option('--backend <b>', 'runtime: ort (onnxruntime-node) or reference (slow interpreter)', choiceArg('--backend', NODE_BACKENDS), 'ort')

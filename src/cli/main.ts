@@ -4,6 +4,9 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { registerFit } from './fit.ts';
+import { registerPretrain } from './pretrain.ts';
+import { registerEval } from './eval.ts';
+import { registerExport } from './export.ts';
 
 export function buildProgram(): Command {
   const program = new Command('strainer')
@@ -12,6 +15,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `strainer: ${s.slice(7)}` : s) });
   registerFit(program);
+  registerPretrain(program);
+  registerEval(program);
+  registerExport(program);
   return program;
 }
 

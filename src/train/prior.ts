@@ -1,7 +1,12 @@
 // STRAINER priors: a pretrained shared encoder (the sine layers) plus the config it was trained
 // with. Fitting from a prior = encoder <- prior, decoder <- fresh SIREN init, then train everything
 // (paper protocol, shared/REFERENCE.md). Loading verifies the bundle (sha256 of every file).
-import { loadBundle, type FileSource, type Manifest } from '../export/artifacts.ts';
+import { loadBundle, buildBundle, type FileSource, type Manifest, type BuiltBundle } from '../export/artifacts.ts';
+import { programToOnnx } from '../export/onnx-write.ts';
+import { graphEntry } from '../export/fit-bundle.ts';
+import type { HostTensor } from '../runtime/session.ts';
+import { trainStepProgram, encoderProgram } from './programs.ts';
+import { ADAM_DEFAULTS } from './adam.ts';
 import type { InrConfig } from '../model/config.ts';
 import { isEncoderParam, paramSpecs, type Params } from '../model/inr.ts';
 import type { TargetRange } from './grid.ts';
@@ -37,4 +42,45 @@ export function priorInit(prior: Prior, c: InrConfig): Partial<Params> {
     throw new UserError(`prior '${prior.name}' was trained for ${p.kind} width ${p.width} depth ${p.depth} omega ${p.omega}; it cannot start ${c.kind} width ${c.width} depth ${c.depth} omega ${c.omega}`);
   }
   return prior.encoder;
+}
+
+export interface PriorBundleArgs {
+  name: string;
+  /** Single-signal config (outDim = channels). */
+  config: InrConfig;
+  range: TargetRange;
+  encoder: Params;
+  /** Resolution the prior was trained at; the bundled train step fits a new res x res signal. */
+  res: number;
+  lr: number;
+  iters: number;
+  signals: number;
+  engine: string;
+  finalLoss?: number;
+  data?: Manifest['data'];
+  eval?: Record<string, unknown>;
+}
+
+/** The prior artifact: encoder ONNX (coords -> features), the train step that fits a new signal from
+ *  it (any ONNX runtime can drive it), and the encoder weights, all hashed in the manifest. */
+export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle> {
+  const tensors: Record<string, HostTensor> = {};
+  for (const s of paramSpecs(a.config).filter((p) => isEncoderParam(p.name))) {
+    const v = a.encoder[s.name];
+    if (!v) throw new UserError(`prior '${a.name}': encoder tensor '${s.name}' missing`);
+    tensors[s.name] = { dims: s.shape, data: v };
+  }
+  const step = trainStepProgram({ config: a.config, batch: a.res * a.res });
+  // The encoder graph needs values for every param name it bakes; the decoder is not part of it.
+  const enc = encoderProgram(a.config, a.encoder);
+  const g1 = graphEntry('encoder.onnx', enc, programToOnnx(enc));
+  const g2 = graphEntry('train_step.onnx', step, programToOnnx(step));
+  return buildBundle({
+    kind: 'prior', name: a.name, config: a.config, range: a.range,
+    train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch: a.res * a.res, signals: a.signals, engine: a.engine, ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}) },
+    signal: { height: a.res, width: a.res, channels: a.config.outDim },
+    ...(a.data ? { data: a.data } : {}),
+    ...(a.eval ? { eval: a.eval } : {}),
+    graphs: { encoder: g1.entry, train_step: g2.entry },
+  }, tensors, { 'encoder.onnx': g1.bytes, 'train_step.onnx': g2.bytes });
 }

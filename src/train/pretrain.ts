@@ -1,0 +1,95 @@
+// STRAINER pretraining on onnxruntime (the default engine): one shared encoder and N linear decoders
+// trained jointly. The N decoders are stacked into one [width, N*C] layer, so every step runs the
+// encoder once over the shared coordinates (REFERENCE.md cost note) and the loss is the sum over
+// signals of each signal's MSE. Adam is elementwise, so stacking is exactly N independent decoders.
+import type { Backend } from '../runtime/session.ts';
+import { hostTensor } from '../runtime/session.ts';
+import { validateConfig, type InrConfig } from '../model/config.ts';
+import { initParams, isEncoderParam, type Params } from '../model/inr.ts';
+import { programToOnnx } from '../export/onnx-write.ts';
+import { trainStepProgram } from './programs.ts';
+import { Trainer, initialState, type State } from './trainer.ts';
+import { gridCoords, psnrFromMse, toTargetRange } from './grid.ts';
+import type { Signal } from './fit.ts';
+import type { PretrainOptions, PretrainResult } from './pretrain-api.ts';
+import { UserError } from '../util/errors.ts';
+
+export function stackedConfig(c: InrConfig, n: number): InrConfig {
+  return { ...c, outDim: c.outDim * n };
+}
+
+/** Targets [H*W, N*C]: row p, column i*C + c holds signal i's channel c at pixel p. */
+export function stackTargets(signals: readonly Signal[], opts: Pick<PretrainOptions, 'range'>): Float32Array {
+  const { height: h, width: w, channels: c } = signals[0];
+  for (const s of signals) {
+    if (s.height !== h || s.width !== w || s.channels !== c) throw new UserError(`pretraining needs signals of one size: got ${s.width}x${s.height}x${s.channels} and ${w}x${h}x${c}`);
+  }
+  const n = signals.length;
+  const out = new Float32Array(h * w * n * c);
+  signals.forEach((s, i) => {
+    const t = toTargetRange(s.data, opts.range);
+    for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) out[p * n * c + i * c + k] = t[p * c + k];
+  });
+  return out;
+}
+
+/** Splits stacked decoder params into per-signal `decoder.{i}.weight|bias`. */
+export function unstackDecoders(stacked: Params, width: number, n: number, c: number): Params {
+  const out: Params = {};
+  const w = stacked['decoder.weight'], b = stacked['decoder.bias'];
+  for (let i = 0; i < n; i++) {
+    const wi = new Float32Array(width * c);
+    for (let r = 0; r < width; r++) for (let k = 0; k < c; k++) wi[r * c + k] = w[r * n * c + i * c + k];
+    out[`decoder.${i}.weight`] = wi;
+    out[`decoder.${i}.bias`] = b.slice(i * c, (i + 1) * c);
+  }
+  return out;
+}
+
+export interface PretrainRun {
+  /** State to start from (resume), else a fresh init from opts.seed. */
+  resume?: { state: State; loss: number[]; meanPsnr: number[] };
+  /** Called every `every` steps (and at the end) with the full state, e.g. to write a checkpoint. */
+  checkpoint?: { every: number; save: (state: State, loss: number[], meanPsnr: number[]) => void | Promise<void> };
+}
+
+export async function pretrainOrt(backend: Backend, signals: readonly Signal[], opts: PretrainOptions, run: PretrainRun = {}): Promise<PretrainResult> {
+  if (signals.length === 0) throw new UserError('pretraining needs at least one signal');
+  const c = validateConfig({ ...opts.config, outDim: signals[0].channels });
+  const n = signals.length;
+  const sc = stackedConfig(c, n);
+  const rows = signals[0].height * signals[0].width;
+  const step = programToOnnx(trainStepProgram({ config: sc, batch: rows, signals: n }));
+  const state = run.resume?.state ?? initialState(sc, initParams(sc, opts.seed));
+  const trainer = await Trainer.create(backend, step, sc, state, opts.lr);
+  trainer.setBatch(hostTensor([rows, c.inDim], gridCoords(signals[0].height, signals[0].width)), hostTensor([rows, n * c.outDim], stackTargets(signals, opts)));
+  const loss = [...(run.resume?.loss ?? [])];
+  const meanPsnr = [...(run.resume?.meanPsnr ?? [])];
+  const stepMs: number[] = [];
+  try {
+    for (let it = trainer.iteration; it < opts.iters; it++) {
+      const t0 = performance.now();
+      const r = await trainer.step();
+      const ms = performance.now() - t0;
+      let acc = 0;
+      for (let i = 0; i < n; i++) {
+        let m = 0;
+        for (let k = 0; k < c.outDim; k++) m += r.mse[i * c.outDim + k];
+        acc += psnrFromMse(m / c.outDim, opts.range);
+      }
+      loss.push(r.loss);
+      meanPsnr.push(acc / n);
+      stepMs.push(ms);
+      opts.onStep?.(it, r.loss, acc / n, ms);
+      if (run.checkpoint && (trainer.iteration % run.checkpoint.every === 0 || trainer.iteration === opts.iters)) {
+        await run.checkpoint.save(await trainer.state(), loss, meanPsnr);
+      }
+    }
+    const params = await trainer.params(sc);
+    const encoder: Params = {};
+    for (const [k, v] of Object.entries(params)) if (isEncoderParam(k)) encoder[k] = v;
+    return { encoder, decoders: unstackDecoders(params, c.width, n, c.outDim), loss, meanPsnr, stepMs, engine: trainer.backend };
+  } finally {
+    await trainer.release();
+  }
+}

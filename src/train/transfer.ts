@@ -1,0 +1,27 @@
+// Transfer measurements: fit held-out images from a prior's encoder (fresh decoder, all parameters
+// trained: the paper's protocol) and from other initialisations, recording PSNR before each update.
+import type { Backend } from '../runtime/session.ts';
+import type { InrConfig } from '../model/config.ts';
+import type { Params } from '../model/inr.ts';
+import type { TargetRange } from './grid.ts';
+import { fitSignal, type Signal } from './fit.ts';
+
+export interface CurveOptions { iters: number; lr: number; seed: number; range: TargetRange }
+
+/** PSNR curve (length iters+1: before each update, then the final model) of one fit. */
+export async function psnrCurve(backend: Backend, config: InrConfig, image: Signal, o: CurveOptions, init?: Partial<Params>): Promise<{ curve: number[]; params: Params; stepMs: number[] }> {
+  const r = await fitSignal(image, { config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range: o.range, ...(init ? { init } : {}) });
+  await r.trainer.release();
+  return { curve: [...r.psnr, r.finalPsnr], params: r.params, stepMs: r.stepMs };
+}
+
+export async function transferGain(backend: Backend, config: InrConfig, encoder: Params, test: readonly { id: string; image: Signal }[], o: CurveOptions): Promise<Record<string, unknown>> {
+  const per: { id: string; strainer: number; siren: number }[] = [];
+  for (const t of test) {
+    const a = await psnrCurve(backend, config, t.image, o, encoder);
+    const b = await psnrCurve(backend, config, t.image, o);
+    per.push({ id: t.id, strainer: +a.curve[o.iters].toFixed(3), siren: +b.curve[o.iters].toFixed(3) });
+  }
+  const mean = (k: 'strainer' | 'siren'): number => per.reduce((s, p) => s + p[k], 0) / per.length;
+  return { iteration: o.iters, images: per.map((p) => p.id), strainer_psnr: +mean('strainer').toFixed(3), siren_psnr: +mean('siren').toFixed(3), gain_db: +(mean('strainer') - mean('siren')).toFixed(3), per_image: per };
+}
