@@ -6,6 +6,7 @@ import { UserError } from '../util/errors.ts';
 import { registerFit } from './fit.ts';
 import { registerPretrain } from './pretrain.ts';
 import { registerEval } from './eval.ts';
+import { registerDemo } from './demo.ts';
 import { registerExport } from './export.ts';
 
 export function buildProgram(): Command {
@@ -13,10 +14,11 @@ export function buildProgram(): Command {
     .description('Implicit neural representations with learned (STRAINER) priors, trained as ONNX graphs')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `strainer: ${s.slice(7)}` : s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `strainer: ${s.slice(7).trim().replace(/\s*\n\s*/g, ' ')}\n` : s) });
   registerFit(program);
   registerPretrain(program);
   registerEval(program);
+  registerDemo(program);
   registerExport(program);
   return program;
 }
