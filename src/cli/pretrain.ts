@@ -64,13 +64,21 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
     evalRecord = await transferGain(nodeBackend('ort', o.threads), config, result.encoder, split.test, { iters: o.gainIters, lr: o.lr, seed: o.seed, range: o.targets });
   }
   const finalLoss = result.loss[result.loss.length - 1];
+  const data = { description: split.source.description, files: split.source.files, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) };
   const bundle = await buildPriorBundle({
     name, config, range: o.targets, encoder: result.encoder, res: o.res, lr: o.lr, iters: o.iters, signals: signals.length,
-    engine: result.engine, finalLoss,
-    data: { description: split.source.description, files: split.source.files, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) },
+    engine: result.engine, finalLoss, data,
     ...(evalRecord ? { eval: { ...evalRecord, pretrain_mean_psnr_final: result.meanPsnr[result.meanPsnr.length - 1] } } : {}),
   });
   writeBundleDir(out, bundle, o.force ?? o.resume ?? false);
+  if (o.engine === 'tfjs') {
+    // The tfjs engine also leaves a standard LayersModel (model.json + shards) beside the prior.
+    const { saveTfjsPretrained } = await import('../tfjs/engine.ts');
+    await saveTfjsPretrained(resolve(out, 'tfjs'), result, {
+      config, signals: signals.length, height: o.res, width: o.res, range: o.targets, lr: o.lr, iters: o.iters, seed: o.seed,
+      engine: result.engine, finalLoss, data, ...(evalRecord ? { eval: evalRecord } : {}),
+    }, true);
+  }
   if (existsSync(ckptPath)) rmSync(ckptPath);
   const summary = { prior: name, out, iters: o.iters, n: signals.length, res: o.res, final_loss: finalLoss, mean_psnr: result.meanPsnr[result.meanPsnr.length - 1], step_ms_median: median(result.stepMs), engine: result.engine, ...(evalRecord ? { gain: evalRecord } : {}) };
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
