@@ -49,12 +49,17 @@ export async function runEval(o: EvalCli): Promise<void> {
   const sameData = prior.manifest.data?.files.map((f) => f.sha256).join() === split.source.files.map((f) => f.sha256).join();
   let test: SourceImage[] = split.test;
   if (sameData && prior.manifest.data) {
-    const all = new Map([...split.train, ...split.test].map((s) => [s.id, s]));
+    const all = new Map(split.source.images.map((s) => [s.id, s]));
     const wanted = prior.manifest.data.test.filter((id) => all.has(id)).map((id) => all.get(id)!);
     if (wanted.length > 0) test = wanted;
   }
   if (test.length === 0) throw new UserError(`${o.data}: no held-out images to evaluate`);
-  const other = split.train[0];
+  // "Another image of the domain" for fine-tuning and STRAINER-1: in-domain, the prior's first training
+  // image; otherwise the first image of the source that is not evaluated.
+  const testIds = new Set(test.map((t) => t.id));
+  const trainId = sameData ? prior.manifest.data?.train[0] : undefined;
+  const other = split.source.images.find((s) => s.id === trainId) ?? split.source.images.find((s) => !testIds.has(s.id));
+  if (!other) throw new UserError(`${o.data}: needs one more image besides the evaluated ones`);
   const domain = sameData ? 'in-domain' : 'out-of-domain';
   process.stderr.write(`eval ${prior.name} on ${test.length} ${domain} images (${test.map((t) => t.id).join(' ')}) at ${res}x${res}, ${o.iters} iterations; other image: ${other.id}\n`);
 

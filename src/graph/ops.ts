@@ -8,6 +8,7 @@ import type { Node, Shape, Dim } from './ir.ts';
 import * as T from './tensor.ts';
 import type { Tensor } from './tensor.ts';
 import * as B from './builder.ts';
+import { broadcastDims } from './broadcast.ts';
 
 export interface OpParams {
   input: { name: string; shape: Shape };
@@ -49,17 +50,7 @@ export interface Rule<K extends OpName> {
 
 // ---- shape helpers --------------------------------------------------------------------------------
 
-function broadcast(a: Shape, b: Shape): Shape {
-  const n = Math.max(a.length, b.length);
-  const out: Dim[] = [];
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1;
-    const db = b[b.length - n + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`cannot broadcast [${a}] with [${b}]`);
-    out.push(da === 1 ? db : da);
-  }
-  return out;
-}
+const broadcast = (a: Shape, b: Shape): Shape => broadcastDims<Dim>(a, b);
 
 function numeric(shape: Shape, what: string): number[] {
   return shape.map((d) => {

@@ -1,5 +1,6 @@
 // Dense float64 tensors for the reference interpreter: row-major, shape as plain numbers. Slow and
 // simple on purpose; the interpreter is the living definition of every op, not a fast path.
+import { broadcastDims } from './broadcast.ts';
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -24,17 +25,7 @@ export function strides(shape: readonly number[]): number[] {
 }
 
 /** numpy-style broadcast of two shapes (right-aligned; 1 stretches). */
-export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1;
-    const db = b[b.length - n + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`cannot broadcast [${a}] with [${b}]`);
-    out.push(da === 1 ? db : da);
-  }
-  return out;
-}
+export const broadcastShapes = (a: readonly number[], b: readonly number[]): number[] => broadcastDims(a, b);
 
 /** Index map from an output of shape `out` back into a broadcast operand of shape `src`. */
 function broadcastIndex(out: readonly number[], src: readonly number[]): Int32Array {
