@@ -22,6 +22,10 @@ export function ortNodeBackend(opts: OrtNodeOptions = {}): Backend {
           intraOpNumThreads: opts.threads ?? availableParallelism(),
           interOpNumThreads: 1,
           executionMode: 'sequential',
+          // Idle pool threads sleep instead of spinning (onnxruntime session config
+          // session.intra_op.allow_spinning): with several processes on few cores, spinning threads
+          // steal the time slices the working ones need. STRAINER_ORT_SPIN=1 restores spinning.
+          extra: { session: { intra_op: { allow_spinning: process.env.STRAINER_ORT_SPIN === '1' ? '1' : '0' } } },
         });
       } catch (e) {
         throw new UserError(`onnxruntime-node could not load the model (${(e as Error).message.split('\n')[0]})`);
