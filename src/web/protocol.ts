@@ -1,0 +1,41 @@
+// Messages between a page and the fit worker (src/web/worker.ts). Images travel as the project's
+// Image (HWC Float32Array, transferred); errors travel as text with a kind the page can act on.
+import type { InrConfig } from '../model/config.ts';
+import type { ProviderChoice } from '../runtime/ort-web.ts';
+import type { Image } from './image.ts';
+
+export interface FitRequest {
+  image: Image;
+  /** Folder URL of a prior bundle, or null for a random SIREN. */
+  priorUrl: string | null;
+  /** SIREN architecture when there is no prior. */
+  config?: Partial<Omit<InrConfig, 'outDim'>>;
+  iters: number;
+  lr: number;
+  provider: ProviderChoice;
+  seed?: number;
+  previewEvery?: number;
+  /** Shown in messages and stored in the downloaded manifest. */
+  label: string;
+  /** Where onnxruntime-web's .wasm files are served (default: next to its module). */
+  wasmPaths?: string;
+}
+
+export type ToWorker =
+  | { type: 'fit'; id: number; req: FitRequest }
+  | { type: 'stop'; id: number }
+  | { type: 'bundle'; id: number }
+  /** Tests only: destroys the WebGPU device, as a driver reset would. */
+  | { type: 'lose-device' };
+
+export type ErrorKind = 'user' | 'device-lost' | 'internal';
+
+export interface RunSummary { psnr: number; finalPsnr: number; iters: number; itPerSec: number; stopped: boolean; backend: string; config: InrConfig }
+
+export type FromWorker =
+  | { type: 'started'; id: number; backend: string; config: InrConfig; prior: { name: string; fromCache: string[] } | null }
+  | { type: 'step'; id: number; it: number; iters: number; psnr: number; itPerSec: number }
+  | { type: 'preview'; id: number; it: number; image: Image }
+  | { type: 'done'; id: number; summary: RunSummary }
+  | { type: 'bundle'; id: number; zip: Uint8Array; fileName: string }
+  | { type: 'error'; id: number; kind: ErrorKind; message: string };

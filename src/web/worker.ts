@@ -1,0 +1,91 @@
+// The fit worker: runs fit() off the page's main thread so the UI never freezes (wasm inference is
+// synchronous inside a step). One fit at a time; 'stop' aborts after the current step; 'bundle'
+// zips the last finished fit for download. An app makes a worker file holding
+//   import 'strainer/web/worker';
+// and drives it with new FitWorker(new Worker(new URL('./that-file.ts', import.meta.url), { type: 'module' })).
+import { fit, type WebFitResult } from './fit.ts';
+import { loadPriorFromUrl } from './prior.ts';
+import { fitBundle, zipBundle } from './bundle.ts';
+import { autoBackend, DeviceLostError, loseDeviceForTesting, onDeviceLost } from '../runtime/ort-web.ts';
+import { UserError } from '../util/errors.ts';
+import type { ErrorKind, FitRequest, FromWorker, ToWorker } from './protocol.ts';
+
+interface WorkerScope { postMessage(m: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null }
+const scope = globalThis as unknown as WorkerScope;
+
+let running: { id: number; abort: AbortController } | null = null;
+let last: { id: number; result: WebFitResult; label: string } | null = null;
+
+function errorKind(e: unknown): ErrorKind {
+  if (e instanceof DeviceLostError) return 'device-lost';
+  return e instanceof UserError ? 'user' : 'internal';
+}
+
+async function runFit(id: number, req: FitRequest): Promise<void> {
+  const abort = new AbortController();
+  running = { id, abort };
+  let lostDevice = '';
+  const unsubscribe = onDeviceLost((m) => { lostDevice = m; abort.abort(); });
+  try {
+    const prior = req.priorUrl ? await loadPriorFromUrl(req.priorUrl) : null;
+    const { backend } = await autoBackend({ provider: req.provider, ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}) });
+    const result = await fit(req.image, {
+      prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal: abort.signal,
+      ...(req.config ? { config: req.config } : {}),
+      previewEvery: req.previewEvery ?? 25,
+      onStart: ({ backend: name, config }) => {
+        scope.postMessage({ type: 'started', id, backend: name, config, prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null });
+      },
+      onStep: (s) => {
+        scope.postMessage({ type: 'step', id, it: s.it, iters: s.iters, psnr: s.psnr, itPerSec: s.itPerSec });
+      },
+      onPreview: (image, it) => scope.postMessage({ type: 'preview', id, it, image }, [image.data.buffer]),
+    }).catch((e: unknown) => {
+      throw lostDevice ? new DeviceLostError(lostDevice) : e;
+    });
+    if (lostDevice) throw new DeviceLostError(lostDevice);
+    last = { id, result, label: req.label };
+    scope.postMessage({ type: 'done', id, summary: { psnr: result.psnr[result.psnr.length - 1] ?? NaN, finalPsnr: result.finalPsnr, iters: result.iters, itPerSec: result.itPerSec, stopped: result.stopped, backend: result.backend, config: result.config } });
+  } catch (e) {
+    scope.postMessage({ type: 'error', id, kind: errorKind(e), message: e instanceof Error ? e.message : String(e) });
+  } finally {
+    unsubscribe();
+    if (running?.id === id) running = null;
+  }
+}
+
+async function sendBundle(id: number): Promise<void> {
+  try {
+    if (!last || last.id !== id) throw new UserError('no finished fit to download');
+    const name = last.label.replace(/[^A-Za-z0-9._-]+/g, '-') || 'fit';
+    const zip = zipBundle(await fitBundle(last.result, name, last.label), name);
+    scope.postMessage({ type: 'bundle', id, zip, fileName: `${name}.zip` }, [zip.buffer]);
+  } catch (e) {
+    scope.postMessage({ type: 'error', id, kind: errorKind(e), message: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+// When a bundler inlines onnxruntime-web into this worker's chunk, onnxruntime starts its wasm threads
+// as workers named 'em-pthread' from this same script: those must keep onnxruntime's handler.
+const isOrtThread = (globalThis as { name?: string }).name?.startsWith('em-pthread') ?? false;
+
+if (!isOrtThread) scope.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'fit':
+      if (running) { scope.postMessage({ type: 'error', id: m.id, kind: 'user', message: 'a fit is already running; stop it first' }); return; }
+      void runFit(m.id, m.req);
+      return;
+    case 'stop':
+      if (running?.id === m.id) running.abort.abort();
+      return;
+    case 'bundle':
+      void sendBundle(m.id);
+      return;
+    case 'lose-device':
+      loseDeviceForTesting();
+      return;
+    default:
+      m satisfies never;
+  }
+};

@@ -1,0 +1,143 @@
+// The demo page end to end in headless Chromium: it loads with its samples and priors, fits a sample
+// from a prior (then a random SIREN for comparison) on the automatically chosen backend (WebGPU on
+// SwiftShader here), shows PSNR, it/s and backend, saves a screenshot (test-results/demo.png) and
+// offers the fitted bundle as a zip that verifies; a tampered prior, a non-image file and a lost
+// WebGPU device each end as a message on the page.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { Page } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, type BrowserEnv } from './env.ts';
+import { loadBundle } from '../../src/export/artifacts.ts';
+import { REPO_ROOT } from '../../web/server.ts';
+
+const SHOTS = join(REPO_ROOT, 'test-results');
+
+/** Entries of a zip written with stored (uncompressed) entries, as src/web/zip.ts writes. */
+function unzipStored(zip: Uint8Array): Record<string, Uint8Array> {
+  const dv = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const out: Record<string, Uint8Array> = {};
+  let at = 0;
+  while (dv.getUint32(at, true) === 0x04034b50) {
+    const size = dv.getUint32(at + 18, true), nameLen = dv.getUint16(at + 26, true), extra = dv.getUint16(at + 28, true);
+    const name = new TextDecoder().decode(zip.subarray(at + 30, at + 30 + nameLen));
+    const start = at + 30 + nameLen + extra;
+    out[name] = zip.slice(start, start + size);
+    at = start + size;
+  }
+  return out;
+}
+
+async function settle(page: Page, timeout = 240_000): Promise<string> {
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout, polling: 250 });
+  return page.evaluate(() => document.body.dataset.state ?? '');
+}
+
+describe('demo page', () => {
+  let env: BrowserEnv;
+  let page: Page;
+
+  beforeAll(async () => {
+    const dir = tempModelsDir();
+    await makeTestPrior(dir, 'test-mri');
+    tamperedCopy(dir, 'test-mri', 'tampered');
+    env = await startEnv(dir);
+    page = await env.page('');
+    await page.waitForFunction(() => document.body.dataset.state === 'idle', undefined, { timeout: 60_000 });
+  }, 180_000);
+  afterAll(async () => { await env?.close(); });
+
+  it('lists the samples and priors', async () => {
+    const samples = await page.locator('#sample option').count();
+    expect(samples).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('#prior option').allTextContents()).toEqual(['none (random SIREN)', 'tampered (width 32, depth 4)', 'test-mri (width 32, depth 4)']);
+  });
+
+  it('fits a sample from a prior and a random SIREN, shows PSNR, saves a screenshot', async () => {
+    await page.selectOption('#prior', 'test-mri');
+    await page.selectOption('#size', '32');
+    await page.fill('#iters', '30');
+    await page.fill('#lr', '0.001');
+    await page.check('#compare');
+    await page.click('#fit');
+    expect(await settle(page), await page.locator('#error').textContent() ?? '').toBe('done');
+    const psnr = await page.locator('#psnr').textContent();
+    expect(psnr).toMatch(/^\d+\.\d\d dB$/);
+    expect(Number.parseFloat(psnr ?? '0')).toBeGreaterThan(12);
+    expect(await page.locator('#backend-used').textContent()).toBe('onnxruntime-web (webgpu)');
+    expect(await page.locator('#speed').textContent()).toMatch(/^\d+\.\d it\/s$/);
+    expect(await page.locator('#caption-prior').textContent()).toMatch(/prior test-mri: \d+\.\d\d dB after 30 iterations/);
+    expect(await page.locator('#caption-siren').textContent()).toMatch(/random SIREN: \d+\.\d\d dB after 30 iterations/);
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'demo.png'), fullPage: true });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const zipPath = join(SHOTS, download.suggestedFilename());
+    await download.saveAs(zipPath);
+    const files = unzipStored(new Uint8Array(readFileSync(zipPath)));
+    const folder = Object.keys(files)[0].split('/')[0];
+    const b = await loadBundle({ where: zipPath, read: async (n) => { const f = files[`${folder}/${n}`]; if (!f) throw new Error('missing'); return f; } });
+    expect(b.manifest.kind).toBe('fit');
+    expect(b.manifest.config.width).toBe(32);
+    expect(Object.keys(b.tensors)).toContain('decoder.weight');
+    expect((await b.graph('inference')).byteLength).toBeGreaterThan(1000);
+  }, 300_000);
+
+  it('refuses a tampered prior with a message', async () => {
+    await page.selectOption('#prior', 'tampered');
+    await page.click('#fit');
+    expect(await settle(page)).toBe('error');
+    expect(await page.locator('#error').textContent()).toMatch(/weights\.bin fails its integrity check/);
+  }, 120_000);
+
+  it('stops a running fit', async () => {
+    await page.selectOption('#prior', '');
+    await page.selectOption('#backend', 'wasm');
+    await page.fill('#width', '32');
+    await page.fill('#depth', '3');
+    await page.fill('#iters', '100000');
+    await page.click('#fit');
+    await page.waitForFunction(() => /iteration \d+/.test(document.getElementById('caption-siren')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.click('#stop');
+    expect(await settle(page, 60_000)).toBe('done');
+    expect(await page.locator('#caption-siren').textContent()).toMatch(/\(stopped\)$/);
+    await page.selectOption('#backend', 'auto');
+  }, 120_000);
+
+  it('takes a dropped image', async () => {
+    const png = readFileSync(join(REPO_ROOT, 'web', 'public', 'samples', 'skimage-camera.png')).toString('base64');
+    await page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob(${JSON.stringify(png)}), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
+    await page.waitForFunction(() => /dropped\.png/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('idle');
+  }, 60_000);
+
+  it('says so when the file is not an image', async () => {
+    await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not pixels') });
+    await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 30_000 });
+    expect(await page.locator('#error').textContent()).toMatch(/notes\.txt is not an image/);
+    await page.selectOption('#sample', { index: 0 });
+    await page.waitForFunction(() => document.body.dataset.state === 'idle', undefined, { timeout: 30_000 });
+  }, 60_000);
+
+  it('reports a lost WebGPU device, then fits again on a fresh worker', async () => {
+    await page.selectOption('#prior', 'test-mri');
+    await page.selectOption('#backend', 'webgpu');
+    await page.uncheck('#compare');
+    await page.fill('#iters', '100000');
+    await page.click('#fit');
+    await page.waitForFunction(() => /iteration \d+/.test(document.getElementById('caption-prior')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    await page.evaluate('window.strainerDemo.loseDevice()');
+    expect(await settle(page, 60_000)).toBe('error');
+    expect(await page.locator('#error').textContent()).toMatch(/WebGPU device was lost/);
+    await page.selectOption('#backend', 'wasm');
+    await page.fill('#iters', '5');
+    await page.click('#fit');
+    expect(await settle(page)).toBe('done');
+    expect(await page.locator('#backend-used').textContent()).toBe('onnxruntime-web (wasm)');
+  }, 300_000);
+});

@@ -1,0 +1,102 @@
+// Page side of the browser tests: loaded into web/harness.html through the Vite dev server and called
+// with page.evaluate. Everything here runs in Chromium; results go back as plain JSON.
+import type { InrConfig } from '../../src/model/config.ts';
+import { programToOnnx } from '../../src/export/onnx-write.ts';
+import { sha256Hex } from '../../src/export/artifacts.ts';
+import { trainStepProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
+import { ortWebBackend, type WebProvider } from '../../src/runtime/ort-web.ts';
+import type { Backend, Session } from '../../src/runtime/session.ts';
+import { stepFeeds } from './fixtures.ts';
+import { fit } from '../../src/web/fit.ts';
+import { loadPriorFromUrl } from '../../src/web/prior.ts';
+import type { Image } from '../../src/data/image.ts';
+
+export interface StepResult { backend: string; modelSha: string; outputs: Record<string, number[]>; onDevice: string[] }
+
+/** One train step built in the browser and run on `provider`; every output downloaded. */
+export async function runStep(c: InrConfig, h: number, w: number, seed: number, provider: WebProvider): Promise<StepResult> {
+  const model = programToOnnx(trainStepProgram({ config: c, batch: h * w }));
+  const be = ortWebBackend(provider);
+  const onDevice = stateKeys(c).map(stateNames.next);
+  const s = await be.load(model, { outputsOnDevice: onDevice });
+  const feeds = Object.fromEntries(Object.entries(stepFeeds(c, h, w, seed)).map(([k, v]) => [k, s.upload(v)]));
+  const out = await s.run(feeds);
+  const outputs: Record<string, number[]> = {};
+  const located: string[] = [];
+  for (const k of s.outputNames) {
+    const v = out[k] as { location?: string };
+    if (v.location === 'gpu-buffer') located.push(k);
+    outputs[k] = Array.from((await s.download(out[k])).data);
+    s.dispose(out[k]);
+  }
+  for (const v of Object.values(feeds)) s.dispose(v);
+  await s.release();
+  return { backend: s.backend, modelSha: await sha256Hex(model), outputs, onDevice: located };
+}
+
+
+export interface PlainImage { width: number; height: number; channels: 1 | 3; data: number[] }
+export interface FitSummary { backend: string; psnr: number[]; finalPsnr: number; prior: string | null; fromCache: string[] }
+
+/** The library's fit() on an image, from the prior at `priorUrl` (or a random SIREN of the same size). */
+export async function fitImage(img: PlainImage, priorUrl: string | null, iters: number, lr: number, provider: WebProvider, config?: Partial<InrConfig>): Promise<FitSummary> {
+  const prior = priorUrl ? await loadPriorFromUrl(priorUrl) : null;
+  const image: Image = { ...img, data: Float32Array.from(img.data) };
+  const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, ...(config ? { config } : {}) });
+  return { backend: r.backend, psnr: r.psnr, finalPsnr: r.finalPsnr, prior: r.prior, fromCache: prior?.fromCache ?? [] };
+}
+
+/** Loads a prior; returns its name and cached files, or the error message. */
+export async function tryLoadPrior(url: string): Promise<{ name?: string; fromCache?: string[]; error?: string }> {
+  try {
+    const p = await loadPriorFromUrl(url);
+    return { name: p.name, fromCache: p.fromCache };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** Per-step wall times of a fit (no previews), for scripts/bench-web.ts. */
+export async function benchFit(img: PlainImage, config: Partial<InrConfig>, iters: number, lr: number, provider: WebProvider): Promise<{ backend: string; stepMs: number[]; psnr: number[] }> {
+  const stepMs: number[] = [];
+  const r = await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr, backend: provider, seed: 0, config, onStep: (s) => { stepMs.push(s.ms); } });
+  return { backend: r.backend, stepMs, psnr: r.psnr };
+}
+
+/** What WebGPU adapter this browser exposes (SwiftShader on a machine without a GPU). */
+export async function adapterInfo(): Promise<string> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu;
+  const a = await gpu?.requestAdapter();
+  if (!a) return 'none';
+  const i = a.info ?? {};
+  return [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unknown adapter';
+}
+
+/** Counts the runtime values a fit creates (uploads, run outputs) and disposes, to show memory stays
+ *  flat: the peak must not grow with the step count and nothing may be left at the end. */
+export async function liveValues(img: PlainImage, iters: number, provider: WebProvider, config: Partial<InrConfig>): Promise<{ peak: number; left: number; created: number }> {
+  const stats = { live: 0, peak: 0, created: 0 };
+  const bump = (d: number): void => {
+    stats.live += d;
+    if (d > 0) stats.created += d;
+    stats.peak = Math.max(stats.peak, stats.live);
+  };
+  const inner = ortWebBackend(provider);
+  const counting: Backend = {
+    name: inner.name,
+    async load(model, o) {
+      const s = await inner.load(model, o);
+      const wrapped: Session = {
+        backend: s.backend, inputNames: s.inputNames, outputNames: s.outputNames,
+        run: async (feeds) => { const out = await s.run(feeds); bump(Object.keys(out).length); return out; },
+        upload: (t) => { bump(1); return s.upload(t); },
+        download: (v) => s.download(v),
+        dispose: (v) => { bump(-1); s.dispose(v); },
+        release: () => s.release(),
+      };
+      return wrapped;
+    },
+  };
+  await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr: 1e-3, backend: counting, config, previewEvery: 2, onPreview: () => {} });
+  return { peak: stats.peak, left: stats.live, created: stats.created };
+}

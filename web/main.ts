@@ -1,0 +1,227 @@
+// The demo page: pick or drop an image (or a bundled sample), pick a prior, fit in a Web Worker and
+// watch the reconstruction and the PSNR curve live; download the fitted bundle. Every failure ends
+// as a message on the page (#error), never a silent stop.
+/// <reference types="vite/client" />
+import { FitWorker, FitError, decodeBlob, toImage, toImageData, type Image, type RunSummary, type FitRequest, type ProviderChoice } from '../src/web/index.ts';
+import { PsnrChart } from './chart.ts';
+
+interface PriorEntry { name: string; kind: string; config: { kind: string; width: number; depth: number; omega: number } | null; description?: string; bytes: number }
+interface Sample { file: string; label: string }
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page is missing #${id}`);
+  return el as T;
+};
+const ui = {
+  file: $<HTMLInputElement>('file'), sample: $<HTMLSelectElement>('sample'), prior: $<HTMLSelectElement>('prior'),
+  compare: $<HTMLInputElement>('compare'), size: $<HTMLSelectElement>('size'), iters: $<HTMLInputElement>('iters'),
+  lr: $<HTMLInputElement>('lr'), backend: $<HTMLSelectElement>('backend'), width: $<HTMLInputElement>('width'),
+  depth: $<HTMLInputElement>('depth'), sirenConfig: $('siren-config'), fit: $<HTMLButtonElement>('fit'),
+  stop: $<HTMLButtonElement>('stop'), download: $<HTMLButtonElement>('download'), drop: $('drop'),
+  target: $<HTMLCanvasElement>('target'), reconPrior: $<HTMLCanvasElement>('recon-prior'), reconSiren: $<HTMLCanvasElement>('recon-siren'),
+  panelPrior: $('panel-prior'), panelSiren: $('panel-siren'), captionPrior: $('caption-prior'), captionSiren: $('caption-siren'),
+  error: $('error'), status: $('status'), psnr: $('psnr'), speed: $('speed'), backendUsed: $('backend-used'),
+};
+const chart = new PsnrChart($<HTMLCanvasElement>('chart'));
+const base = import.meta.env.BASE_URL;
+const COLORS = { prior: '#d9480f', siren: '#1c7ed6' } as const;
+
+let source: { bitmap: ImageBitmap; name: string } | null = null;
+let priors: PriorEntry[] = [];
+let worker = newWorker();
+let current: { id: number; cancelled: boolean } | null = null;
+let lastFinished: number | null = null;
+
+function newWorker(): FitWorker {
+  return new FitWorker(new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'strainer-fit' }));
+}
+
+function setState(s: 'idle' | 'running' | 'done' | 'error'): void {
+  document.body.dataset.state = s;
+  ui.fit.disabled = s === 'running' || source === null;
+  ui.stop.disabled = s !== 'running';
+  ui.download.disabled = s === 'running' || lastFinished === null;
+}
+
+function showError(message: string): void {
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+  setState('error');
+}
+
+function clearError(): void {
+  ui.error.hidden = true;
+  ui.error.textContent = '';
+}
+
+function draw(canvas: HTMLCanvasElement, img: Image): void {
+  canvas.width = img.width;
+  canvas.height = img.height;
+  canvas.getContext('2d')?.putImageData(toImageData(img), 0, 0);
+}
+
+function targetImage(): Image {
+  if (!source) throw new FitError('user', 'choose an image first');
+  return toImage(source.bitmap, Number(ui.size.value));
+}
+
+async function setSource(blob: Blob, name: string): Promise<void> {
+  clearError();
+  try {
+    source = { bitmap: await decodeBlob(blob, name), name };
+    draw(ui.target, targetImage());
+    ui.status.textContent = `Image: ${name} (${source.bitmap.width}x${source.bitmap.height}, fitted at ${ui.size.value}x${ui.size.value})`;
+    setState('idle');
+  } catch (e) {
+    showError((e as Error).message);
+  }
+}
+
+async function loadSample(file: string): Promise<void> {
+  const r = await fetch(`${base}samples/${file}`);
+  if (!r.ok) return showError(`sample ${file} could not be loaded (HTTP ${r.status})`);
+  await setSource(await r.blob(), file);
+}
+
+function number(input: HTMLInputElement, what: string, integer: boolean): number {
+  const v = Number(input.value);
+  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < Number(input.min) || v > Number(input.max)) {
+    throw new FitError('user', `${what} must be ${integer ? 'an integer' : 'a number'} between ${input.min} and ${input.max}, got '${input.value}'`);
+  }
+  return v;
+}
+
+function updateConfigVisibility(): void {
+  const p = priors.find((e) => e.name === ui.prior.value);
+  ui.sirenConfig.hidden = Boolean(p);
+  ui.compare.parentElement!.hidden = !p;
+}
+
+async function fitAll(): Promise<void> {
+  clearError();
+  let image: Image;
+  const runs: { key: 'prior' | 'siren'; label: string; req: Omit<FitRequest, 'image'> }[] = [];
+  try {
+    image = targetImage();
+    const iters = number(ui.iters, 'iterations', true);
+    const lr = number(ui.lr, 'learning rate', false);
+    const provider = ui.backend.value as ProviderChoice;
+    const common = { iters, lr, provider, previewEvery: Math.max(1, Math.round(iters / 30)) };
+    const prior = priors.find((e) => e.name === ui.prior.value);
+    if (prior) runs.push({ key: 'prior', label: `prior ${prior.name}`, req: { ...common, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` } });
+    if (!prior || ui.compare.checked) {
+      const config = prior?.config ? { kind: 'siren' as const, width: prior.config.width, depth: prior.config.depth, omega: prior.config.omega }
+        : { width: number(ui.width, 'width', true), depth: number(ui.depth, 'depth', true) };
+      runs.push({ key: 'siren', label: 'random SIREN', req: { ...common, priorUrl: null, config, label: `${source?.name}-siren` } });
+    }
+    chart.reset(iters);
+  } catch (e) {
+    return showError((e as Error).message);
+  }
+  ui.panelPrior.hidden = !runs.some((r) => r.key === 'prior');
+  ui.panelSiren.hidden = !runs.some((r) => r.key === 'siren');
+  lastFinished = null;
+  setState('running');
+  for (const run of runs) {
+    const canvas = run.key === 'prior' ? ui.reconPrior : ui.reconSiren;
+    const caption = run.key === 'prior' ? ui.captionPrior : ui.captionSiren;
+    caption.textContent = `${run.label}: starting…`;
+    const job = worker.fit({ ...run.req, image: { ...image, data: image.data.slice() } }, {
+      onStart: ({ backend, config, prior }) => {
+        ui.backendUsed.textContent = backend;
+        ui.status.textContent = `${run.label}: ${config.kind} width ${config.width} depth ${config.depth}` + (prior ? `, prior ${prior.name}${prior.fromCache.length ? ' (from cache)' : ''}` : '');
+      },
+      onStep: (it, psnr, itPerSec, iters) => {
+        chart.add(run.key, run.label, COLORS[run.key], it, psnr);
+        ui.psnr.textContent = `${psnr.toFixed(2)} dB`;
+        ui.speed.textContent = `${itPerSec.toFixed(1)} it/s`;
+        caption.textContent = `${run.label}: iteration ${it + 1}/${iters}`;
+      },
+      onPreview: (img) => draw(canvas, img),
+    });
+    current = { id: job.id, cancelled: false };
+    let summary: RunSummary;
+    try {
+      summary = await job.done;
+    } catch (e) {
+      const err = e as FitError;
+      if (err.kind === 'device-lost') {
+        worker.terminate();
+        worker = newWorker(); // a lost device cannot be reused; the next fit gets a fresh runtime
+      }
+      current = null;
+      return showError(err.kind === 'internal' ? `unexpected error: ${err.message}` : err.message);
+    }
+    lastFinished = job.id;
+    caption.textContent = `${run.label}: ${summary.finalPsnr.toFixed(2)} dB after ${summary.iters} iterations${summary.stopped ? ' (stopped)' : ''}`;
+    ui.psnr.textContent = `${summary.finalPsnr.toFixed(2)} dB`;
+    ui.speed.textContent = `${summary.itPerSec.toFixed(1)} it/s`;
+    if (current?.cancelled) break;
+  }
+  current = null;
+  ui.status.textContent = 'Done.';
+  setState('done');
+}
+
+async function download(): Promise<void> {
+  if (lastFinished === null) return;
+  try {
+    const { zip, fileName } = await worker.bundle(lastFinished);
+    const url = URL.createObjectURL(new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+    const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (e) {
+    showError((e as Error).message);
+  }
+}
+
+function wire(): void {
+  ui.fit.onclick = () => void fitAll();
+  ui.stop.onclick = () => {
+    if (!current) return;
+    current.cancelled = true;
+    worker.stop(current.id);
+  };
+  ui.download.onclick = () => void download();
+  ui.file.onchange = () => {
+    const f = ui.file.files?.[0];
+    if (f) void setSource(f, f.name);
+  };
+  ui.sample.onchange = () => void loadSample(ui.sample.value);
+  ui.size.onchange = () => { if (source) draw(ui.target, targetImage()); };
+  ui.prior.onchange = updateConfigVisibility;
+  ui.drop.ondragover = (e) => { e.preventDefault(); ui.drop.classList.add('dragging'); };
+  ui.drop.ondragleave = () => ui.drop.classList.remove('dragging');
+  ui.drop.ondrop = (e) => {
+    e.preventDefault();
+    ui.drop.classList.remove('dragging');
+    const f = e.dataTransfer?.files[0];
+    if (f) void setSource(f, f.name);
+    else showError('nothing to use in the dropped item: drop an image file');
+  };
+  window.addEventListener('unhandledrejection', (e) => showError(`unexpected error: ${String((e.reason as Error)?.message ?? e.reason)}`));
+}
+
+async function init(): Promise<void> {
+  wire();
+  try {
+    const [s, p] = await Promise.all([fetch(`${base}samples/index.json`), fetch(`${base}models/index.json`)]);
+    const samples = s.ok ? ((await s.json()) as Sample[]) : [];
+    priors = p.ok ? ((await p.json()) as PriorEntry[]) : [];
+    for (const x of samples) ui.sample.add(new Option(x.label, x.file));
+    for (const x of priors) ui.prior.add(new Option(x.config ? `${x.name} (width ${x.config.width}, depth ${x.config.depth})` : `${x.name} (unreadable manifest)`, x.name));
+    updateConfigVisibility();
+    setState('idle');
+    ui.status.textContent = priors.length ? 'Choose an image and a prior, then Fit.' : 'No priors found under models/; fitting a random SIREN.';
+    if (samples.length) await loadSample(samples[0].file);
+  } catch (e) {
+    showError(`could not load the sample and prior lists: ${(e as Error).message}`);
+  }
+}
+
+// Hook for tests/browser/demo.test.ts: simulates a lost GPU (a driver reset) in the fit worker.
+(window as unknown as { strainerDemo: { loseDevice(): void } }).strainerDemo = { loseDevice: () => worker.loseDeviceForTesting() };
+
+void init();

@@ -1,0 +1,139 @@
+// Vite configuration of the demo app (Node side), shared by vite.config.ts, the browser tests and the
+// browser benchmark: root web/, the priors folder served at /models/ with a generated index.json, and
+// COOP/COEP headers so the page is cross-origin isolated (SharedArrayBuffer, hence multi-threaded
+// wasm). onnxruntime-web finds its .wasm next to its own module (new URL(..., import.meta.url)): Vite
+// serves it from node_modules in dev and emits it as an asset in a build.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer, type InlineConfig, type Plugin, type ViteDevServer } from 'vite';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(here, '..');
+
+export interface WebServerOptions {
+  /** Folder of prior bundles (`<name>/manifest.json`); default $STRAINER_MODELS_DIR or models/. */
+  modelsDir?: string;
+  port?: number;
+  host?: string;
+  /** Watch files and reload the page on edits (default true; tests and benchmarks turn it off so an
+   *  edit elsewhere in the tree cannot reload a page mid-measurement). */
+  watch?: boolean;
+}
+
+// Cross-origin isolation (COOP same-origin + COEP require-corp) enables SharedArrayBuffer, which
+// onnxruntime-web needs for wasm threads (https://web.dev/articles/coop-coep).
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+const TYPES: Record<string, string> = { '.json': 'application/json', '.wasm': 'application/wasm', '.mjs': 'text/javascript', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream' };
+
+export interface PriorIndexEntry { name: string; kind: string; config: unknown; description?: string; bytes: number }
+
+/** Bundles in `dir` that hold a manifest.json, for the page's prior selector. */
+export function priorIndex(dir: string): PriorIndexEntry[] {
+  if (!existsSync(dir)) return [];
+  const out: PriorIndexEntry[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const mf = join(dir, name, 'manifest.json');
+    if (!existsSync(mf)) continue;
+    try {
+      const m = JSON.parse(readFileSync(mf, 'utf8')) as { kind?: string; config?: unknown; data?: { description?: string }; files?: Record<string, { bytes: number }> };
+      const bytes = Object.values(m.files ?? {}).reduce((a, f) => a + (f.bytes ?? 0), 0);
+      out.push({ name, kind: String(m.kind), config: m.config, ...(m.data?.description ? { description: m.data.description } : {}), bytes });
+    } catch {
+      out.push({ name, kind: 'unreadable', config: null, bytes: 0 }); // listed, so the page can show why it fails
+    }
+  }
+  return out.filter((e) => e.kind === 'prior' || e.kind === 'unreadable');
+}
+
+function send(res: ServerResponse, status: number, body: Uint8Array | string, type: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache', ...ISOLATION });
+  res.end(body);
+}
+
+/** Serves files under `root` at URL prefix `prefix`, refusing paths that escape it. */
+function serveFolder(prefix: string, root: () => string, index?: () => string) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    if (!url.startsWith(prefix)) return next();
+    const rel = url.slice(prefix.length);
+    if (index && rel === 'index.json') return send(res, 200, index(), 'application/json');
+    const base = resolve(root());
+    const file = normalize(join(base, rel));
+    if (!file.startsWith(base + sep) || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${url}`, 'text/plain');
+    const ext = file.slice(file.lastIndexOf('.'));
+    send(res, 200, readFileSync(file), TYPES[ext] ?? 'application/octet-stream');
+  };
+}
+
+function strainerAssets(modelsDir: string): Plugin {
+  return {
+    name: 'strainer-assets',
+    configureServer(server) {
+      server.middlewares.use(serveFolder('/models/', () => modelsDir, () => JSON.stringify(priorIndex(modelsDir))));
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(serveFolder('/models/', () => modelsDir, () => JSON.stringify(priorIndex(modelsDir))));
+    },
+    generateBundle() {
+      // A built app carries the priors next to it (vite build -> dist/web).
+      this.emitFile({ type: 'asset', fileName: 'models/index.json', source: JSON.stringify(priorIndex(modelsDir)) });
+      for (const e of priorIndex(modelsDir)) {
+        for (const f of readdirSync(join(modelsDir, e.name))) this.emitFile({ type: 'asset', fileName: `models/${e.name}/${f}`, source: readFileSync(join(modelsDir, e.name, f)) });
+      }
+    },
+  };
+}
+
+export function webConfig(o: WebServerOptions = {}): InlineConfig {
+  const modelsDir = resolve(o.modelsDir ?? process.env.STRAINER_MODELS_DIR ?? join(REPO_ROOT, 'models'));
+  return {
+    configFile: false,
+    root: here,
+    publicDir: join(here, 'public'),
+    logLevel: 'warn',
+    server: {
+      port: o.port ?? Number(process.env.PORT ?? 5173),
+      host: o.host ?? 'localhost',
+      strictPort: true,
+      headers: ISOLATION,
+      fs: { allow: [REPO_ROOT, modelsDir] },
+      ...(o.watch === false ? { hmr: false, watch: null } : {}),
+    },
+    preview: { headers: ISOLATION },
+    // Vite 7 must not pre-bundle onnxruntime-web: the optimizer breaks its wasm loader (REFERENCE.md).
+    // protobufjs is pre-bundled at startup, so no dependency is discovered later (that would reload
+    // the page in the middle of a test).
+    optimizeDeps: { exclude: ['onnxruntime-web'], include: ['protobufjs'], entries: ['index.html', 'worker.ts'] },
+    worker: { format: 'es' },
+    build: { outDir: join(REPO_ROOT, 'dist', 'web'), emptyOutDir: true, target: 'es2022' },
+    plugins: [strainerAssets(modelsDir)],
+  };
+}
+
+export interface WebServer { url: string; server: ViteDevServer; close(): Promise<void> }
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, 'localhost', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a !== 'string' ? resolve(a.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+/** Starts the dev server; port 0 picks a free port. Unwatched unless `watch` is true. */
+export async function startWebServer(o: WebServerOptions = {}): Promise<WebServer> {
+  const port = o.port === 0 ? await freePort() : o.port;
+  const server = await createServer(webConfig({ watch: false, ...o, ...(port !== undefined ? { port } : {}) }));
+  await server.listen();
+  const addr = server.httpServer?.address();
+  if (!addr || typeof addr === 'string') throw new Error('vite dev server has no TCP address');
+  const url = `http://localhost:${addr.port}/`;
+  return { url, server, close: () => server.close() };
+}
