@@ -15,13 +15,22 @@ export async function psnrCurve(backend: Backend, config: InrConfig, image: Sign
   return { curve: [...r.psnr, r.finalPsnr], params: r.params, stepMs: r.stepMs };
 }
 
+/** Mean PSNR of fits from the prior's encoder and from a random SIREN (same seed) on held-out images,
+ *  at iterations 0, 50, 100, 200 (those <= o.iters) and at o.iters; gain_db is at o.iters. */
 export async function transferGain(backend: Backend, config: InrConfig, encoder: Params, test: readonly { id: string; image: Signal }[], o: CurveOptions): Promise<Record<string, unknown>> {
-  const per: { id: string; strainer: number; siren: number }[] = [];
+  const at = [...new Set([0, 50, 100, 200, o.iters].filter((i) => i <= o.iters))];
+  const per: { id: string; strainer: number[]; siren: number[] }[] = [];
   for (const t of test) {
     const a = await psnrCurve(backend, config, t.image, o, encoder);
     const b = await psnrCurve(backend, config, t.image, o);
-    per.push({ id: t.id, strainer: +a.curve[o.iters].toFixed(3), siren: +b.curve[o.iters].toFixed(3) });
+    per.push({ id: t.id, strainer: at.map((i) => +a.curve[i].toFixed(3)), siren: at.map((i) => +b.curve[i].toFixed(3)) });
   }
-  const mean = (k: 'strainer' | 'siren'): number => per.reduce((s, p) => s + p[k], 0) / per.length;
-  return { iteration: o.iters, images: per.map((p) => p.id), strainer_psnr: +mean('strainer').toFixed(3), siren_psnr: +mean('siren').toFixed(3), gain_db: +(mean('strainer') - mean('siren')).toFixed(3), per_image: per };
+  const mean = (k: 'strainer' | 'siren', j: number): number => +(per.reduce((s, p) => s + p[k][j], 0) / per.length).toFixed(3);
+  const last = at.length - 1;
+  return {
+    iteration: o.iters, images: per.map((p) => p.id),
+    strainer_psnr: mean('strainer', last), siren_psnr: mean('siren', last), gain_db: +(mean('strainer', last) - mean('siren', last)).toFixed(3),
+    curve: Object.fromEntries(at.map((i, j) => [String(i), { strainer: mean('strainer', j), siren: mean('siren', j), gain: +(mean('strainer', j) - mean('siren', j)).toFixed(3) }])),
+    per_image: per.map((p) => ({ id: p.id, at, strainer: p.strainer, siren: p.siren })),
+  };
 }
