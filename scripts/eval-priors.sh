@@ -8,10 +8,10 @@ DATA="${STRAINER_DATA:-$HOME/.cache/strainer}"
 S="node bin/strainer.js"
 mkdir -p bench/eval
 run() { local name="$1"; shift; echo "== $name: strainer eval $*" >&2; $S eval "$@" --out "bench/eval/$name" --force >/dev/null; }
-run lfw-25-in-domain  --prior models/lfw-25 --data "$DATA/lfw/lfw_subset.npy" --select 0:100 --iters 2000
+run lfw-25-in-domain  --prior models/lfw-25 --data "$DATA/lfw/lfw_subset.npy" --select 0:100 --iters "${LFW_ITERS:-1000}"
 run mri-64-in-domain  --prior models/mri-64 --data data/ch2bet.nii.gz --iters "${MRI_ITERS:-500}"
 run mri-64-on-nature  --prior models/mri-64 --data "$DATA/nature" --methods siren,strainer10 --iters "${MRI_ITERS:-500}"
-run lfw-25-on-mri     --prior models/lfw-25 --data data/ch2bet.nii.gz --methods siren,strainer10 --iters 2000
+run lfw-25-on-mri     --prior models/lfw-25 --data data/ch2bet.nii.gz --methods siren,strainer10 --iters "${LFW_ITERS:-1000}"
 {
   echo "# STRAINER evaluation of the shipped priors"
   echo

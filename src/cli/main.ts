@@ -8,6 +8,7 @@ import { registerPretrain } from './pretrain.ts';
 import { registerEval } from './eval.ts';
 import { registerDemo } from './demo.ts';
 import { registerExport } from './export.ts';
+import { registerRestore } from './restore.ts';
 
 export function buildProgram(): Command {
   const program = new Command('strainer')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerFit(program);
   registerPretrain(program);
   registerEval(program);
+  registerRestore(program);
   registerDemo(program);
   registerExport(program);
   return program;

@@ -29,7 +29,8 @@ export interface FitOptions {
   measurement?: Measurement;
   /** Observation to fit when a measurement is used (e.g. the low-resolution image). */
   observed?: Signal;
-  onStep?: (it: number, psnr: number, loss: number, stepMs: number) => void | boolean | Promise<void | boolean>;
+  /** Called after update `it` (0-based); `trainer` holds the updated state (e.g. to evaluate against a truth). */
+  onStep?: (it: number, psnr: number, loss: number, stepMs: number, trainer: Trainer) => void | boolean | Promise<void | boolean>;
 }
 
 export interface FitResult {
@@ -98,7 +99,7 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
     const p = psnrFromMse(loss, range);
     psnr.push(p);
     stepMs.push(ms);
-    if (o.onStep && (await o.onStep(it, p, loss, ms)) === false) break;
+    if (o.onStep && (await o.onStep(it, p, loss, ms, trainer)) === false) break;
   }
   const params = await trainer.params(c);
   const output = await render(o.backend, c, params, sig.height, sig.width, range);

@@ -1,0 +1,55 @@
+// Degradations that make observations for the inverse problems, and small image helpers for showing
+// them: box (area) downsampling by an integer factor — the same forward model as the train step's
+// boxDownsample (src/train/measure.ts) and equal to src/data/image.ts resizeArea for integer factors —
+// seeded additive Gaussian noise, nearest-neighbour upsampling, clamping. Platform-neutral (no node:*).
+import type { Image } from '../data/image.ts';
+import { rng } from '../util/random.ts';
+import { UserError } from '../util/errors.ts';
+
+export function checkScale(width: number, height: number, factor: number, what = 'image'): void {
+  if (!Number.isInteger(factor) || factor < 1) throw new UserError(`scale must be a positive integer, got ${factor}`);
+  if (width % factor !== 0 || height % factor !== 0) throw new UserError(`scale ${factor} does not divide the ${what} size ${width}x${height}`);
+}
+
+/** Mean of each factor x factor block: (W/f) x (H/f). */
+export function downsample(img: Image, factor: number): Image {
+  checkScale(img.width, img.height, factor);
+  const c = img.channels, w = img.width / factor, h = img.height / factor;
+  const out = new Float32Array(w * h * c);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const o = (Math.floor(y / factor) * w + Math.floor(x / factor)) * c;
+      for (let k = 0; k < c; k++) out[o + k] += img.data[(y * img.width + x) * c + k];
+    }
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= factor * factor;
+  return { width: w, height: h, channels: c, data: out };
+}
+
+/**
+ * Add i.i.d. N(0, sigma^2) noise (seeded, reproducible) and clip to [0, 1], so the observation is a
+ * valid image that a PNG file can hold.
+ */
+export function addNoise(img: Image, sigma: number, seed: number): Image {
+  if (!(Number.isFinite(sigma) && sigma >= 0)) throw new UserError(`noise sigma must be a non-negative number, got ${sigma}`);
+  const r = rng(seed);
+  const data = img.data.map((v) => Math.min(1, Math.max(0, v + sigma * r.normal())));
+  return { ...img, data };
+}
+
+/** Each pixel repeated factor x factor times (for showing a low-resolution observation at full size). */
+export function upsampleNearest(img: Image, factor: number): Image {
+  const c = img.channels, w = img.width * factor, h = img.height * factor;
+  const out = new Float32Array(w * h * c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = (Math.floor(y / factor) * img.width + Math.floor(x / factor)) * c;
+      for (let k = 0; k < c; k++) out[(y * w + x) * c + k] = img.data[s + k];
+    }
+  }
+  return { width: w, height: h, channels: c, data: out };
+}
+
+export function clamp01(img: Image): Image {
+  return { ...img, data: img.data.map((v) => Math.min(1, Math.max(0, v))) };
+}

@@ -1,0 +1,176 @@
+// Inverse problems with an INR (paper Table 6): recover a clean image at the target resolution from a
+// degraded observation by fitting the INR through a forward model (src/train/measure.ts) with
+// fitSignal — box downsampling for 4x super-resolution, identity for denoising — optionally starting
+// from a STRAINER prior. With a ground truth, PSNR and SSIM of the clamped rendering are recorded at
+// chosen iterations (and every `evalEvery`, which also drives `onPreview`); evaluation time is excluded
+// from the step times. Platform-neutral (no node:*): the CLI, the evaluation script and a web page call
+// `restoreImage` with any Backend (onnxruntime-node, onnxruntime-web, the reference interpreter).
+import type { Image } from '../data/image.ts';
+import type { Backend, Session } from '../runtime/session.ts';
+import { hostTensor } from '../runtime/session.ts';
+import type { InrConfig } from '../model/config.ts';
+import { validateConfig } from '../model/config.ts';
+import { paramSpecs, forward, type Params } from '../model/inr.ts';
+import * as B from '../graph/builder.ts';
+import type { Node, Program } from '../graph/ir.ts';
+import { programToOnnx } from '../export/onnx-write.ts';
+import { fitSignal, startParams } from '../train/fit.ts';
+import { priorInit, type Prior } from '../train/prior.ts';
+import { gridCoords, fromTargetRange, type TargetRange } from '../train/grid.ts';
+import type { Measurement } from '../train/programs.ts';
+import { boxDownsample, identity } from '../train/measure.ts';
+import { clamp01, checkScale } from './degrade.ts';
+import { psnr, ssim } from './ssim.ts';
+import { UserError } from '../util/errors.ts';
+
+export const RESTORE_TASKS = ['superres', 'denoise'] as const;
+export type RestoreTask = (typeof RESTORE_TASKS)[number];
+
+export interface RestoreOptions {
+  task: RestoreTask;
+  /** Super-resolution factor: the output is scale x the observation's size. Must be 1 (or absent) for denoising. */
+  scale?: number;
+  /** Model shape (width, depth, omega); outDim is taken from the image. Must match the prior's. */
+  config: InrConfig;
+  prior?: Prior | null;
+  iters: number;
+  lr: number;
+  seed: number;
+  backend: Backend;
+  /** Target range; default the prior's, else 'unit'. */
+  range?: TargetRange;
+  /** Ground truth at the output size: enables PSNR/SSIM recording. */
+  truth?: Image;
+  /** Iterations (updates done) at which to measure against the truth; the last iteration always is. */
+  recordAt?: readonly number[];
+  /** Also measure every `evalEvery` iterations (curves, time to reach a PSNR); 0 or absent: off. */
+  evalEvery?: number;
+  /** Called with the current restoration (clamped) at every measured iteration (live previews), with
+   *  its quality when there is a truth. */
+  onPreview?: (img: Image, iter: number, point: RestorePoint | null) => void | Promise<void>;
+  /** Per update: it (0-based), PSNR of the measured output vs the observation, loss, step time. Return false to stop. */
+  onStep?: (it: number, obsPsnr: number, loss: number, stepMs: number) => void | boolean | Promise<void | boolean>;
+}
+
+/** Quality after `iter` updates; `ms` is the summed step time of those updates. */
+export interface RestorePoint { iter: number; psnr: number; ssim: number; ms: number }
+
+export interface RestoreResult {
+  task: RestoreTask;
+  scale: number;
+  /** The restored image, clamped to [0, 1], at the output size. */
+  image: Image;
+  /** Against the truth, ascending in iter (empty without a truth). */
+  points: RestorePoint[];
+  final: { psnr: number; ssim: number } | null;
+  /** Updates done (iters, unless onStep stopped early). */
+  iters: number;
+  stepMs: number[];
+  backend: string;
+  prior: string | null;
+  config: InrConfig;
+}
+
+/** Output size and forward model of a task for an observation. */
+export function taskGeometry(obs: Image, task: RestoreTask, scale = task === 'superres' ? 4 : 1): { width: number; height: number; scale: number; measurement: Measurement } {
+  switch (task) {
+    case 'superres': {
+      if (!Number.isInteger(scale) || scale < 2) throw new UserError(`--scale must be an integer of at least 2 for super-resolution, got ${scale}`);
+      const width = obs.width * scale, height = obs.height * scale;
+      return { width, height, scale, measurement: boxDownsample(height, width, obs.channels, scale) };
+    }
+    case 'denoise':
+      if (scale !== 1) throw new UserError(`--scale applies to --task superres only (denoising keeps the size), got ${scale}`);
+      return { width: obs.width, height: obs.height, scale: 1, measurement: identity };
+    default:
+      return task satisfies never;
+  }
+}
+
+/** coords [rows, inDim] + every parameter as an input -> output; one session renders any parameters. */
+function renderProgram(c: InrConfig, rows: number): Program {
+  const specs = paramSpecs(c);
+  const ps: Record<string, Node<'input'>> = Object.fromEntries(specs.map((s) => [s.name, B.input(s.name, s.shape)]));
+  const coords = B.input('coords', [rows, c.inDim]);
+  return { name: 'render', inputs: [...specs.map((s) => ps[s.name]), coords], outputs: { output: forward(c, ps, coords) }, doc: 'INR rendering with parameters as inputs' };
+}
+
+interface Renderer { render(params: Params): Promise<Image>; release(): Promise<void> }
+
+async function makeRenderer(backend: Backend, c: InrConfig, shape: Omit<Image, 'data'>, range: TargetRange): Promise<Renderer> {
+  const rows = shape.width * shape.height;
+  const s: Session = await backend.load(programToOnnx(renderProgram(c, rows)));
+  const coords = s.upload(hostTensor([rows, c.inDim], gridCoords(shape.height, shape.width)));
+  return {
+    async render(params) {
+      const feeds: Record<string, unknown> = { coords };
+      for (const p of paramSpecs(c)) feeds[p.name] = s.upload(hostTensor(p.shape, params[p.name]));
+      const out = await s.run(feeds);
+      const data = fromTargetRange(Float32Array.from((await s.download(out.output)).data), range);
+      for (const p of paramSpecs(c)) s.dispose(feeds[p.name]);
+      s.dispose(out.output);
+      return clamp01({ width: shape.width, height: shape.height, channels: shape.channels, data });
+    },
+    async release() {
+      s.dispose(coords);
+      await s.release();
+    },
+  };
+}
+
+export async function restoreImage(obs: Image, o: RestoreOptions): Promise<RestoreResult> {
+  const geo = taskGeometry(obs, o.task, o.scale);
+  const { width, height } = geo;
+  if (o.truth) {
+    const t = o.truth;
+    if (geo.scale > 1) checkScale(t.width, t.height, geo.scale, 'truth');
+    if (t.width !== width || t.height !== height) throw new UserError(`the truth is ${t.width}x${t.height} but the restored image is ${width}x${height} (observation ${obs.width}x${obs.height} x scale ${geo.scale})`);
+    if (t.channels !== obs.channels) throw new UserError(`the truth has ${t.channels} channel(s), the observation ${obs.channels}`);
+  }
+  const config = validateConfig({ ...o.config, outDim: obs.channels });
+  const prior = o.prior ?? null;
+  const init = prior ? priorInit(prior, config) : undefined;
+  const range = o.range ?? prior?.range ?? 'unit';
+  const evalEvery = o.evalEvery ?? 0;
+  const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= o.iters));
+  const want = (k: number): boolean => recordAt.has(k) || (evalEvery > 0 && k % evalEvery === 0);
+
+  const renderer = o.truth || o.onPreview ? await makeRenderer(o.backend, config, { width, height, channels: obs.channels }, range) : null;
+  const points: RestorePoint[] = [];
+  const measure = async (params: Params, iter: number, ms: number): Promise<void> => {
+    const img = await renderer!.render(params);
+    const point = o.truth ? { iter, psnr: psnr(img, o.truth), ssim: ssim(img, o.truth), ms } : null;
+    if (point) points.push(point);
+    await o.onPreview?.(img, iter, point);
+  };
+  let elapsed = 0;
+  try {
+    if (renderer && want(0)) await measure(startParams(config, o.seed, init), 0, 0);
+    const sig = { width, height, channels: obs.channels, data: o.truth?.data ?? new Float32Array(width * height * obs.channels) };
+    const r = await fitSignal(sig, {
+      config, iters: o.iters, lr: o.lr, seed: o.seed, backend: o.backend, range,
+      ...(init ? { init } : {}),
+      measurement: geo.measurement,
+      observed: { width: obs.width, height: obs.height, channels: obs.channels, data: obs.data },
+      onStep: async (it, p, loss, ms, trainer) => {
+        elapsed += ms;
+        const k = it + 1;
+        if (renderer && k < o.iters && want(k)) await measure(await trainer.params(config), k, elapsed);
+        return o.onStep?.(it, p, loss, ms);
+      },
+    });
+    await r.trainer.release();
+    const image = clamp01({ width, height, channels: obs.channels, data: r.output });
+    const done = r.stepMs.length;
+    let final: RestoreResult['final'] = null;
+    if (o.truth) {
+      final = { psnr: psnr(image, o.truth), ssim: ssim(image, o.truth) };
+      if (points.at(-1)?.iter === done) points.pop(); // stopped early right after a measurement
+      points.push({ iter: done, ...final, ms: elapsed });
+    }
+    await o.onPreview?.(image, done, points.at(-1) ?? null);
+    return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, config };
+  } finally {
+    await renderer?.release();
+  }
+}
