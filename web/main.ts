@@ -1,8 +1,9 @@
 // The demo page: pick or drop an image (or a bundled sample), pick a prior, fit in a Web Worker and
-// watch the reconstruction and the PSNR curve live; download the fitted bundle. Every failure ends
-// as a message on the page (#error), never a silent stop.
+// watch the reconstruction and the PSNR curve live; download the fitted bundle. Or pick a restoration
+// task: the worker degrades the image (4x downsampling or noise) and restores it, with PSNR and SSIM
+// against the original. Every failure ends as a message on the page (#error), never a silent stop.
 /// <reference types="vite/client" />
-import { FitWorker, FitError, decodeBlob, toImage, toImageData, type Image, type RunSummary, type FitRequest, type ProviderChoice } from '../src/web/index.ts';
+import { FitWorker, FitError, decodeBlob, toImage, toImageData, type Image, type RunSummary, type FitRequest, type ProviderChoice, type WebTask } from '../src/web/index.ts';
 import { PsnrChart } from './chart.ts';
 
 interface PriorEntry { name: string; kind: string; config: { kind: string; width: number; depth: number; omega: number } | null; description?: string; bytes: number }
@@ -14,6 +15,8 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 const ui = {
+  task: $<HTMLSelectElement>('task'), observation: $<HTMLCanvasElement>('observation'), panelObs: $('panel-obs'), captionObs: $('caption-obs'),
+  captionTarget: $('caption-target'), psnrLabel: $('psnr-label'), ssim: $('ssim'), ssimWrap: $('ssim-wrap'),
   file: $<HTMLInputElement>('file'), sample: $<HTMLSelectElement>('sample'), prior: $<HTMLSelectElement>('prior'),
   compare: $<HTMLInputElement>('compare'), size: $<HTMLSelectElement>('size'), iters: $<HTMLInputElement>('iters'),
   lr: $<HTMLInputElement>('lr'), backend: $<HTMLSelectElement>('backend'), width: $<HTMLInputElement>('width'),
@@ -101,13 +104,15 @@ function updateConfigVisibility(): void {
 async function fitAll(): Promise<void> {
   clearError();
   let image: Image;
+  let task: WebTask = 'fit';
   const runs: { key: 'prior' | 'siren'; label: string; req: Omit<FitRequest, 'image'> }[] = [];
   try {
     image = targetImage();
     const iters = number(ui.iters, 'iterations', true);
     const lr = number(ui.lr, 'learning rate', false);
     const provider = ui.backend.value as ProviderChoice;
-    const common = { iters, lr, provider, previewEvery: Math.max(1, Math.round(iters / 30)) };
+    task = ui.task.value as WebTask;
+    const common = { iters, lr, provider, previewEvery: Math.max(1, Math.round(iters / 30)), ...(task === 'fit' ? {} : { task, scale: 4, sigma: 0.1 }) };
     const prior = priors.find((e) => e.name === ui.prior.value);
     if (prior) runs.push({ key: 'prior', label: `prior ${prior.name}`, req: { ...common, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` } });
     if (!prior || ui.compare.checked) {
@@ -121,6 +126,11 @@ async function fitAll(): Promise<void> {
   }
   ui.panelPrior.hidden = !runs.some((r) => r.key === 'prior');
   ui.panelSiren.hidden = !runs.some((r) => r.key === 'siren');
+  const restoring = task !== 'fit';
+  ui.panelObs.hidden = ui.ssimWrap.hidden = !restoring;
+  ui.captionTarget.textContent = restoring ? 'Truth' : 'Target';
+  ui.psnrLabel.textContent = restoring ? 'PSNR vs truth' : 'PSNR';
+  ui.psnr.textContent = ui.ssim.textContent = '–';
   lastFinished = null;
   setState('running');
   for (const run of runs) {
@@ -133,12 +143,24 @@ async function fitAll(): Promise<void> {
         ui.status.textContent = `${run.label}: ${config.kind} width ${config.width} depth ${config.depth}` + (prior ? `, prior ${prior.name}${prior.fromCache.length ? ' (from cache)' : ''}` : '');
       },
       onStep: (it, psnr, itPerSec, iters) => {
-        chart.add(run.key, run.label, COLORS[run.key], it, psnr);
-        ui.psnr.textContent = `${psnr.toFixed(2)} dB`;
+        if (!restoring) {
+          chart.add(run.key, run.label, COLORS[run.key], it, psnr);
+          ui.psnr.textContent = `${psnr.toFixed(2)} dB`;
+        }
         ui.speed.textContent = `${itPerSec.toFixed(1)} it/s`;
         caption.textContent = `${run.label}: iteration ${it + 1}/${iters}`;
       },
-      onPreview: (img) => draw(canvas, img),
+      onPreview: (img, it, truth) => {
+        draw(canvas, img);
+        if (!truth) return;
+        chart.add(run.key, run.label, COLORS[run.key], it, truth.psnr);
+        ui.psnr.textContent = `${truth.psnr.toFixed(2)} dB`;
+        ui.ssim.textContent = truth.ssim.toFixed(3);
+      },
+      onObservation: (img) => {
+        draw(ui.observation, img);
+        ui.captionObs.textContent = task === 'superres' ? `Observation: ${img.width}x${img.height} (4x downsampled)` : 'Observation: Gaussian noise, sigma 0.1';
+      },
     });
     current = { id: job.id, cancelled: false };
     let summary: RunSummary;
@@ -153,9 +175,11 @@ async function fitAll(): Promise<void> {
       current = null;
       return showError(err.kind === 'internal' ? `unexpected error: ${err.message}` : err.message);
     }
-    lastFinished = job.id;
-    caption.textContent = `${run.label}: ${summary.finalPsnr.toFixed(2)} dB after ${summary.iters} iterations${summary.stopped ? ' (stopped)' : ''}`;
+    if (!restoring) lastFinished = job.id; // a restoration has no bundle to download
+    const quality = restoring ? `${summary.finalPsnr.toFixed(2)} dB, SSIM ${(summary.ssim ?? NaN).toFixed(3)} vs truth` : `${summary.finalPsnr.toFixed(2)} dB`;
+    caption.textContent = `${run.label}: ${quality} after ${summary.iters} iterations${summary.stopped ? ' (stopped)' : ''}`;
     ui.psnr.textContent = `${summary.finalPsnr.toFixed(2)} dB`;
+    if (restoring) ui.ssim.textContent = (summary.ssim ?? NaN).toFixed(3);
     ui.speed.textContent = `${summary.itPerSec.toFixed(1)} it/s`;
     if (current?.cancelled) break;
   }

@@ -14,7 +14,10 @@ export class FitError extends Error {
 export interface FitHandlers {
   onStart?: (info: { backend: string; config: InrConfig; prior: { name: string; fromCache: string[] } | null }) => void;
   onStep?: (it: number, psnr: number, itPerSec: number, iters: number) => void;
-  onPreview?: (img: Image, it: number) => void;
+  /** `truth`: quality against the truth, for a restoration. */
+  onPreview?: (img: Image, it: number, truth?: { psnr: number; ssim: number }) => void;
+  /** The degraded image a restoration starts from. */
+  onObservation?: (img: Image) => void;
 }
 
 interface Pending { handlers: FitHandlers; resolve(s: RunSummary): void; reject(e: Error): void }
@@ -85,7 +88,8 @@ export class FitWorker {
     switch (m.type) {
       case 'started': run.handlers.onStart?.({ backend: m.backend, config: m.config, prior: m.prior }); return;
       case 'step': run.handlers.onStep?.(m.it, m.psnr, m.itPerSec, m.iters); return;
-      case 'preview': run.handlers.onPreview?.(m.image, m.it); return;
+      case 'preview': run.handlers.onPreview?.(m.image, m.it, m.truth); return;
+      case 'observation': run.handlers.onObservation?.(m.image); return;
       case 'done': this.runs.delete(m.id); run.resolve(m.summary); return;
       case 'error': this.runs.delete(m.id); run.reject(new FitError(m.kind, m.message)); return;
       default: m satisfies never;

@@ -9,7 +9,7 @@ export { decodeBlob, toImage, toImageData, checkImage, type Image } from './imag
 export { fitBundle, zipBundle } from './bundle.ts';
 export { zipStore } from './zip.ts';
 export { FitWorker, FitError, type FitHandlers } from './client.ts';
-export type { FitRequest, RunSummary } from './protocol.ts';
+export type { FitRequest, RunSummary, WebTask } from './protocol.ts';
 export { ortWebBackend, autoBackend, chooseProvider, webgpuAvailable, onDeviceLost, DeviceLostError, type WebProvider, type ProviderChoice, type OrtWebOptions } from '../runtime/ort-web.ts';
 export type { Prior } from '../train/prior.ts';
 export type { InrConfig } from '../model/config.ts';

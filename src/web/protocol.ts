@@ -1,5 +1,7 @@
 // Messages between a page and the fit worker (src/web/worker.ts). Images travel as the project's
 // Image (HWC Float32Array, transferred); errors travel as text with a kind the page can act on.
+// A request with task 'superres' or 'denoise' treats `image` as the truth: the worker degrades it,
+// sends the observation back, and restores it (src/restore/restore.ts), measuring against the truth.
 import type { InrConfig } from '../model/config.ts';
 import type { ProviderChoice } from '../runtime/ort-web.ts';
 import type { Image } from './image.ts';
@@ -19,7 +21,15 @@ export interface FitRequest {
   label: string;
   /** Where onnxruntime-web's .wasm files are served (default: next to its module). */
   wasmPaths?: string;
+  /** 'fit' (default): fit the image itself; otherwise restore a degraded copy of it. */
+  task?: WebTask;
+  /** Super-resolution factor (default 4). */
+  scale?: number;
+  /** Denoising: Gaussian noise sigma on the [0, 1] scale (default 0.1), seeded by `seed`. */
+  sigma?: number;
 }
+
+export type WebTask = 'fit' | 'superres' | 'denoise';
 
 export type ToWorker =
   | { type: 'fit'; id: number; req: FitRequest }
@@ -30,12 +40,14 @@ export type ToWorker =
 
 export type ErrorKind = 'user' | 'device-lost' | 'internal';
 
-export interface RunSummary { psnr: number; finalPsnr: number; iters: number; itPerSec: number; stopped: boolean; backend: string; config: InrConfig }
+/** For a restoration, psnr/finalPsnr/ssim are measured against the truth. */
+export interface RunSummary { psnr: number; finalPsnr: number; ssim?: number; iters: number; itPerSec: number; stopped: boolean; backend: string; config: InrConfig }
 
 export type FromWorker =
   | { type: 'started'; id: number; backend: string; config: InrConfig; prior: { name: string; fromCache: string[] } | null }
   | { type: 'step'; id: number; it: number; iters: number; psnr: number; itPerSec: number }
-  | { type: 'preview'; id: number; it: number; image: Image }
+  | { type: 'preview'; id: number; it: number; image: Image; truth?: { psnr: number; ssim: number } }
+  | { type: 'observation'; id: number; image: Image }
   | { type: 'done'; id: number; summary: RunSummary }
   | { type: 'bundle'; id: number; zip: Uint8Array; fileName: string }
   | { type: 'error'; id: number; kind: ErrorKind; message: string };

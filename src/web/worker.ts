@@ -1,6 +1,7 @@
 // The fit worker: runs fit() off the page's main thread so the UI never freezes (wasm inference is
 // synchronous inside a step). One fit at a time; 'stop' aborts after the current step; 'bundle'
-// zips the last finished fit for download. An app makes a worker file holding
+// zips the last finished fit for download. A request with a restoration task (superres, denoise)
+// degrades its image and runs restoreImage instead (no bundle to download). An app makes a worker file holding
 //   import 'strainer/web/worker';
 // and drives it with new FitWorker(new Worker(new URL('./that-file.ts', import.meta.url), { type: 'module' })).
 import { fit, type WebFitResult } from './fit.ts';
@@ -8,6 +9,9 @@ import { loadPriorFromUrl } from './prior.ts';
 import { fitBundle, zipBundle } from './bundle.ts';
 import { autoBackend, DeviceLostError, loseDeviceForTesting, onDeviceLost } from '../runtime/ort-web.ts';
 import { UserError } from '../util/errors.ts';
+import { restoreImage } from '../restore/restore.ts';
+import { addNoise, downsample } from '../restore/degrade.ts';
+import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
 import type { ErrorKind, FitRequest, FromWorker, ToWorker } from './protocol.ts';
 
 interface WorkerScope { postMessage(m: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null }
@@ -54,6 +58,48 @@ async function runFit(id: number, req: FitRequest): Promise<void> {
   }
 }
 
+async function runRestore(id: number, req: FitRequest): Promise<void> {
+  const abort = new AbortController();
+  running = { id, abort };
+  let lostDevice = '';
+  const unsubscribe = onDeviceLost((m) => { lostDevice = m; abort.abort(); });
+  try {
+    const task = req.task === 'superres' ? 'superres' : 'denoise';
+    const truth = req.image, seed = req.seed ?? 0, scale = req.scale ?? 4;
+    const obs = task === 'superres' ? downsample(truth, scale) : addNoise(truth, req.sigma ?? 0.1, seed);
+    scope.postMessage({ type: 'observation', id, image: obs });
+    const prior = req.priorUrl ? await loadPriorFromUrl(req.priorUrl) : null;
+    const { backend } = await autoBackend({ provider: req.provider, ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}) });
+    const config = validateConfig({ ...(prior ? prior.config : { ...PAPER_CONFIG, ...req.config }), outDim: truth.channels } as InrConfig);
+    scope.postMessage({ type: 'started', id, backend: backend.name, config, prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null });
+    const t0 = performance.now();
+    let done = 0;
+    const r = await restoreImage(obs, {
+      task, ...(task === 'superres' ? { scale } : {}), config, prior, iters: req.iters, lr: req.lr, seed, backend, truth,
+      evalEvery: req.previewEvery ?? 25,
+      onStep: (it, psnr) => {
+        done = it + 1;
+        scope.postMessage({ type: 'step', id, it, iters: req.iters, psnr, itPerSec: done / ((performance.now() - t0) / 1000) });
+        return !abort.signal.aborted;
+      },
+      onPreview: (image, it, point) => {
+        const copy = { ...image, data: image.data.slice() };
+        scope.postMessage({ type: 'preview', id, it, image: copy, ...(point ? { truth: { psnr: point.psnr, ssim: point.ssim } } : {}) }, [copy.data.buffer]);
+      },
+    }).catch((e: unknown) => {
+      throw lostDevice ? new DeviceLostError(lostDevice) : e;
+    });
+    if (lostDevice) throw new DeviceLostError(lostDevice);
+    const final = r.final ?? { psnr: NaN, ssim: NaN };
+    scope.postMessage({ type: 'done', id, summary: { psnr: final.psnr, finalPsnr: final.psnr, ssim: final.ssim, iters: r.iters, itPerSec: r.iters / Math.max((performance.now() - t0) / 1000, 1e-9), stopped: r.iters < req.iters, backend: r.backend, config: r.config } });
+  } catch (e) {
+    scope.postMessage({ type: 'error', id, kind: errorKind(e), message: e instanceof Error ? e.message : String(e) });
+  } finally {
+    unsubscribe();
+    if (running?.id === id) running = null;
+  }
+}
+
 async function sendBundle(id: number): Promise<void> {
   try {
     if (!last || last.id !== id) throw new UserError('no finished fit to download');
@@ -74,7 +120,7 @@ if (!isOrtThread) scope.onmessage = (e: MessageEvent<ToWorker>) => {
   switch (m.type) {
     case 'fit':
       if (running) { scope.postMessage({ type: 'error', id: m.id, kind: 'user', message: 'a fit is already running; stop it first' }); return; }
-      void runFit(m.id, m.req);
+      void (m.req.task && m.req.task !== 'fit' ? runRestore : runFit)(m.id, m.req);
       return;
     case 'stop':
       if (running?.id === m.id) running.abort.abort();

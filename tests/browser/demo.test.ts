@@ -1,7 +1,8 @@
 // The demo page end to end in headless Chromium: it loads with its samples and priors, fits a sample
 // from a prior (then a random SIREN for comparison) on the automatically chosen backend (WebGPU on
 // SwiftShader here), shows PSNR, it/s and backend, saves a screenshot (test-results/demo.png) and
-// offers the fitted bundle as a zip that verifies; a tampered prior, a non-image file and a lost
+// offers the fitted bundle as a zip that verifies; 4x super-resolution shows PSNR and SSIM against the
+// truth; a tampered prior, a non-image file and a lost
 // WebGPU device each end as a message on the page.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -140,4 +141,24 @@ describe('demo page', () => {
     expect(await settle(page)).toBe('done');
     expect(await page.locator('#backend-used').textContent()).toBe('onnxruntime-web (wasm)');
   }, 300_000);
+
+  it('restores a 4x downsampled sample and reports PSNR and SSIM against the truth', async () => {
+    await page.selectOption('#task', 'superres');
+    await page.selectOption('#prior', '');
+    await page.selectOption('#backend', 'wasm');
+    await page.selectOption('#size', '32');
+    await page.fill('#width', '32');
+    await page.fill('#depth', '3');
+    await page.fill('#iters', '10');
+    await page.fill('#lr', '0.001');
+    await page.click('#fit');
+    expect(await settle(page), await page.locator('#error').textContent() ?? '').toBe('done');
+    expect(await page.locator('#psnr-label').textContent()).toBe('PSNR vs truth');
+    expect(await page.locator('#psnr').textContent()).toMatch(/^\d+\.\d\d dB$/);
+    expect(await page.locator('#ssim').textContent()).toMatch(/^-?\d\.\d{3}$/);
+    expect(await page.locator('#caption-siren').textContent()).toMatch(/random SIREN: \d+\.\d\d dB, SSIM -?\d\.\d{3} vs truth after 10 iterations/);
+    expect(await page.evaluate(() => (document.getElementById('observation') as HTMLCanvasElement).width)).toBe(8);
+    expect(await page.locator('#download').isDisabled()).toBe(true);
+    await page.selectOption('#task', 'fit');
+  }, 180_000);
 });
