@@ -2,8 +2,7 @@
 // (STYLE.md practice 11). A failure prints the first mismatching entries and the max difference.
 import { describe, it, expect } from 'vitest';
 import * as B from '../../src/graph/builder.ts';
-import { grad } from '../../src/graph/autodiff.ts';
-import { evaluate } from '../../src/graph/interp.ts';
+import { finiteDiffCheck } from './fd.ts';
 import { tensor, type Tensor } from '../../src/graph/tensor.ts';
 import type { Node } from '../../src/graph/ir.ts';
 import type { OpName } from '../../src/graph/ops.ts';
@@ -50,27 +49,8 @@ function check(c: Case, seed: number): { maxErr: number; report: string } {
   const yShape = y.shape as number[];
   const wv = tensor(yShape, Array.from({ length: yShape.reduce((a, b) => a * b, 1) }, () => r.uniform(-1, 1)));
   const loss = B.sumAll(B.mul(y, B.constant(wv.data, yShape)));
-  const gs = grad(loss, xs);
   const feeds = new Map<string, Tensor>(c.shapes.map((s, i) => [`x${i}`, tensor(s, Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (c.positive ? r.uniform(0.5, 2) : r.uniform(-1, 1))))]));
-  const analytic = evaluate(gs, feeds);
-  let maxErr = 0;
-  const bad: string[] = [];
-  const h = 1e-6;
-  c.shapes.forEach((_, i) => {
-    const x = feeds.get(`x${i}`)!;
-    for (let j = 0; j < x.data.length; j++) {
-      const orig = x.data[j];
-      x.data[j] = orig + h; const fp = evaluate([loss], feeds)[0].data[0];
-      x.data[j] = orig - h; const fm = evaluate([loss], feeds)[0].data[0];
-      x.data[j] = orig;
-      const fd = (fp - fm) / (2 * h);
-      const an = analytic[i].data[j];
-      const err = Math.abs(fd - an) / Math.max(1, Math.abs(fd));
-      if (err > maxErr) maxErr = err;
-      if (err > 1e-6 && bad.length < 5) bad.push(`x${i}[${j}]: analytic ${an} vs finite-diff ${fd}`);
-    }
-  });
-  return { maxErr, report: bad.join('\n') };
+  return finiteDiffCheck(loss, xs, feeds);
 }
 
 describe('VJP of every op vs central finite differences (float64)', () => {

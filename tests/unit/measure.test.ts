@@ -4,7 +4,7 @@
 // helper equal to both.
 import { describe, it, expect } from 'vitest';
 import * as B from '../../src/graph/builder.ts';
-import { grad } from '../../src/graph/autodiff.ts';
+import { finiteDiffCheck } from './fd.ts';
 import { evaluate } from '../../src/graph/interp.ts';
 import { tensor, type Tensor } from '../../src/graph/tensor.ts';
 import type { Measurement } from '../../src/train/programs.ts';
@@ -25,24 +25,8 @@ function gradCheck(m: Measurement, rows: number, channels: number, seed: number)
   expect(out.shape).toEqual([m.observedRows(rows), channels]);
   const wts = Array.from({ length: m.observedRows(rows) * channels }, () => r.uniform(-1, 1));
   const loss = B.sumAll(B.mul(out, B.constant(wts, [m.observedRows(rows), channels])));
-  const [g] = grad(loss, [y]);
   const x = tensor([rows, channels], Array.from({ length: rows * channels }, () => r.uniform(-1, 1)));
-  const feeds = new Map<string, Tensor>([['y', x]]);
-  const analytic = evaluate([g], feeds)[0];
-  const h = 1e-6;
-  let maxErr = 0;
-  const bad: string[] = [];
-  for (let j = 0; j < x.data.length; j++) {
-    const orig = x.data[j];
-    x.data[j] = orig + h; const fp = evaluate([loss], feeds)[0].data[0];
-    x.data[j] = orig - h; const fm = evaluate([loss], feeds)[0].data[0];
-    x.data[j] = orig;
-    const fd = (fp - fm) / (2 * h);
-    const err = Math.abs(fd - analytic.data[j]) / Math.max(1, Math.abs(fd));
-    maxErr = Math.max(maxErr, err);
-    if (err > 1e-6 && bad.length < 5) bad.push(`y[${j}]: analytic ${analytic.data[j]} vs finite-diff ${fd}`);
-  }
-  return { maxErr, report: bad.join('\n') };
+  return finiteDiffCheck(loss, [y], new Map<string, Tensor>([['y', x]]));
 }
 
 /** The operator run on the reference interpreter over an image's HWC data. */
