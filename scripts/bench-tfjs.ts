@@ -14,6 +14,7 @@ import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 import { writeFileAtomic } from '../src/export/fs-node.ts';
 import { makeTfjsEngine } from '../src/tfjs/engine.ts';
 import { selectTfjsBackend, type TfjsBackendChoice } from '../src/tfjs/backend.ts';
+import { median } from '../src/util/stats.ts';
 
 const quick = process.argv.includes('--quick');
 const N = 10; // STRAINER-10 (REFERENCE.md)
@@ -27,7 +28,7 @@ const SIZES: Size[] = quick
   : [{ res: 64, width: 256, depth: 6, rounds: 3, steps: 8, cpuSteps: 3 }, { res: 32, width: 64, depth: 6, rounds: 3, steps: 8, cpuSteps: 8 }];
 
 const ORT_1 = '1 thread';
-const median = (xs: readonly number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
 
 interface Row { size: string; engine: string; ms: number | null; spread: string; steps: number; note: string }
 interface Contender { label: string; note: string; steps: (round: number) => number; run: (iters: number) => Promise<PretrainResult> }

@@ -15,6 +15,7 @@ import type { InrConfig } from '../src/model/config.ts';
 import { writeFileAtomic } from '../src/export/fs-node.ts';
 import { startWebServer, REPO_ROOT } from '../web/server.ts';
 import { mriSlice, LAUNCH_ARGS, CHROMIUM, callHarness, tempModelsDir } from '../tests/browser/env.ts';
+import { median } from '../src/util/stats.ts';
 
 const CONFIG: InrConfig = { kind: 'siren', inDim: 2, outDim: 1, width: 256, depth: 6, omega: 30 }; // the paper's (REFERENCE.md)
 const RES = 64;
@@ -35,7 +36,7 @@ if (existsSync(out) && !process.argv.includes('--force')) { console.error(`strai
 
 interface Row { runtime: string; backend: string; stepMs: number[]; psnr: number }
 const stepsOf = (provider: string): number => (provider === 'webgpu' ? gpuIters : iters);
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
 
 const loadAtStart = loadavg()[0];
 const img = mriSlice('test', 0, RES);

@@ -13,7 +13,7 @@ import { initParams } from '../src/model/inr.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 import { hostTensor, type HostTensor, type Session } from '../src/runtime/session.ts';
 import { gridCoords } from '../src/train/grid.ts';
-import { median } from '../src/cli/fit.ts';
+import { median } from '../src/util/stats.ts';
 import type { InrConfig } from '../src/model/config.ts';
 
 const arg = (name: string, def: number): number => {

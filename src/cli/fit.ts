@@ -15,6 +15,7 @@ import { dirSource, checkOutDir, writeBundleDir } from '../export/fs-node.ts';
 import { fitBundle } from '../export/fit-bundle.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import { UserError } from '../util/errors.ts';
+import { median } from '../util/stats.ts';
 import type { TargetRange } from '../train/grid.ts';
 
 /** Iterations reported in --json (the paper's table columns). */
@@ -40,11 +41,6 @@ export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number):
   for (const i of REPORT_ITERS) if (i < r.psnr.length) out[String(i)] = +r.psnr[i].toFixed(3); else if (i === iters) out[String(i)] = +r.finalPsnr.toFixed(3);
   return out;
 }
-
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export function resolveConfig(o: Pick<FitCliOptions, 'width' | 'depth' | 'omega'>, prior: Prior | undefined, channels: number): InrConfig {
   const base = prior?.config ?? PAPER_CONFIG;

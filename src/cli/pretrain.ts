@@ -7,7 +7,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
 import { splitSource, parseSelect } from './data-split.ts';
-import { median } from './fit.ts';
+import { median } from '../util/stats.ts';
 import { validateConfig, PAPER_CONFIG } from '../model/config.ts';
 import { pretrainOrt, stackedConfig } from '../train/pretrain.ts';
 import type { PretrainEngine, PretrainResult } from '../train/pretrain-api.ts';

@@ -6,6 +6,7 @@
 // average the per-channel means. Also PSNR on the same [0, 1] scale. Platform-neutral.
 import type { Image } from '../data/image.ts';
 import { UserError } from '../util/errors.ts';
+import { psnrBetween } from '../util/stats.ts';
 
 // Wang et al. 2004, section III-C: window 11x11, sigma 1.5; section III-B: K1 = 0.01, K2 = 0.03.
 export const SSIM_PARAMS = { size: 11, sigma: 1.5, k1: 0.01, k2: 0.03, range: 1 } as const;
@@ -83,7 +84,5 @@ export function ssim(a: Image, b: Image): number {
 /** PSNR in dB for images in [0, 1] (data range 1): -10 log10(MSE). */
 export function psnr(a: Image, b: Image): number {
   checkPair(a, b);
-  let se = 0;
-  for (let i = 0; i < a.data.length; i++) se += (a.data[i] - b.data[i]) ** 2;
-  return -10 * Math.log10(se / a.data.length);
+  return psnrBetween(a.data, b.data);
 }

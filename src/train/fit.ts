@@ -12,6 +12,7 @@ import { Trainer, initialState } from './trainer.ts';
 import { gridCoords, psnrFromMse, toTargetRange, fromTargetRange, type TargetRange } from './grid.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
+import { psnrBetween } from '../util/stats.ts';
 
 export interface Signal { height: number; width: number; channels: number; data: Float32Array /* HWC in [0,1] */ }
 
@@ -103,7 +104,5 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
   }
   const params = await trainer.params(c);
   const output = await render(o.backend, c, params, sig.height, sig.width, range);
-  let se = 0;
-  for (let i = 0; i < output.length; i++) se += (output[i] - sig.data[i]) ** 2;
-  return { psnr, finalPsnr: -10 * Math.log10(se / output.length), stepMs, params, trainer, output, stepModel, backend: trainer.backend };
+  return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, trainer, output, stepModel, backend: trainer.backend };
 }

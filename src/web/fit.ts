@@ -17,6 +17,7 @@ import { startParams } from '../train/fit.ts';
 import { priorInit, type Prior } from '../train/prior.ts';
 import { gridCoords, psnrFromMse, toTargetRange, fromTargetRange, type TargetRange } from '../train/grid.ts';
 import { UserError } from '../util/errors.ts';
+import { psnrBetween } from '../util/stats.ts';
 import { checkImage, type Image } from './image.ts';
 
 export interface StepInfo { it: number; iters: number; psnr: number; loss: number; ms: number; itPerSec: number }
@@ -144,12 +145,10 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
     }
     const seconds = (performance.now() - t0) / 1000;
     const { img, params } = await render();
-    let se = 0;
-    for (let i = 0; i < img.data.length; i++) se += (img.data[i] - image.data[i]) ** 2;
     // A copy: the callback may keep or transfer it (the worker does), the result keeps the original.
     if (o.onPreview) await o.onPreview({ ...img, data: img.data.slice() }, psnr.length);
     return {
-      config: c, range, params, psnr, finalPsnr: -10 * Math.log10(se / img.data.length), output: img,
+      config: c, range, params, psnr, finalPsnr: psnrBetween(img.data, image.data), output: img,
       backend: trainer.backend, iters: psnr.length, lr, itPerSec: psnr.length / Math.max(seconds, 1e-9), stopped,
       prior: o.prior?.name ?? null,
     };
