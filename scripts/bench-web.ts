@@ -45,7 +45,6 @@ const threads = availableParallelism();
 
 console.log(`node: ${iters} steps...`);
 const n = await fitSignal(img, { config: CONFIG, iters, lr: LR, seed: 0, backend: ortNodeBackend({ threads }) });
-await n.trainer.release();
 rows.push({ runtime: 'Node (onnxruntime-node)', backend: n.backend, stepMs: n.stepMs, psnr: n.psnr[iters - 1] });
 
 const modelsDir = tempModelsDir();

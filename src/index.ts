@@ -5,12 +5,13 @@
 export { PAPER_CONFIG, validateConfig, type InrConfig, type InrKind } from './model/config.ts';
 export { paramSpecs, initParams, type Params } from './model/inr.ts';
 // Graphs and ONNX
-export { trainStepProgram, inferenceProgram, encoderProgram, stateKeys, type Measurement } from './train/programs.ts';
+export { trainStepProgram, inferenceProgram, encoderProgram, renderProgram, stateKeys, type Measurement } from './train/programs.ts';
 export { programToOnnx } from './export/onnx-write.ts';
 export { onnxToProgram } from './export/onnx-read.ts';
 // Training and fitting
 export { Trainer, initialState, DivergenceError } from './train/trainer.ts';
 export { fitSignal, render, type FitOptions, type FitResult, type Signal } from './train/fit.ts';
+export { createRenderer, type Renderer } from './train/render.ts';
 export { loadPrior, priorInit, buildPriorBundle, type Prior } from './train/prior.ts';
 export { pretrainOrt, stackedConfig } from './train/pretrain.ts';
 export type { PretrainOptions, PretrainResult, PretrainEngine } from './train/pretrain-api.ts';

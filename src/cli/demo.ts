@@ -59,7 +59,6 @@ export async function runDemo(o: { prior: string; iters: number; slice?: number;
     writeFileAtomic(join(o.out, 'demo.png'), png);
     process.stderr.write(`wrote ${join(o.out, 'demo.png')} (target | SIREN | STRAINER)\n`);
   }
-  for (const { r } of runs) await r.trainer.release();
 }
 
 export function registerDemo(program: Command): void {

@@ -68,7 +68,7 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
     const svg = lineChartSvg([{ name: prior ? `from prior ${prior.name}` : 'SIREN (random init)', points: [...r.psnr.map((p, i) => [i, p] as const), [o.iters, r.finalPsnr] as const] }],
       { title: `Fitting ${basename(imagePath)} (${img.width}x${img.height})`, xlabel: 'iteration', ylabel: 'PSNR (dB)' });
     const bundle = await fitBundle({
-      name: basename(imagePath), config, range, lr: o.lr, iters: o.iters, state: await r.trainer.state(),
+      name: basename(imagePath), config, range, lr: o.lr, iters: o.iters, state: r.state,
       signal: { height: img.height, width: img.width, channels: img.channels, source: basename(imagePath) },
       finalLoss: r.psnr.length ? 10 ** (-r.psnr[r.psnr.length - 1] / 10) : NaN, engine: r.backend,
       extra: { 'reconstruction.png': encodePng(recon), 'psnr.csv': new TextEncoder().encode(csv), 'psnr.svg': new TextEncoder().encode(svg) },
@@ -76,7 +76,6 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
     writeBundleDir(o.out, bundle, o.force ?? false);
     process.stderr.write(`wrote ${resolve(o.out)} (reconstruction.png, psnr.csv, psnr.svg, manifest.json, inference.onnx, train_step.onnx, weights.bin)\n`);
   }
-  await r.trainer.release();
 
   const summary = {
     psnr: psnrAt(r, o.iters), final_psnr: +r.finalPsnr.toFixed(3), iters: o.iters,

@@ -19,7 +19,7 @@ import { addNoise, checkScale } from '../restore/degrade.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface RestoreCliOptions {
-  task: RestoreTask; scale?: number; sigma?: number; prior?: string; iters: number; lr: number;
+  task: RestoreTask; scale?: number; sigma?: number; prior?: string; iters: number; lr: number; encoderLr?: number;
   width?: number; seed: number; truth?: string; out: string; json?: boolean; force?: boolean;
   backend: NodeBackendName; threads?: number;
 }
@@ -43,6 +43,7 @@ export function restoreSummary(r: RestoreResult, iters: number): Record<string, 
     final_ssim: r.final ? +r.final.ssim.toFixed(4) : null,
     iters: r.iters, task: r.task, scale: r.scale,
     step_ms_median: +median(r.stepMs).toFixed(2), backend: r.backend, prior: r.prior,
+    ...(r.encoderLr !== undefined ? { encoder_lr: r.encoderLr } : {}),
   };
 }
 
@@ -65,6 +66,7 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
   const bar = progress(`restore ${basename(imagePath)} (${o.task})`, o.iters, false);
   const r = await restoreImage(obs, {
     task: o.task, scale, config, prior, iters: o.iters, lr: o.lr, seed: o.seed,
+    ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
     backend: nodeBackend(o.backend, o.threads),
     ...(truth ? { truth } : {}),
     recordAt: REPORT_ITERS,
@@ -98,6 +100,7 @@ export function registerRestore(program: Command): void {
     .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
     .option('--iters <n>', 'training iterations (denoising relies on stopping early)', intArg('--iters', 1, 1_000_000), 500)
     .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, 10, true), 1e-4)
+    .option('--encoder-lr <lr>', 'learning rate of the encoder (sine) layers, default --lr; 0 keeps the prior\'s features fixed and fits only the decoder', floatArg('--encoder-lr', 0, 10))
     .option('--width <w>', 'hidden width (default 256, or the prior\'s)', intArg('--width', 1, 4096))
     .option('--seed <s>', 'random seed (init, noise)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--truth <file>', 'ground truth at the output size: report PSNR and SSIM against it')

@@ -6,7 +6,7 @@
 import { gunzipSync } from 'node:zlib';
 import { UserError, check } from '../util/errors.ts';
 import { type Image, makeImage } from './image.ts';
-import { readDataFile, sha256Hex } from './sha256.ts';
+import { readDataFile, sha256HexSync } from './sha256.ts';
 
 export interface Volume {
   dims: [number, number, number];
@@ -78,7 +78,7 @@ export function parseNifti(fileBytes: Uint8Array, name: string): Volume {
     const raw = type.read(view, voxOffset + i * type.bytes, le);
     data[i] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
   }
-  return { dims, data, sha256: sha256Hex(fileBytes) };
+  return { dims, data, sha256: sha256HexSync(fileBytes) };
 }
 
 /** Read and parse a .nii / .nii.gz file (Node only). */

@@ -1,5 +1,5 @@
 // Reading data files and hashing them: `readDataFile` turns every fs failure into a one-line
-// UserError naming the path, and `sha256Hex` pins inputs (scripts/fetch-data.sh, data/README.md) and
+// UserError naming the path, and `sha256HexSync` pins inputs (scripts/fetch-data.sh, data/README.md) and
 // records exactly which bytes a run saw. Node-only (node:fs, node:crypto); browser code must not
 // import this file.
 
@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 
-/** Lowercase hex SHA-256 digest of `bytes`. */
-export function sha256Hex(bytes: Uint8Array): string {
+/** Lowercase hex SHA-256 digest of `bytes`, synchronously (Node); bundles use the async WebCrypto `sha256Hex` of src/export/artifacts.ts. */
+export function sha256HexSync(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 

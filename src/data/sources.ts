@@ -10,7 +10,7 @@ import { type ChannelMode, type Image, cropCenterSquare, decodeImage, isGrayscal
 import { mriSliceImage, sliceId } from './mri.ts';
 import { loadNifti, usableSlices } from './nifti.ts';
 import { checkRange, npyImages, parseNpy } from './npy.ts';
-import { readDataFile, sha256Hex } from './sha256.ts';
+import { readDataFile, sha256HexSync } from './sha256.ts';
 
 export type DataSourceKind = 'folder' | 'nifti' | 'npy';
 
@@ -74,7 +74,7 @@ function loadFolder(dir: string, opts: DataSourceOptions): DataSource {
   for (const name of names.slice(start, end)) {
     const path = join(dir, name);
     const bytes = readDataFile(path);
-    files.push({ path, sha256: sha256Hex(bytes) });
+    files.push({ path, sha256: sha256HexSync(bytes) });
     // Decode keeping colour; unifyChannels picks the channel count for the whole folder.
     const mode = opts.channels === 1 ? 1 : 3;
     images.push({ id: name.replace(IMAGE_EXT, ''), image: squareRes(decodeImage(bytes, path, { channels: mode }), opts.res) });
@@ -128,7 +128,7 @@ function loadStack(path: string, opts: DataSourceOptions): DataSource {
   return {
     kind: 'npy',
     images: out,
-    files: [{ path, sha256: sha256Hex(bytes) }],
+    files: [{ path, sha256: sha256HexSync(bytes) }],
     description: `npy ${basename(path)} (${arr.shape.join(', ')}): ${out.length} images, centre-cropped and area-resized to ${opts.res}x${opts.res}`,
   };
 }

@@ -6,17 +6,14 @@
 // from the step times. Platform-neutral (no node:*): the CLI, the evaluation script and a web page call
 // `restoreImage` with any Backend (onnxruntime-node, onnxruntime-web, the reference interpreter).
 import type { Image } from '../data/image.ts';
-import type { Backend, Session } from '../runtime/session.ts';
-import { hostTensor } from '../runtime/session.ts';
+import type { Backend } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
-import { paramSpecs, forward, type Params } from '../model/inr.ts';
-import * as B from '../graph/builder.ts';
-import type { Node, Program } from '../graph/ir.ts';
-import { programToOnnx } from '../export/onnx-write.ts';
+import type { Params } from '../model/inr.ts';
 import { fitSignal, startParams } from '../train/fit.ts';
 import { priorInit, type Prior } from '../train/prior.ts';
-import { gridCoords, fromTargetRange, type TargetRange } from '../train/grid.ts';
+import type { TargetRange } from '../train/grid.ts';
+import { createRenderer } from '../train/render.ts';
 import type { Measurement } from '../train/programs.ts';
 import { boxDownsample, identity } from '../train/measure.ts';
 import { clamp01, checkScale } from './degrade.ts';
@@ -48,6 +45,8 @@ export interface RestoreOptions {
   /** Called with the current restoration (clamped) at every measured iteration (live previews), with
    *  its quality when there is a truth. */
   onPreview?: (img: Image, iter: number, point: RestorePoint | null) => void | Promise<void>;
+  /** Learning rate of the encoder (default `lr`); 0 freezes a prior's encoder (see FitOptions.encoderLr). */
+  encoderLr?: number;
   /** Per update: it (0-based), PSNR of the measured output vs the observation, loss, step time. Return false to stop. */
   onStep?: (it: number, obsPsnr: number, loss: number, stepMs: number) => void | boolean | Promise<void | boolean>;
 }
@@ -68,6 +67,8 @@ export interface RestoreResult {
   stepMs: number[];
   backend: string;
   prior: string | null;
+  /** The encoder's learning rate when it differed from `lr` (undefined: one rate for all). */
+  encoderLr?: number;
   config: InrConfig;
 }
 
@@ -87,37 +88,6 @@ export function taskGeometry(obs: Image, task: RestoreTask, scale = task === 'su
   }
 }
 
-/** coords [rows, inDim] + every parameter as an input -> output; one session renders any parameters. */
-function renderProgram(c: InrConfig, rows: number): Program {
-  const specs = paramSpecs(c);
-  const ps: Record<string, Node<'input'>> = Object.fromEntries(specs.map((s) => [s.name, B.input(s.name, s.shape)]));
-  const coords = B.input('coords', [rows, c.inDim]);
-  return { name: 'render', inputs: [...specs.map((s) => ps[s.name]), coords], outputs: { output: forward(c, ps, coords) }, doc: 'INR rendering with parameters as inputs' };
-}
-
-interface Renderer { render(params: Params): Promise<Image>; release(): Promise<void> }
-
-async function makeRenderer(backend: Backend, c: InrConfig, shape: Omit<Image, 'data'>, range: TargetRange): Promise<Renderer> {
-  const rows = shape.width * shape.height;
-  const s: Session = await backend.load(programToOnnx(renderProgram(c, rows)));
-  const coords = s.upload(hostTensor([rows, c.inDim], gridCoords(shape.height, shape.width)));
-  return {
-    async render(params) {
-      const feeds: Record<string, unknown> = { coords };
-      for (const p of paramSpecs(c)) feeds[p.name] = s.upload(hostTensor(p.shape, params[p.name]));
-      const out = await s.run(feeds);
-      const data = fromTargetRange(Float32Array.from((await s.download(out.output)).data), range);
-      for (const p of paramSpecs(c)) s.dispose(feeds[p.name]);
-      s.dispose(out.output);
-      return clamp01({ width: shape.width, height: shape.height, channels: shape.channels, data });
-    },
-    async release() {
-      s.dispose(coords);
-      await s.release();
-    },
-  };
-}
-
 export async function restoreImage(obs: Image, o: RestoreOptions): Promise<RestoreResult> {
   const geo = taskGeometry(obs, o.task, o.scale);
   const { width, height } = geo;
@@ -135,32 +105,35 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
   const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= o.iters));
   const want = (k: number): boolean => recordAt.has(k) || (evalEvery > 0 && k % evalEvery === 0);
 
-  const renderer = o.truth || o.onPreview ? await makeRenderer(o.backend, config, { width, height, channels: obs.channels }, range) : null;
+  const renderer = await createRenderer(o.backend, config, height, width, range);
+  const asImage = (data: Float32Array): Image => clamp01({ width, height, channels: obs.channels, data });
   const points: RestorePoint[] = [];
   const measure = async (params: Params, iter: number, ms: number): Promise<void> => {
-    const img = await renderer!.render(params);
+    const img = asImage(await renderer.render(params));
     const point = o.truth ? { iter, psnr: psnr(img, o.truth), ssim: ssim(img, o.truth), ms } : null;
     if (point) points.push(point);
     await o.onPreview?.(img, iter, point);
   };
   let elapsed = 0;
   try {
-    if (renderer && want(0)) await measure(startParams(config, o.seed, init), 0, 0);
+    const measuring = !!(o.truth || o.onPreview);
+    if (measuring && want(0)) await measure(startParams(config, o.seed, init), 0, 0);
     const sig = { width, height, channels: obs.channels, data: o.truth?.data ?? new Float32Array(width * height * obs.channels) };
     const r = await fitSignal(sig, {
       config, iters: o.iters, lr: o.lr, seed: o.seed, backend: o.backend, range,
       ...(init ? { init } : {}),
+      renderer,
+      ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
       measurement: geo.measurement,
       observed: { width: obs.width, height: obs.height, channels: obs.channels, data: obs.data },
       onStep: async (it, p, loss, ms, trainer) => {
         elapsed += ms;
         const k = it + 1;
-        if (renderer && k < o.iters && want(k)) await measure(await trainer.params(config), k, elapsed);
+        if (measuring && k < o.iters && want(k)) await measure(await trainer.params(config), k, elapsed);
         return o.onStep?.(it, p, loss, ms);
       },
     });
-    await r.trainer.release();
-    const image = clamp01({ width, height, channels: obs.channels, data: r.output });
+    const image = asImage(r.output);
     const done = r.stepMs.length;
     let final: RestoreResult['final'] = null;
     if (o.truth) {
@@ -169,8 +142,8 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
       points.push({ iter: done, ...final, ms: elapsed });
     }
     await o.onPreview?.(image, done, points.at(-1) ?? null);
-    return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, config };
+    return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}), config };
   } finally {
-    await renderer?.release();
+    await renderer.release();
   }
 }

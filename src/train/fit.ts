@@ -1,15 +1,16 @@
 // Fit one signal: build the train-step graph for the config, write it as ONNX, drive it with a
 // Trainer on the chosen backend, record PSNR before every update (the paper code's convention), then
-// render the result with the inference graph. Used by the CLI, the benchmarks and the browser alike.
+// render the result. The one step loop behind the CLI, restoration, the benchmarks and the browser.
 import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
 import { initParams, paramSpecs, type Params } from '../model/inr.ts';
 import { programToOnnx } from '../export/onnx-write.ts';
-import { trainStepProgram, inferenceProgram, type Measurement } from './programs.ts';
-import { Trainer, initialState } from './trainer.ts';
-import { gridCoords, psnrFromMse, toTargetRange, fromTargetRange, type TargetRange } from './grid.ts';
+import { trainStepProgram, type Measurement } from './programs.ts';
+import { createRenderer, type Renderer } from './render.ts';
+import { Trainer, initialState, type State } from './trainer.ts';
+import { gridCoords, psnrFromMse, toTargetRange, type TargetRange } from './grid.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
@@ -30,6 +31,13 @@ export interface FitOptions {
   measurement?: Measurement;
   /** Observation to fit when a measurement is used (e.g. the low-resolution image). */
   observed?: Signal;
+  /** Learning rate of the encoder's parameters (default: `lr`, the paper's protocol); 0 keeps a
+   *  prior's encoder fixed, so only the decoder combines its features. */
+  encoderLr?: number;
+  /** Renders the final output (default: a renderer made and released here); pass one to share it with previews. */
+  renderer?: Renderer;
+  /** Once the train step is loaded, before the first update (`backend`: the runtime's name). */
+  onStart?: (backend: string) => void | Promise<void>;
   /** Called after update `it` (0-based); `trainer` holds the updated state (e.g. to evaluate against a truth). */
   onStep?: (it: number, psnr: number, loss: number, stepMs: number, trainer: Trainer) => void | boolean | Promise<void | boolean>;
 }
@@ -40,7 +48,8 @@ export interface FitResult {
   finalPsnr: number;
   stepMs: number[];
   params: Params;
-  trainer: Trainer;
+  /** The whole final train state (params, Adam moments, step): what a fit bundle stores to train on. */
+  state: State;
   /** Rendering of the final model on the signal's grid, HWC in [0,1] (unclamped). */
   output: Float32Array;
   stepModel: Uint8Array;
@@ -58,13 +67,13 @@ export function startParams(c: InrConfig, seed: number, init?: Partial<Params>):
   return out;
 }
 
+/** The INR with these weights on an h x w grid, HWC in [0,1] (unclamped). */
 export async function render(backend: Backend, c: InrConfig, params: Params, h: number, w: number, range: TargetRange = 'unit'): Promise<Float32Array> {
-  const s = await backend.load(programToOnnx(inferenceProgram(c, params)));
+  const r = await createRenderer(backend, c, h, w, range);
   try {
-    const out = await s.run({ coords: s.upload(hostTensor([h * w, c.inDim], gridCoords(h, w))) });
-    return fromTargetRange(Float32Array.from((await s.download(out.output)).data), range);
+    return await r.render(params);
   } finally {
-    await s.release();
+    await r.release();
   }
 }
 
@@ -74,35 +83,43 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
   const rows = sig.height * sig.width;
   const batch = o.batch ?? rows;
   if (batch > rows || batch < 1) throw new UserError(`batch must be between 1 and ${rows} (the image's pixel count), got ${batch}`);
-  const stepModel = programToOnnx(trainStepProgram({ config: c, batch, ...(o.measurement ? { measurement: o.measurement } : {}) }));
-  const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, startParams(c, o.seed, o.init)), o.lr);
-  const coords = gridCoords(sig.height, sig.width);
-  const target = o.observed ?? sig;
-  const targets = toTargetRange(target.data, range);
-  const full = batch === rows;
-  if (full) trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([target.height * target.width, c.outDim], targets));
-  const r = rng(o.seed + 1);
-  const psnr: number[] = [];
-  const stepMs: number[] = [];
-  for (let it = 0; it < o.iters; it++) {
-    if (!full) {
-      const bc = new Float32Array(batch * c.inDim), bt = new Float32Array(batch * c.outDim);
-      for (let k = 0; k < batch; k++) {
-        const p = r.int(rows);
-        bc.set(coords.subarray(p * c.inDim, (p + 1) * c.inDim), k * c.inDim);
-        bt.set(targets.subarray(p * c.outDim, (p + 1) * c.outDim), k * c.outDim);
+  const encLr = o.encoderLr;
+  if (encLr !== undefined && !(Number.isFinite(encLr) && encLr >= 0)) throw new UserError(`encoder learning rate must be a number >= 0, got ${encLr}`);
+  const stepModel = programToOnnx(trainStepProgram({ config: c, batch, ...(o.measurement ? { measurement: o.measurement } : {}), ...(encLr !== undefined ? { encoderLr: true } : {}) }));
+  const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, startParams(c, o.seed, o.init)), o.lr, encLr);
+  try {
+    const coords = gridCoords(sig.height, sig.width);
+    const target = o.observed ?? sig;
+    const targets = toTargetRange(target.data, range);
+    const full = batch === rows;
+    if (full) trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([target.height * target.width, c.outDim], targets));
+    const r = rng(o.seed + 1);
+    const psnr: number[] = [];
+    const stepMs: number[] = [];
+    await o.onStart?.(trainer.backend);
+    for (let it = 0; it < o.iters; it++) {
+      if (!full) {
+        const bc = new Float32Array(batch * c.inDim), bt = new Float32Array(batch * c.outDim);
+        for (let k = 0; k < batch; k++) {
+          const p = r.int(rows);
+          bc.set(coords.subarray(p * c.inDim, (p + 1) * c.inDim), k * c.inDim);
+          bt.set(targets.subarray(p * c.outDim, (p + 1) * c.outDim), k * c.outDim);
+        }
+        trainer.setBatch(hostTensor([batch, c.inDim], bc), hostTensor([batch, c.outDim], bt));
       }
-      trainer.setBatch(hostTensor([batch, c.inDim], bc), hostTensor([batch, c.outDim], bt));
+      const t0 = performance.now();
+      const { loss } = await trainer.step();
+      const ms = performance.now() - t0;
+      const p = psnrFromMse(loss, range);
+      psnr.push(p);
+      stepMs.push(ms);
+      if (o.onStep && (await o.onStep(it, p, loss, ms, trainer)) === false) break;
     }
-    const t0 = performance.now();
-    const { loss } = await trainer.step();
-    const ms = performance.now() - t0;
-    const p = psnrFromMse(loss, range);
-    psnr.push(p);
-    stepMs.push(ms);
-    if (o.onStep && (await o.onStep(it, p, loss, ms, trainer)) === false) break;
+    const state = await trainer.state();
+    const params: Params = Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data]));
+    const output = o.renderer ? await o.renderer.render(params) : await render(o.backend, c, params, sig.height, sig.width, range);
+    return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, state, output, stepModel, backend: trainer.backend };
+  } finally {
+    await trainer.release();
   }
-  const params = await trainer.params(c);
-  const output = await render(o.backend, c, params, sig.height, sig.width, range);
-  return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, trainer, output, stepModel, backend: trainer.backend };
 }

@@ -69,12 +69,12 @@ export async function pretrainOrt(backend: Backend, signals: readonly Signal[], 
   try {
     for (let it = trainer.iteration; it < opts.iters; it++) {
       const t0 = performance.now();
-      const r = await trainer.step();
+      const r = await trainer.step({ mse: true });
       const ms = performance.now() - t0;
       let acc = 0;
       for (let i = 0; i < n; i++) {
         let m = 0;
-        for (let k = 0; k < c.outDim; k++) m += r.mse[i * c.outDim + k];
+        for (let k = 0; k < c.outDim; k++) m += r.mse![i * c.outDim + k];
         acc += psnrFromMse(m / c.outDim, opts.range);
       }
       loss.push(r.loss);

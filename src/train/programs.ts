@@ -1,13 +1,14 @@
 // The graphs strainer ships (our replacement for onnxruntime's removed training artifacts):
 //  - train step: params, Adam moments, step, lr, coords, targets -> loss, per-column MSE, next state
 //  - inference: coords -> signal, with weights baked in as initializers
+//  - render: coords + every parameter as an input -> signal (one compiled graph renders any weights)
 //  - encoder: coords -> features (the prior's shared encoder)
 // All are plain Programs of standard ops; src/export writes them as ONNX.
 import type { Node, Program, Dim } from '../graph/ir.ts';
 import * as B from '../graph/builder.ts';
 import { grad } from '../graph/autodiff.ts';
 import type { InrConfig } from '../model/config.ts';
-import { paramSpecs, forward, encode, type Params } from '../model/inr.ts';
+import { paramSpecs, forward, encode, isEncoderParam, type Params } from '../model/inr.ts';
 import { adamScalars, adamUpdate, type AdamConfig, ADAM_DEFAULTS } from './adam.ts';
 
 /** A forward model applied to the INR's output before the loss (identity for fitting; downsampling
@@ -28,6 +29,9 @@ export interface StepSpec {
   signals?: number;
   adam?: AdamConfig;
   measurement?: Measurement;
+  /** Adds a scalar input 'lr_encoder' used for the encoder's parameters instead of 'lr' (0 freezes
+   *  the encoder, e.g. while a fresh decoder settles on a prior's features). */
+  encoderLr?: boolean;
 }
 
 export const stateNames = {
@@ -54,6 +58,7 @@ export function trainStepProgram(spec: StepSpec): Program {
   const vs = specs.map((s) => B.input(stateNames.v(s.name), s.shape));
   const step = B.input('step', []);
   const lr = B.input('lr', []);
+  const lrEnc = spec.encoderLr ? B.input('lr_encoder', []) : null;
   const rowsObs = meas.observedRows(spec.batch);
   const coords = B.input('coords', [spec.batch, c.inDim]);
   const targets = B.input('targets', [rowsObs, c.outDim]);
@@ -67,9 +72,10 @@ export function trainStepProgram(spec: StepSpec): Program {
   const grads = grad(loss, specs.map((s) => params[s.name]));
   const t = B.add(step, 1);
   const scalars = adamScalars(adam, t, lr);
+  const encScalars = lrEnc ? adamScalars(adam, t, lrEnc) : scalars;
   const outputs: Record<string, Node> = { loss, mse: msePerColumn };
   specs.forEach((s, i) => {
-    const u = adamUpdate(adam, scalars, params[s.name], grads[i], ms[i], vs[i]);
+    const u = adamUpdate(adam, isEncoderParam(s.name) ? encScalars : scalars, params[s.name], grads[i], ms[i], vs[i]);
     outputs[stateNames.next(s.name)] = u.p;
     outputs[stateNames.next(stateNames.m(s.name))] = u.m;
     outputs[stateNames.next(stateNames.v(s.name))] = u.v;
@@ -77,7 +83,7 @@ export function trainStepProgram(spec: StepSpec): Program {
   outputs[stateNames.next('step')] = t;
   return {
     name: 'train_step',
-    inputs: [...specs.map((s) => params[s.name] as Node<'input'>), ...ms, ...vs, step, lr, coords, targets],
+    inputs: [...specs.map((s) => params[s.name] as Node<'input'>), ...ms, ...vs, step, lr, ...(lrEnc ? [lrEnc as Node<'input'>] : []), coords, targets],
     outputs,
     doc: `strainer train step: ${c.kind} width ${c.width} depth ${c.depth}, ${meas.name} measurement, Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps}); loss = sum over ${signals} signal(s) of MSE`,
   };
@@ -95,6 +101,20 @@ function bakedParams(c: InrConfig, values: Params, filter: (name: string) => boo
 export function inferenceProgram(c: InrConfig, values: Params): Program {
   const coords = B.input('coords', [BATCH, c.inDim]);
   return { name: 'inference', inputs: [coords], outputs: { output: forward(c, bakedParams(c, values, () => true), coords) }, doc: `strainer ${c.kind} INR: coords in [-1,1] -> signal` };
+}
+
+/** coords [rows, inDim] + every parameter as an input -> output [rows, outDim]: live previews and
+ *  measurements during a fit without compiling a graph per set of weights. */
+export function renderProgram(c: InrConfig, rows: number): Program {
+  const specs = paramSpecs(c);
+  const ps = Object.fromEntries(specs.map((s) => [s.name, B.input(s.name, s.shape)]));
+  const coords = B.input('coords', [rows, c.inDim]);
+  return {
+    name: 'render',
+    inputs: [...specs.map((s) => ps[s.name] as Node<'input'>), coords as Node<'input'>],
+    outputs: { output: forward(c, ps, coords) },
+    doc: `strainer ${c.kind} forward with the weights as inputs`,
+  };
 }
 
 /** coords [n, inDim] -> features [n, width]: the shared encoder of a prior. */

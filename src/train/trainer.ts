@@ -1,6 +1,6 @@
 // Drives a compiled train step on any Session: keeps the state (params, Adam moments, step) as the
 // runtime's own values and feeds each step's outputs back as the next step's inputs, disposing the
-// old ones. Only the loss and the per-column MSE are downloaded each step.
+// old ones. Only the loss (and, when asked, the per-column MSE) is downloaded each step.
 import type { Backend, HostTensor, Session } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
@@ -30,19 +30,21 @@ export function initialState(c: InrConfig, params: Params): State {
   return st;
 }
 
-export interface StepResult { loss: number; mse: Float32Array }
+/** `mse` (per output column, i.e. per signal when pretraining) only when the step was asked for it. */
+export interface StepResult { loss: number; mse?: Float32Array }
 
 export class Trainer {
   private constructor(
     readonly session: Session,
     readonly keys: readonly string[],
     private values: Record<string, unknown>,
-    private lrValue: unknown,
+    private lrValues: Record<string, unknown>,
     private batchValues: Record<string, unknown>,
     public iteration: number,
   ) {}
 
-  static async create(backend: Backend, stepModel: Uint8Array, c: InrConfig, state: State, lr: number): Promise<Trainer> {
+  /** `encoderLr` feeds the step's 'lr_encoder' input (a step built with StepSpec.encoderLr needs it). */
+  static async create(backend: Backend, stepModel: Uint8Array, c: InrConfig, state: State, lr: number, encoderLr?: number): Promise<Trainer> {
     const keys = stateKeys(c);
     const outputsOnDevice = keys.map(stateNames.next);
     const session = await backend.load(stepModel, { outputsOnDevice });
@@ -52,14 +54,18 @@ export class Trainer {
       values[k] = session.upload(state[k]);
     }
     const it = state.step.data[0];
-    return new Trainer(session, keys, values, session.upload(hostTensor([], new Float32Array([lr]))), {}, it);
+    const t = new Trainer(session, keys, values, {}, {}, it);
+    t.setLr(lr, encoderLr);
+    return t;
   }
 
   get backend(): string { return this.session.backend; }
 
-  setLr(lr: number): void {
-    this.session.dispose(this.lrValue);
-    this.lrValue = this.session.upload(hostTensor([], new Float32Array([lr])));
+  /** Learning rate of the following steps; `encoderLr` (for steps with an 'lr_encoder' input) defaults to `lr`. */
+  setLr(lr: number, encoderLr?: number): void {
+    for (const v of Object.values(this.lrValues)) this.session.dispose(v);
+    const scalar = (x: number): unknown => this.session.upload(hostTensor([], new Float32Array([x])));
+    this.lrValues = { lr: scalar(lr), ...(this.session.inputNames.includes('lr_encoder') ? { lr_encoder: scalar(encoderLr ?? lr) } : {}) };
   }
 
   /** Sets the (coords, targets) batch used by following steps; kept on the device. */
@@ -68,12 +74,12 @@ export class Trainer {
     this.batchValues = { coords: this.session.upload(coords), targets: this.session.upload(targets) };
   }
 
-  /** One Adam step; returns the loss and per-column MSE measured before the update. */
-  async step(): Promise<StepResult> {
-    const feeds: Record<string, unknown> = { ...this.values, lr: this.lrValue, ...this.batchValues };
+  /** One Adam step; returns the loss (and with `mse: true` the per-column MSE) measured before the update. */
+  async step(o: { mse?: boolean } = {}): Promise<StepResult> {
+    const feeds: Record<string, unknown> = { ...this.values, ...this.lrValues, ...this.batchValues };
     const out = await this.session.run(feeds);
     const loss = (await this.session.download(out.loss)).data[0];
-    const mse = (await this.session.download(out.mse)).data;
+    const mse = o.mse ? Float32Array.from((await this.session.download(out.mse)).data) : undefined;
     this.session.dispose(out.loss);
     this.session.dispose(out.mse);
     if (!Number.isFinite(loss)) {
@@ -85,7 +91,7 @@ export class Trainer {
       this.values[k] = out[stateNames.next(k)];
     }
     this.iteration++;
-    return { loss, mse: Float32Array.from(mse) };
+    return mse ? { loss, mse } : { loss };
   }
 
   /** Downloads the whole state (params, moments, step). */
@@ -105,7 +111,7 @@ export class Trainer {
   }
 
   async release(): Promise<void> {
-    for (const v of [...Object.values(this.values), ...Object.values(this.batchValues), this.lrValue]) this.session.dispose(v);
+    for (const v of [...Object.values(this.values), ...Object.values(this.batchValues), ...Object.values(this.lrValues)]) this.session.dispose(v);
     await this.session.release();
   }
 }

@@ -11,7 +11,6 @@ export interface CurveOptions { iters: number; lr: number; seed: number; range: 
 /** PSNR curve (length iters+1: before each update, then the final model) of one fit. */
 export async function psnrCurve(backend: Backend, config: InrConfig, image: Signal, o: CurveOptions, init?: Partial<Params>): Promise<{ curve: number[]; params: Params; stepMs: number[] }> {
   const r = await fitSignal(image, { config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range: o.range, ...(init ? { init } : {}) });
-  await r.trainer.release();
   return { curve: [...r.psnr, r.finalPsnr], params: r.params, stepMs: r.stepMs };
 }
 

@@ -1,23 +1,17 @@
 // fit() for web apps: fits an INR to an image on onnxruntime-web (WebGPU or wasm), optionally
 // starting from a STRAINER prior (encoder <- prior, decoder <- fresh init, all parameters trained:
-// the paper's test-time protocol). Builds its graphs in the page with the shared core; drives them
-// with the shared Trainer; renders live previews through a forward graph whose weights are inputs,
-// so no new graph is compiled per preview. Runs on whichever thread calls it (the demo: a Worker).
+// the paper's test-time protocol). Builds its graphs in the page with the shared core and runs the
+// shared step loop (fitSignal); renders live previews through the render graph whose weights are
+// inputs, so no new graph is compiled per preview. Runs on whichever thread calls it (the demo: a Worker).
 import type { Backend } from '../runtime/session.ts';
-import { hostTensor } from '../runtime/session.ts';
 import { autoBackend, type ProviderChoice } from '../runtime/ort-web.ts';
 import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
-import { forward, paramSpecs, type Params } from '../model/inr.ts';
-import * as B from '../graph/builder.ts';
-import type { Node, Program } from '../graph/ir.ts';
-import { programToOnnx } from '../export/onnx-write.ts';
-import { trainStepProgram } from '../train/programs.ts';
-import { Trainer, initialState } from '../train/trainer.ts';
-import { startParams } from '../train/fit.ts';
+import type { Params } from '../model/inr.ts';
+import { fitSignal } from '../train/fit.ts';
+import { createRenderer } from '../train/render.ts';
 import { priorInit, type Prior } from '../train/prior.ts';
-import { gridCoords, psnrFromMse, toTargetRange, fromTargetRange, type TargetRange } from '../train/grid.ts';
+import type { TargetRange } from '../train/grid.ts';
 import { UserError } from '../util/errors.ts';
-import { psnrBetween } from '../util/stats.ts';
 import { checkImage, type Image } from './image.ts';
 
 export interface StepInfo { it: number; iters: number; psnr: number; loss: number; ms: number; itPerSec: number }
@@ -64,19 +58,6 @@ export interface WebFitResult {
   prior: string | null;
 }
 
-/** coords [rows, inDim] + every parameter as an input -> output [rows, outDim]. */
-export function forwardProgram(c: InrConfig, rows: number): Program {
-  const params: Record<string, Node> = {};
-  for (const s of paramSpecs(c)) params[s.name] = B.input(s.name, s.shape);
-  const coords = B.input('coords', [rows, c.inDim]);
-  return {
-    name: 'forward',
-    inputs: [...paramSpecs(c).map((s) => params[s.name] as Node<'input'>), coords as Node<'input'>],
-    outputs: { output: forward(c, params, coords) },
-    doc: `strainer ${c.kind} forward with weights as inputs (live previews)`,
-  };
-}
-
 /** Lets queued messages (a Stop click) run between steps; MessageChannel avoids setTimeout's clamping. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {
@@ -105,58 +86,38 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
   if (!(lr > 0 && lr < 1)) throw new UserError(`learning rate must be in (0, 1), got ${lr}`);
   const c = fitConfig(image, o);
   const range = o.range ?? o.prior?.range ?? 'unit';
-  const rows = image.width * image.height;
   const backend = await resolveBackend(o.backend);
   const init = o.prior ? priorInit(o.prior, c) : undefined;
-  const stepModel = programToOnnx(trainStepProgram({ config: c, batch: rows }));
-  const trainer = await Trainer.create(backend, stepModel, c, initialState(c, startParams(c, o.seed ?? 0, init)), lr);
-  const fwd = await backend.load(programToOnnx(forwardProgram(c, rows))).catch(async (e: unknown) => {
-    await trainer.release();
-    throw e;
-  });
-  const coords = hostTensor([rows, c.inDim], gridCoords(image.height, image.width));
-  const coordsValue = fwd.upload(coords);
-  const render = async (): Promise<{ img: Image; params: Params }> => {
-    const params = await trainer.params(c);
-    const feeds: Record<string, unknown> = { coords: coordsValue };
-    for (const s of paramSpecs(c)) feeds[s.name] = fwd.upload(hostTensor(s.shape, params[s.name]));
-    const out = await fwd.run(feeds);
-    const data = fromTargetRange(Float32Array.from((await fwd.download(out.output)).data), range);
-    fwd.dispose(out.output);
-    for (const s of paramSpecs(c)) fwd.dispose(feeds[s.name]);
-    return { img: { width: image.width, height: image.height, channels: image.channels, data }, params };
-  };
+  const renderer = await createRenderer(backend, c, image.height, image.width, range);
+  const asImage = (data: Float32Array): Image => ({ width: image.width, height: image.height, channels: image.channels, data });
   try {
-    o.onStart?.({ backend: trainer.backend, config: c });
-    trainer.setBatch(coords, hostTensor([rows, c.outDim], toTargetRange(image.data, range)));
-    const psnr: number[] = [];
-    let stopped = false;
-    const t0 = performance.now();
-    for (let it = 0; it < iters; it++) {
-      if (o.signal?.aborted) { stopped = true; break; }
-      const ts = performance.now();
-      const { loss } = await trainer.step();
-      const now = performance.now();
-      psnr.push(psnrFromMse(loss, range));
-      const info: StepInfo = { it, iters, psnr: psnr[it], loss, ms: now - ts, itPerSec: (it + 1) / ((now - t0) / 1000) };
-      if (o.onStep && (await o.onStep(info)) === false) { stopped = it + 1 < iters; break; }
-      if (o.onPreview && o.previewEvery && (it + 1) % o.previewEvery === 0 && it + 1 < iters) await o.onPreview((await render()).img, it + 1);
-      await yieldToEventLoop();
-    }
+    let stopped = false, t0 = 0;
+    const r = await fitSignal(image, {
+      config: c, iters, lr, seed: o.seed ?? 0, backend, range, renderer, ...(init ? { init } : {}),
+      onStart: (name) => {
+        o.onStart?.({ backend: name, config: c });
+        t0 = performance.now();
+      },
+      onStep: async (it, psnr, loss, ms, trainer) => {
+        const info: StepInfo = { it, iters, psnr, loss, ms, itPerSec: (it + 1) / ((performance.now() - t0) / 1000) };
+        if (o.onStep && (await o.onStep(info)) === false) { stopped = it + 1 < iters; return false; }
+        if (o.onPreview && o.previewEvery && (it + 1) % o.previewEvery === 0 && it + 1 < iters) await o.onPreview(asImage(await renderer.render(await trainer.params(c))), it + 1);
+        await yieldToEventLoop();
+        if (o.signal?.aborted && it + 1 < iters) { stopped = true; return false; }
+      },
+    });
     const seconds = (performance.now() - t0) / 1000;
-    const { img, params } = await render();
+    const output = asImage(r.output);
     // A copy: the callback may keep or transfer it (the worker does), the result keeps the original.
-    if (o.onPreview) await o.onPreview({ ...img, data: img.data.slice() }, psnr.length);
+    if (o.onPreview) await o.onPreview({ ...output, data: output.data.slice() }, r.psnr.length);
     return {
-      config: c, range, params, psnr, finalPsnr: psnrBetween(img.data, image.data), output: img,
-      backend: trainer.backend, iters: psnr.length, lr, itPerSec: psnr.length / Math.max(seconds, 1e-9), stopped,
+      config: c, range, params: r.params, psnr: r.psnr, finalPsnr: r.finalPsnr, output,
+      backend: r.backend, iters: r.psnr.length, lr, itPerSec: r.psnr.length / Math.max(seconds, 1e-9), stopped,
       prior: o.prior?.name ?? null,
     };
   } finally {
     // Releasing cannot fail in a way the caller could act on (e.g. on a lost device); the error that
     // ended the fit, if any, is the one to report.
-    fwd.dispose(coordsValue);
-    await fwd.release().catch(() => {});
-    await trainer.release().catch(() => {});
+    await renderer.release().catch(() => {});
   }
 }

@@ -3,7 +3,9 @@
 //   const prior = await loadPriorFromUrl('/models/mri-10/');
 //   const img = toImage(await decodeBlob(file, file.name), 128);
 //   const r = await fit(img, { prior, iters: 300, onStep: (s) => console.log(s.it, s.psnr) });
-export { fit, fitConfig, forwardProgram, type WebFitOptions, type WebFitResult, type StepInfo } from './fit.ts';
+export { fit, fitConfig, type WebFitOptions, type WebFitResult, type StepInfo } from './fit.ts';
+export { renderProgram } from '../train/programs.ts';
+export { createRenderer, type Renderer } from '../train/render.ts';
 export { loadPriorFromUrl, clearPriorCache, checkWebSupport, PRIOR_CACHE, type LoadedPrior, type PriorLoadOptions } from './prior.ts';
 export { decodeBlob, toImage, toImageData, checkImage, type Image } from './image.ts';
 export { fitBundle, zipBundle } from './bundle.ts';

@@ -63,7 +63,6 @@ export function mriSlice(which: 'train' | 'test', k = 0, res = TEST_RES): Image 
 export async function makeTestPrior(modelsDir: string, name = 'test-mri'): Promise<string> {
   const img = mriSlice('train', 0);
   const r = await fitSignal(img, { config: PRIOR_CONFIG, iters: 300, lr: 1e-3, seed: 1, backend: ortNodeBackend({ threads: 1 }) });
-  await r.trainer.release();
   const tensors: Record<string, HostTensor> = {};
   for (const s of paramSpecs(PRIOR_CONFIG).filter((p) => isEncoderParam(p.name))) tensors[s.name] = { dims: s.shape, data: r.params[s.name] };
   const bundle = await buildBundle({

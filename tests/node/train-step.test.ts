@@ -72,4 +72,30 @@ describe('train step: onnxruntime-node equals the reference interpreter', () => 
     }
     await s.release();
   });
+
+  it('a separate encoder learning rate: 0 freezes the encoder, equal to lr is the plain step', async () => {
+    const c = configs[0], h = 6, w = 5;
+    const st = initialState(c, initParams(c, 3));
+    const r = rng(2);
+    const base: Record<string, HostTensor> = {
+      ...st, lr: hostTensor([], new Float32Array([1e-3])),
+      coords: hostTensor([h * w, 2], gridCoords(h, w)),
+      targets: hostTensor([h * w, c.outDim], Float32Array.from({ length: h * w * c.outDim }, () => r.next())),
+    };
+    const run = async (encoderLr: number | null): Promise<Record<string, Float32Array>> => {
+      const s = await ortNodeBackend({ threads: 1 }).load(programToOnnx(trainStepProgram({ config: c, batch: h * w, encoderLr: encoderLr !== null })));
+      const feeds = encoderLr === null ? base : { ...base, lr_encoder: hostTensor([], new Float32Array([encoderLr])) };
+      expect(s.inputNames.includes('lr_encoder')).toBe(encoderLr !== null);
+      const out = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, s.upload(v)])));
+      const host: Record<string, Float32Array> = {};
+      for (const k of s.outputNames) host[k] = (await s.download(out[k])).data;
+      await s.release();
+      return host;
+    };
+    const [plain, same, frozen] = [await run(null), await run(1e-3), await run(0)];
+    for (const k of stateKeys(c).map(stateNames.next)) expect(same[k], k).toEqual(plain[k]);
+    for (const k of stateKeys(c).filter((k) => k.startsWith('encoder.'))) expect(frozen[stateNames.next(k)], k).toEqual(st[k].data);
+    expect(frozen['next.decoder.weight']).toEqual(plain['next.decoder.weight']);
+    expect(maxDiff(frozen['next.decoder.weight'], st['decoder.weight'].data).max).toBeGreaterThan(0);
+  });
 });

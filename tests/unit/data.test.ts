@@ -14,7 +14,7 @@ import { type Image, cropCenterSquare, decodeImage, encodePng, loadImage, makeIm
 import { mriSliceImage, referenceSplit, splitUsableSlices } from '../../src/data/mri.ts';
 import { axialSlice, loadNifti, parseNifti, usableSlices, volumeMax } from '../../src/data/nifti.ts';
 import { npyImages, parseNpy } from '../../src/data/npy.ts';
-import { sha256Hex } from '../../src/data/sha256.ts';
+import { sha256HexSync } from '../../src/data/sha256.ts';
 import { loadDataSource } from '../../src/data/sources.ts';
 import { UserError } from '../../src/util/errors.ts';
 
@@ -281,7 +281,7 @@ describe('loadDataSource', () => {
     const src = await loadDataSource(dir, { res: 1 });
     expect(src.images.map((s) => [s.id, s.image.channels])).toEqual([['a', 3], ['b', 3]]); // 'auto' unifies
     expect(src.images[1].image.data[0]).toBe(0.5); // centre 2x2 of b is [1, 0; 1, 0]
-    expect(src.files[0].sha256).toBe(sha256Hex(encodePng(img(2, 2, 3, Array.from({ length: 12 }, (_, i) => i / 11)))));
+    expect(src.files[0].sha256).toBe(sha256HexSync(encodePng(img(2, 2, 3, Array.from({ length: 12 }, (_, i) => i / 11)))));
     const empty = join(tmp, 'empty');
     mkdirSync(empty);
     await expect(loadDataSource(empty, { res: 8 })).rejects.toThrow(/no PNG or JPEG/);
