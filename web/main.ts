@@ -18,7 +18,7 @@ const ui = {
   task: $<HTMLSelectElement>('task'), observation: $<HTMLCanvasElement>('observation'), panelObs: $('panel-obs'), captionObs: $('caption-obs'),
   captionTarget: $('caption-target'), psnrLabel: $('psnr-label'), ssim: $('ssim'), ssimWrap: $('ssim-wrap'),
   file: $<HTMLInputElement>('file'), sample: $<HTMLSelectElement>('sample'), prior: $<HTMLSelectElement>('prior'),
-  compare: $<HTMLInputElement>('compare'), size: $<HTMLSelectElement>('size'), iters: $<HTMLInputElement>('iters'),
+  compare: $<HTMLInputElement>('compare'), freeze: $<HTMLInputElement>('freeze'), size: $<HTMLSelectElement>('size'), iters: $<HTMLInputElement>('iters'),
   lr: $<HTMLInputElement>('lr'), backend: $<HTMLSelectElement>('backend'), width: $<HTMLInputElement>('width'),
   depth: $<HTMLInputElement>('depth'), sirenConfig: $('siren-config'), fit: $<HTMLButtonElement>('fit'),
   stop: $<HTMLButtonElement>('stop'), download: $<HTMLButtonElement>('download'), drop: $('drop'),
@@ -99,6 +99,7 @@ function updateConfigVisibility(): void {
   const p = priors.find((e) => e.name === ui.prior.value);
   ui.sirenConfig.hidden = Boolean(p);
   ui.compare.parentElement!.hidden = !p;
+  ui.freeze.parentElement!.hidden = !p;
 }
 
 async function fitAll(): Promise<void> {
@@ -114,7 +115,9 @@ async function fitAll(): Promise<void> {
     task = ui.task.value as WebTask;
     const common = { iters, lr, provider, previewEvery: Math.max(1, Math.round(iters / 30)), ...(task === 'fit' ? {} : { task, scale: 4, sigma: 0.1 }) };
     const prior = priors.find((e) => e.name === ui.prior.value);
-    if (prior) runs.push({ key: 'prior', label: `prior ${prior.name}`, req: { ...common, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` } });
+    // Frozen encoder: a linear fit of the decoder over the prior's features, which takes a larger rate.
+    const frozen = ui.freeze.checked ? { lr: 1e-2, encoderLr: 0 } : {};
+    if (prior) runs.push({ key: 'prior', label: `prior ${prior.name}${ui.freeze.checked ? ' (encoder fixed)' : ''}`, req: { ...common, ...frozen, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` } });
     if (!prior || ui.compare.checked) {
       const config = prior?.config ? { kind: 'siren' as const, width: prior.config.width, depth: prior.config.depth, omega: prior.config.omega }
         : { width: number(ui.width, 'width', true), depth: number(ui.depth, 'depth', true) };

@@ -87,6 +87,7 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
   if (encLr !== undefined && !(Number.isFinite(encLr) && encLr >= 0)) throw new UserError(`encoder learning rate must be a number >= 0, got ${encLr}`);
   const stepModel = programToOnnx(trainStepProgram({ config: c, batch, ...(o.measurement ? { measurement: o.measurement } : {}), ...(encLr !== undefined ? { encoderLr: true } : {}) }));
   const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, startParams(c, o.seed, o.init)), o.lr, encLr);
+  let failed = false;
   try {
     const coords = gridCoords(sig.height, sig.width);
     const target = o.observed ?? sig;
@@ -119,7 +120,11 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
     const params: Params = Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data]));
     const output = o.renderer ? await o.renderer.render(params) : await render(o.backend, c, params, sig.height, sig.width, range);
     return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, state, output, stepModel, backend: trainer.backend };
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    await trainer.release();
+    // After a failure (a lost WebGPU device, divergence) that error is the one to report, not the release's.
+    await trainer.release().catch((e: unknown) => { if (!failed) throw e; });
   }
 }

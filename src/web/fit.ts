@@ -25,6 +25,8 @@ export interface WebFitOptions {
   iters?: number;
   /** Adam learning rate (default 1e-4, the paper's; REFERENCE.md). */
   lr?: number;
+  /** Adam learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
+  encoderLr?: number;
   seed?: number;
   /** 'auto' (WebGPU, else wasm), 'webgpu', 'wasm', or any Backend. */
   backend?: ProviderChoice | Backend;
@@ -94,6 +96,7 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
     let stopped = false, t0 = 0;
     const r = await fitSignal(image, {
       config: c, iters, lr, seed: o.seed ?? 0, backend, range, renderer, ...(init ? { init } : {}),
+      ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
       onStart: (name) => {
         o.onStart?.({ backend: name, config: c });
         t0 = performance.now();

@@ -14,6 +14,8 @@ export interface FitRequest {
   config?: Partial<Omit<InrConfig, 'outDim'>>;
   iters: number;
   lr: number;
+  /** Learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
+  encoderLr?: number;
   provider: ProviderChoice;
   seed?: number;
   previewEvery?: number;

@@ -35,6 +35,7 @@ async function runFit(id: number, req: FitRequest): Promise<void> {
     const { backend } = await autoBackend({ provider: req.provider, ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}) });
     const result = await fit(req.image, {
       prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal: abort.signal,
+      ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
       ...(req.config ? { config: req.config } : {}),
       previewEvery: req.previewEvery ?? 25,
       onStart: ({ backend: name, config }) => {
@@ -76,6 +77,7 @@ async function runRestore(id: number, req: FitRequest): Promise<void> {
     let done = 0;
     const r = await restoreImage(obs, {
       task, ...(task === 'superres' ? { scale } : {}), config, prior, iters: req.iters, lr: req.lr, seed, backend, truth,
+      ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
       evalEvery: req.previewEvery ?? 25,
       onStep: (it, psnr) => {
         done = it + 1;

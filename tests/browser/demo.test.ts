@@ -161,4 +161,19 @@ describe('demo page', () => {
     expect(await page.locator('#download').isDisabled()).toBe(true);
     await page.selectOption('#task', 'fit');
   }, 180_000);
+
+  it('restores from a prior with its encoder kept fixed', async () => {
+    await page.selectOption('#task', 'superres');
+    await page.selectOption('#prior', 'test-mri');
+    await page.selectOption('#backend', 'wasm');
+    await page.selectOption('#size', '32');
+    await page.uncheck('#compare');
+    await page.check('#freeze');
+    await page.fill('#iters', '10');
+    await page.click('#fit');
+    expect(await settle(page), await page.locator('#error').textContent() ?? '').toBe('done');
+    expect(await page.locator('#caption-prior').textContent()).toMatch(/prior test-mri \(encoder fixed\): \d+\.\d\d dB, SSIM -?\d\.\d{3} vs truth after 10 iterations/);
+    await page.uncheck('#freeze');
+    await page.selectOption('#task', 'fit');
+  }, 180_000);
 });
