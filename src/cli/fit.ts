@@ -59,6 +59,7 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
     config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range,
     ...(prior ? { init: priorInit(prior, config) } : {}),
     ...(o.batch ? { batch: o.batch } : {}),
+    keepState: !!o.out,
     onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
   }).finally(() => bar.stop());
 
@@ -68,7 +69,7 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
     const svg = lineChartSvg([{ name: prior ? `from prior ${prior.name}` : 'SIREN (random init)', points: [...r.psnr.map((p, i) => [i, p] as const), [o.iters, r.finalPsnr] as const] }],
       { title: `Fitting ${basename(imagePath)} (${img.width}x${img.height})`, xlabel: 'iteration', ylabel: 'PSNR (dB)' });
     const bundle = await fitBundle({
-      name: basename(imagePath), config, range, lr: o.lr, iters: o.iters, state: r.state,
+      name: basename(imagePath), config, range, lr: o.lr, iters: o.iters, state: r.state!,
       signal: { height: img.height, width: img.width, channels: img.channels, source: basename(imagePath) },
       finalLoss: r.psnr.length ? 10 ** (-r.psnr[r.psnr.length - 1] / 10) : NaN, engine: r.backend,
       extra: { 'reconstruction.png': encodePng(recon), 'psnr.csv': new TextEncoder().encode(csv), 'psnr.svg': new TextEncoder().encode(svg) },

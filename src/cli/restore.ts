@@ -30,10 +30,10 @@ function readImage(path: string, what: string, channels?: 1 | 3): Image {
 }
 
 /** The --json summary: PSNR/SSIM against the truth at the report iterations <= iters, fit's keys. */
-export function restoreSummary(r: RestoreResult, iters: number): Record<string, unknown> {
+export function restoreSummary(r: RestoreResult): Record<string, unknown> {
   const psnr: Record<string, number> = {}, ssim: Record<string, number> = {};
   for (const p of r.points) {
-    if (!REPORT_ITERS.includes(p.iter) || p.iter > iters) continue;
+    if (!REPORT_ITERS.includes(p.iter)) continue;
     psnr[String(p.iter)] = +p.psnr.toFixed(3);
     ssim[String(p.iter)] = +p.ssim.toFixed(4);
   }
@@ -73,7 +73,7 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
     onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
   }).finally(() => bar.stop());
 
-  const summary = restoreSummary(r, o.iters);
+  const summary = restoreSummary(r);
   writeFileAtomic(join(o.out, 'restored.png'), encodePng(r.image));
   if (o.sigma !== undefined) writeFileAtomic(join(o.out, 'observation.png'), encodePng(obs));
   writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify({ ...summary, image: basename(imagePath), points: r.points }, null, 2) + '\n');

@@ -5,11 +5,9 @@
 import type { Image } from '../data/image.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
+import { checkScale } from '../train/measure.ts';
 
-export function checkScale(width: number, height: number, factor: number, what = 'image'): void {
-  if (!Number.isInteger(factor) || factor < 1) throw new UserError(`scale must be a positive integer, got ${factor}`);
-  if (width % factor !== 0 || height % factor !== 0) throw new UserError(`scale ${factor} does not divide the ${what} size ${width}x${height}`);
-}
+export { checkScale };
 
 /** Mean of each factor x factor block: (W/f) x (H/f). */
 export function downsample(img: Image, factor: number): Image {

@@ -14,8 +14,8 @@ import { fitSignal, startParams } from '../train/fit.ts';
 import { priorInit, type Prior } from '../train/prior.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { createRenderer } from '../train/render.ts';
-import type { Measurement } from '../train/programs.ts';
-import { boxDownsample, identity } from '../train/measure.ts';
+import { IDENTITY, type Measurement } from '../train/programs.ts';
+import { boxDownsample } from '../train/measure.ts';
 import { clamp01, checkScale } from './degrade.ts';
 import { psnr, ssim } from './ssim.ts';
 import { UserError } from '../util/errors.ts';
@@ -82,7 +82,7 @@ export function taskGeometry(obs: Image, task: RestoreTask, scale = task === 'su
     }
     case 'denoise':
       if (scale !== 1) throw new UserError(`--scale applies to --task superres only (denoising keeps the size), got ${scale}`);
-      return { width: obs.width, height: obs.height, scale: 1, measurement: identity };
+      return { width: obs.width, height: obs.height, scale: 1, measurement: IDENTITY };
     default:
       return task satisfies never;
   }
@@ -125,7 +125,7 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
       renderer,
       ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
       measurement: geo.measurement,
-      observed: { width: obs.width, height: obs.height, channels: obs.channels, data: obs.data },
+      observed: obs,
       onStep: async (it, p, loss, ms, trainer) => {
         elapsed += ms;
         const k = it + 1;

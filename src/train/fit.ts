@@ -34,6 +34,8 @@ export interface FitOptions {
   /** Learning rate of the encoder's parameters (default: `lr`, the paper's protocol); 0 keeps a
    *  prior's encoder fixed, so only the decoder combines its features. */
   encoderLr?: number;
+  /** Also return the whole final train state (params and Adam moments), e.g. to save a bundle that trains on. */
+  keepState?: boolean;
   /** Renders the final output (default: a renderer made and released here); pass one to share it with previews. */
   renderer?: Renderer;
   /** Once the train step is loaded, before the first update (`backend`: the runtime's name). */
@@ -48,8 +50,8 @@ export interface FitResult {
   finalPsnr: number;
   stepMs: number[];
   params: Params;
-  /** The whole final train state (params, Adam moments, step): what a fit bundle stores to train on. */
-  state: State;
+  /** With `keepState`: the whole final train state (params, Adam moments, step), what a fit bundle stores. */
+  state?: State;
   /** Rendering of the final model on the signal's grid, HWC in [0,1] (unclamped). */
   output: Float32Array;
   stepModel: Uint8Array;
@@ -116,10 +118,10 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
       stepMs.push(ms);
       if (o.onStep && (await o.onStep(it, p, loss, ms, trainer)) === false) break;
     }
-    const state = await trainer.state();
-    const params: Params = Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data]));
+    const state = o.keepState ? await trainer.state() : undefined;
+    const params: Params = state ? Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data])) : await trainer.params(c);
     const output = o.renderer ? await o.renderer.render(params) : await render(o.backend, c, params, sig.height, sig.width, range);
-    return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, state, output, stepModel, backend: trainer.backend };
+    return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, ...(state ? { state } : {}), output, stepModel, backend: trainer.backend };
   } catch (e) {
     failed = true;
     throw e;

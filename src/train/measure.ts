@@ -4,11 +4,14 @@
 // step runs on every backend. Adding an operator is one function returning a `Measurement`.
 import type { Node } from '../graph/ir.ts';
 import * as B from '../graph/builder.ts';
-import { IDENTITY, type Measurement } from './programs.ts';
+import type { Measurement } from './programs.ts';
 import { UserError } from '../util/errors.ts';
 
-/** Denoising: the observation is the (noisy) image itself. */
-export const identity: Measurement = IDENTITY;
+/** An integer scale factor that divides both sides of a width x height image. */
+export function checkScale(width: number, height: number, factor: number, what = 'image'): void {
+  if (!Number.isInteger(factor) || factor < 1) throw new UserError(`scale must be a positive integer, got ${factor}`);
+  if (width % factor !== 0 || height % factor !== 0) throw new UserError(`scale ${factor} does not divide the ${what} size ${width}x${height}`);
+}
 
 function checkSize(h: number, w: number, channels: number): void {
   for (const [v, what] of [[h, 'height'], [w, 'width'], [channels, 'channels']] as const) {
@@ -30,8 +33,7 @@ function rowsGuard(name: string, rows: number): (got: number) => void {
 export function boxDownsample(h: number, w: number, channels: number, factor: number): Measurement {
   checkSize(h, w, channels);
   const s = factor;
-  if (!Number.isInteger(s) || s < 1) throw new UserError(`scale must be a positive integer, got ${s}`);
-  if (h % s !== 0 || w % s !== 0) throw new UserError(`scale ${s} does not divide the image size ${w}x${h}`);
+  checkScale(w, h, s);
   const hs = h / s, ws = w / s;
   const name = `box${s}x`;
   const guard = rowsGuard(name, h * w);

@@ -19,20 +19,21 @@ export interface Renderer {
 
 export async function createRenderer(backend: Backend, c: InrConfig, height: number, width: number, range: TargetRange = 'unit'): Promise<Renderer> {
   const rows = height * width;
+  const specs = paramSpecs(c);
   const s: Session = await backend.load(programToOnnx(renderProgram(c, rows)));
   const coords = s.upload(hostTensor([rows, c.inDim], gridCoords(height, width)));
   return {
     height, width,
     async render(params) {
       const feeds: Record<string, unknown> = { coords };
-      for (const p of paramSpecs(c)) feeds[p.name] = s.upload(hostTensor(p.shape, params[p.name]));
+      for (const p of specs) feeds[p.name] = s.upload(hostTensor(p.shape, params[p.name]));
       try {
         const out = await s.run(feeds);
         const data = fromTargetRange(Float32Array.from((await s.download(out.output)).data), range);
         s.dispose(out.output);
         return data;
       } finally {
-        for (const p of paramSpecs(c)) s.dispose(feeds[p.name]);
+        for (const p of specs) s.dispose(feeds[p.name]);
       }
     },
     async release() {

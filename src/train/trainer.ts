@@ -63,9 +63,11 @@ export class Trainer {
 
   /** Learning rate of the following steps; `encoderLr` (for steps with an 'lr_encoder' input) defaults to `lr`. */
   setLr(lr: number, encoderLr?: number): void {
+    const separate = this.session.inputNames.includes('lr_encoder');
+    if (encoderLr !== undefined && !separate) throw new Error('this train step has no lr_encoder input (build it with StepSpec.encoderLr)');
     for (const v of Object.values(this.lrValues)) this.session.dispose(v);
     const scalar = (x: number): unknown => this.session.upload(hostTensor([], new Float32Array([x])));
-    this.lrValues = { lr: scalar(lr), ...(this.session.inputNames.includes('lr_encoder') ? { lr_encoder: scalar(encoderLr ?? lr) } : {}) };
+    this.lrValues = { lr: scalar(lr), ...(separate ? { lr_encoder: scalar(encoderLr ?? lr) } : {}) };
   }
 
   /** Sets the (coords, targets) batch used by following steps; kept on the device. */
