@@ -70,18 +70,21 @@ function serveFolder(prefix: string, root: () => string, index?: () => string) {
 }
 
 function strainerAssets(modelsDir: string): Plugin {
+  // The index is read per request, so priors written while the server runs appear.
+  const models = serveFolder('/models/', () => modelsDir, () => JSON.stringify(priorIndex(modelsDir)));
   return {
     name: 'strainer-assets',
     configureServer(server) {
-      server.middlewares.use(serveFolder('/models/', () => modelsDir, () => JSON.stringify(priorIndex(modelsDir))));
+      server.middlewares.use(models);
     },
     configurePreviewServer(server) {
-      server.middlewares.use(serveFolder('/models/', () => modelsDir, () => JSON.stringify(priorIndex(modelsDir))));
+      server.middlewares.use(models);
     },
     generateBundle() {
       // A built app carries the priors next to it (vite build -> dist/web).
-      this.emitFile({ type: 'asset', fileName: 'models/index.json', source: JSON.stringify(priorIndex(modelsDir)) });
-      for (const e of priorIndex(modelsDir)) {
+      const index = priorIndex(modelsDir);
+      this.emitFile({ type: 'asset', fileName: 'models/index.json', source: JSON.stringify(index) });
+      for (const e of index) {
         for (const f of readdirSync(join(modelsDir, e.name))) this.emitFile({ type: 'asset', fileName: `models/${e.name}/${f}`, source: readFileSync(join(modelsDir, e.name, f)) });
       }
     },

@@ -2,6 +2,7 @@
 // same layout the CLI writes and reads), zipped into one file for a browser download.
 import { buildBundle, type BuiltBundle } from '../export/artifacts.ts';
 import { programToOnnx } from '../export/onnx-write.ts';
+import { graphEntry } from '../export/fit-bundle.ts';
 import { inferenceProgram } from '../train/programs.ts';
 import { ADAM_DEFAULTS } from '../train/adam.ts';
 import { paramSpecs } from '../model/inr.ts';
@@ -12,7 +13,8 @@ import { zipStore } from './zip.ts';
 export async function fitBundle(r: WebFitResult, name: string, source?: string): Promise<BuiltBundle> {
   const tensors: Record<string, HostTensor> = {};
   for (const s of paramSpecs(r.config)) tensors[s.name] = { dims: s.shape, data: r.params[s.name] };
-  const inference = programToOnnx(inferenceProgram(r.config, r.params));
+  const inf = inferenceProgram(r.config, r.params);
+  const g = graphEntry('inference.onnx', inf, programToOnnx(inf));
   return buildBundle({
     kind: 'fit',
     name,
@@ -21,8 +23,8 @@ export async function fitBundle(r: WebFitResult, name: string, source?: string):
     train: { lr: r.lr, iters: r.iters, adam: ADAM_DEFAULTS, batch: r.output.width * r.output.height, signals: 1, engine: r.backend },
     signal: { height: r.output.height, width: r.output.width, channels: r.output.channels, ...(source ? { source } : {}) },
     eval: { psnr: r.finalPsnr, ...(r.prior ? { prior: r.prior } : {}) },
-    graphs: { inference: { file: 'inference.onnx', inputs: ['coords'], outputs: ['output'], doc: 'coords [n,2] in [-1,1] -> signal [n,channels] in the manifest range' } },
-  }, tensors, { 'inference.onnx': inference });
+    graphs: { inference: g.entry },
+  }, tensors, { 'inference.onnx': g.bytes });
 }
 
 /** The bundle as a .zip holding the folder `name/`. */

@@ -60,16 +60,19 @@ export interface WebFitResult {
   prior: string | null;
 }
 
-/** Lets queued messages (a Stop click) run between steps; MessageChannel avoids setTimeout's clamping. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => { ch.port1.close(); resolve(); };
-    ch.port2.postMessage(0);
-  });
+/** Lets queued messages (a Stop click) run between steps; MessageChannel avoids setTimeout's clamping.
+ *  One channel serves a whole fit; close() it at the end. */
+function eventLoopYielder(): { yield(): Promise<void>; close(): void } {
+  const ch = new MessageChannel();
+  let wake: (() => void) | null = null;
+  ch.port1.onmessage = () => { wake?.(); wake = null; };
+  return {
+    yield: () => new Promise<void>((resolve) => { wake = resolve; ch.port2.postMessage(0); }),
+    close: () => { ch.port1.close(); ch.port2.close(); },
+  };
 }
 
-export async function resolveBackend(b: WebFitOptions['backend']): Promise<Backend> {
+async function resolveBackend(b: WebFitOptions['backend']): Promise<Backend> {
   if (b !== undefined && typeof b === 'object') return b;
   return (await autoBackend({ provider: b ?? 'auto' })).backend;
 }
@@ -92,6 +95,7 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
   const init = o.prior ? priorInit(o.prior, c) : undefined;
   const renderer = await createRenderer(backend, c, image.height, image.width, range);
   const asImage = (data: Float32Array): Image => ({ width: image.width, height: image.height, channels: image.channels, data });
+  const pause = eventLoopYielder();
   try {
     let stopped = false, t0 = 0;
     const r = await fitSignal(image, {
@@ -105,7 +109,7 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
         const info: StepInfo = { it, iters, psnr, loss, ms, itPerSec: (it + 1) / ((performance.now() - t0) / 1000) };
         if (o.onStep && (await o.onStep(info)) === false) { stopped = it + 1 < iters; return false; }
         if (o.onPreview && o.previewEvery && (it + 1) % o.previewEvery === 0 && it + 1 < iters) await o.onPreview(asImage(await renderer.render(await trainer.params(c))), it + 1);
-        await yieldToEventLoop();
+        await pause.yield();
         if (o.signal?.aborted && it + 1 < iters) { stopped = true; return false; }
       },
     });
@@ -121,6 +125,7 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
   } finally {
     // Releasing cannot fail in a way the caller could act on (e.g. on a lost device); the error that
     // ended the fit, if any, is the one to report.
+    pause.close();
     await renderer.release().catch(() => {});
   }
 }

@@ -4,14 +4,15 @@
 // degrades its image and runs restoreImage instead (no bundle to download). An app makes a worker file holding
 //   import 'strainer/web/worker';
 // and drives it with new FitWorker(new Worker(new URL('./that-file.ts', import.meta.url), { type: 'module' })).
-import { fit, type WebFitResult } from './fit.ts';
-import { loadPriorFromUrl } from './prior.ts';
+import { fit, fitConfig, type WebFitResult } from './fit.ts';
+import { loadPriorFromUrl, type LoadedPrior } from './prior.ts';
 import { fitBundle, zipBundle } from './bundle.ts';
 import { autoBackend, DeviceLostError, loseDeviceForTesting, onDeviceLost } from '../runtime/ort-web.ts';
 import { UserError } from '../util/errors.ts';
 import { restoreImage } from '../restore/restore.ts';
 import { addNoise, downsample } from '../restore/degrade.ts';
-import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
+import type { InrConfig } from '../model/config.ts';
+import type { Backend } from '../runtime/session.ts';
 import type { ErrorKind, FitRequest, FromWorker, ToWorker } from './protocol.ts';
 
 interface WorkerScope { postMessage(m: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null }
@@ -25,81 +26,84 @@ function errorKind(e: unknown): ErrorKind {
   return e instanceof UserError ? 'user' : 'internal';
 }
 
-async function runFit(id: number, req: FitRequest): Promise<void> {
+/** One run: owns `running` (so 'stop' can abort it), turns a lost WebGPU device into DeviceLostError and
+ *  posts any failure as an 'error' message. */
+async function withRun(id: number, body: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const abort = new AbortController();
   running = { id, abort };
   let lostDevice = '';
   const unsubscribe = onDeviceLost((m) => { lostDevice = m; abort.abort(); });
   try {
-    const prior = req.priorUrl ? await loadPriorFromUrl(req.priorUrl) : null;
-    const { backend } = await autoBackend({ provider: req.provider, ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}) });
-    const result = await fit(req.image, {
-      prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal: abort.signal,
-      ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
-      ...(req.config ? { config: req.config } : {}),
-      previewEvery: req.previewEvery ?? 25,
-      onStart: ({ backend: name, config }) => {
-        scope.postMessage({ type: 'started', id, backend: name, config, prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null });
-      },
-      onStep: (s) => {
-        scope.postMessage({ type: 'step', id, it: s.it, iters: s.iters, psnr: s.psnr, itPerSec: s.itPerSec });
-      },
-      onPreview: (image, it) => scope.postMessage({ type: 'preview', id, it, image }, [image.data.buffer]),
-    }).catch((e: unknown) => {
+    await body(abort.signal).catch((e: unknown) => {
       throw lostDevice ? new DeviceLostError(lostDevice) : e;
     });
     if (lostDevice) throw new DeviceLostError(lostDevice);
-    last = { id, result, label: req.label };
-    scope.postMessage({ type: 'done', id, summary: { psnr: result.psnr[result.psnr.length - 1] ?? NaN, finalPsnr: result.finalPsnr, iters: result.iters, itPerSec: result.itPerSec, stopped: result.stopped, backend: result.backend, config: result.config } });
   } catch (e) {
-    scope.postMessage({ type: 'error', id, kind: errorKind(e), message: e instanceof Error ? e.message : String(e) });
+    postError(id, e);
   } finally {
     unsubscribe();
     if (running?.id === id) running = null;
   }
 }
 
-async function runRestore(id: number, req: FitRequest): Promise<void> {
-  const abort = new AbortController();
-  running = { id, abort };
-  let lostDevice = '';
-  const unsubscribe = onDeviceLost((m) => { lostDevice = m; abort.abort(); });
-  try {
+function postError(id: number, e: unknown): void {
+  scope.postMessage({ type: 'error', id, kind: errorKind(e), message: e instanceof Error ? e.message : String(e) });
+}
+
+async function load(req: FitRequest): Promise<{ prior: LoadedPrior | null; backend: Backend }> {
+  const prior = req.priorUrl ? await loadPriorFromUrl(req.priorUrl) : null;
+  const { backend } = await autoBackend({ provider: req.provider, ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}) });
+  return { prior, backend };
+}
+
+const started = (id: number, backend: string, config: InrConfig, prior: LoadedPrior | null): FromWorker =>
+  ({ type: 'started', id, backend, config, prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null });
+
+function runFit(id: number, req: FitRequest): Promise<void> {
+  return withRun(id, async (signal) => {
+    const { prior, backend } = await load(req);
+    const result = await fit(req.image, {
+      prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal,
+      ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
+      ...(req.config ? { config: req.config } : {}),
+      previewEvery: req.previewEvery ?? 25,
+      onStart: ({ backend: name, config }) => scope.postMessage(started(id, name, config, prior)),
+      onStep: (s) => {
+        scope.postMessage({ type: 'step', id, it: s.it, iters: s.iters, psnr: s.psnr, itPerSec: s.itPerSec });
+      },
+      onPreview: (image, it) => scope.postMessage({ type: 'preview', id, it, image }, [image.data.buffer]),
+    });
+    last = { id, result, label: req.label };
+    scope.postMessage({ type: 'done', id, summary: { psnr: result.psnr[result.psnr.length - 1] ?? NaN, finalPsnr: result.finalPsnr, iters: result.iters, itPerSec: result.itPerSec, stopped: result.stopped, backend: result.backend, config: result.config } });
+  });
+}
+
+function runRestore(id: number, req: FitRequest): Promise<void> {
+  return withRun(id, async (signal) => {
     const task = req.task === 'superres' ? 'superres' : 'denoise';
     const truth = req.image, seed = req.seed ?? 0, scale = req.scale ?? 4;
     const obs = task === 'superres' ? downsample(truth, scale) : addNoise(truth, req.sigma ?? 0.1, seed);
     scope.postMessage({ type: 'observation', id, image: obs });
-    const prior = req.priorUrl ? await loadPriorFromUrl(req.priorUrl) : null;
-    const { backend } = await autoBackend({ provider: req.provider, ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}) });
-    const config = validateConfig({ ...(prior ? prior.config : { ...PAPER_CONFIG, ...req.config }), outDim: truth.channels } as InrConfig);
-    scope.postMessage({ type: 'started', id, backend: backend.name, config, prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null });
+    const { prior, backend } = await load(req);
+    const config = fitConfig(truth, { prior, ...(req.config ? { config: req.config } : {}) });
+    scope.postMessage(started(id, backend.name, config, prior));
     const t0 = performance.now();
-    let done = 0;
     const r = await restoreImage(obs, {
       task, ...(task === 'superres' ? { scale } : {}), config, prior, iters: req.iters, lr: req.lr, seed, backend, truth,
       ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
       evalEvery: req.previewEvery ?? 25,
       onStep: (it, psnr) => {
-        done = it + 1;
-        scope.postMessage({ type: 'step', id, it, iters: req.iters, psnr, itPerSec: done / ((performance.now() - t0) / 1000) });
-        return !abort.signal.aborted;
+        scope.postMessage({ type: 'step', id, it, iters: req.iters, psnr, itPerSec: (it + 1) / ((performance.now() - t0) / 1000) });
+        return !signal.aborted;
       },
       onPreview: (image, it, point) => {
         const copy = { ...image, data: image.data.slice() };
         scope.postMessage({ type: 'preview', id, it, image: copy, ...(point ? { truth: { psnr: point.psnr, ssim: point.ssim } } : {}) }, [copy.data.buffer]);
       },
-    }).catch((e: unknown) => {
-      throw lostDevice ? new DeviceLostError(lostDevice) : e;
     });
-    if (lostDevice) throw new DeviceLostError(lostDevice);
     const final = r.final ?? { psnr: NaN, ssim: NaN };
     scope.postMessage({ type: 'done', id, summary: { psnr: final.psnr, finalPsnr: final.psnr, ssim: final.ssim, iters: r.iters, itPerSec: r.iters / Math.max((performance.now() - t0) / 1000, 1e-9), stopped: r.iters < req.iters, backend: r.backend, config: r.config } });
-  } catch (e) {
-    scope.postMessage({ type: 'error', id, kind: errorKind(e), message: e instanceof Error ? e.message : String(e) });
-  } finally {
-    unsubscribe();
-    if (running?.id === id) running = null;
-  }
+  });
 }
 
 async function sendBundle(id: number): Promise<void> {
@@ -109,7 +113,7 @@ async function sendBundle(id: number): Promise<void> {
     const zip = zipBundle(await fitBundle(last.result, name, last.label), name);
     scope.postMessage({ type: 'bundle', id, zip, fileName: `${name}.zip` }, [zip.buffer]);
   } catch (e) {
-    scope.postMessage({ type: 'error', id, kind: errorKind(e), message: e instanceof Error ? e.message : String(e) });
+    postError(id, e);
   }
 }
 

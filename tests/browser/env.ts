@@ -32,7 +32,6 @@ export interface BrowserEnv { url: string; web: WebServer; browser: Browser; mod
 export async function startEnv(modelsDir: string): Promise<BrowserEnv> {
   const web = await startWebServer({ port: 0, modelsDir });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  const pages: Page[] = [];
   return {
     url: web.url, web, browser, modelsDir,
     async page(path = 'harness.html') {
@@ -41,7 +40,6 @@ export async function startEnv(modelsDir: string): Promise<BrowserEnv> {
       p.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) console.error(`[page] ${m.text()}`); });
       p.on('pageerror', (e) => console.error(`[pageerror] ${e.message}`));
       await p.goto(web.url + path);
-      pages.push(p);
       return p;
     },
     async close() {
