@@ -9,11 +9,9 @@ import type { Image } from '../data/image.ts';
 import type { Backend } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
-import type { Params } from '../model/inr.ts';
-import { fitSignal, startParams } from '../train/fit.ts';
+import { fitSignal } from '../train/fit.ts';
 import { priorInit, type Prior } from '../train/prior.ts';
 import type { TargetRange } from '../train/grid.ts';
-import { createRenderer } from '../train/render.ts';
 import { IDENTITY, type Measurement } from '../train/programs.ts';
 import { boxDownsample } from '../train/measure.ts';
 import { clamp01, checkScale } from './degrade.ts';
@@ -105,45 +103,35 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
   const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= o.iters));
   const want = (k: number): boolean => recordAt.has(k) || (evalEvery > 0 && k % evalEvery === 0);
 
-  const renderer = await createRenderer(o.backend, config, height, width, range);
   const asImage = (data: Float32Array): Image => clamp01({ width, height, channels: obs.channels, data });
   const points: RestorePoint[] = [];
-  const measure = async (params: Params, iter: number, ms: number): Promise<void> => {
-    const img = asImage(await renderer.render(params));
-    const point = o.truth ? { iter, psnr: psnr(img, o.truth), ssim: ssim(img, o.truth), ms } : null;
+  let elapsed = 0;
+  const measure = async (output: Float32Array, iter: number): Promise<void> => {
+    const img = asImage(output);
+    const point = o.truth ? { iter, psnr: psnr(img, o.truth), ssim: ssim(img, o.truth), ms: elapsed } : null;
     if (point) points.push(point);
     await o.onPreview?.(img, iter, point);
   };
-  let elapsed = 0;
-  try {
-    const measuring = !!(o.truth || o.onPreview);
-    if (measuring && want(0)) await measure(startParams(config, o.seed, init), 0, 0);
-    const sig = { width, height, channels: obs.channels, data: o.truth?.data ?? new Float32Array(width * height * obs.channels) };
-    const r = await fitSignal(sig, {
-      config, iters: o.iters, lr: o.lr, seed: o.seed, backend: o.backend, range,
-      ...(init ? { init } : {}),
-      renderer,
-      ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
-      measurement: geo.measurement,
-      observed: obs,
-      onStep: async (it, p, loss, ms, trainer) => {
-        elapsed += ms;
-        const k = it + 1;
-        if (measuring && k < o.iters && want(k)) await measure(await trainer.params(config), k, elapsed);
-        return o.onStep?.(it, p, loss, ms);
-      },
-    });
-    const image = asImage(r.output);
-    const done = r.stepMs.length;
-    let final: RestoreResult['final'] = null;
-    if (o.truth) {
-      final = { psnr: psnr(image, o.truth), ssim: ssim(image, o.truth) };
-      if (points.at(-1)?.iter === done) points.pop(); // stopped early right after a measurement
-      points.push({ iter: done, ...final, ms: elapsed });
-    }
-    await o.onPreview?.(image, done, points.at(-1) ?? null);
-    return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}), config };
-  } finally {
-    await renderer.release();
+  const sig = { width, height, channels: obs.channels, data: o.truth?.data ?? new Float32Array(width * height * obs.channels) };
+  const r = await fitSignal(sig, {
+    config, iters: o.iters, lr: o.lr, seed: o.seed, backend: o.backend, range,
+    ...(init ? { init } : {}),
+    ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
+    measurement: geo.measurement,
+    observed: obs,
+    ...(o.truth || o.onPreview ? { renderAt: want, onRender: measure } : {}),
+    onStep: (it, p, loss, ms) => {
+      elapsed += ms;
+      return o.onStep?.(it, p, loss, ms);
+    },
+  });
+  const image = asImage(r.output);
+  const done = r.stepMs.length;
+  let final: RestoreResult['final'] = null;
+  if (o.truth) {
+    final = { psnr: psnr(image, o.truth), ssim: ssim(image, o.truth) };
+    points.push({ iter: done, ...final, ms: elapsed });
   }
+  await o.onPreview?.(image, done, points.at(-1) ?? null);
+  return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}), config };
 }

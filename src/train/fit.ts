@@ -36,8 +36,12 @@ export interface FitOptions {
   encoderLr?: number;
   /** Also return the whole final train state (params and Adam moments), e.g. to save a bundle that trains on. */
   keepState?: boolean;
-  /** Renders the final output (default: a renderer made and released here); pass one to share it with previews. */
-  renderer?: Renderer;
+  /** Render the model after these numbers of updates (0: the initial model; never `iters`, whose
+   *  rendering is the result's `output`) into onRender: previews, measurements against a truth. */
+  renderAt?: (k: number) => boolean;
+  /** The signal (HWC in [0,1], unclamped) after k updates, for each k chosen by renderAt. Render time
+   *  is not in the step times. */
+  onRender?: (output: Float32Array, k: number) => void | Promise<void>;
   /** Once the train step is loaded, before the first update (`backend`: the runtime's name). */
   onStart?: (backend: string) => void | Promise<void>;
   /** Called after update `it` (0-based); `trainer` holds the updated state (e.g. to evaluate against a truth). */
@@ -88,9 +92,14 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
   const encLr = o.encoderLr;
   if (encLr !== undefined && !(Number.isFinite(encLr) && encLr >= 0)) throw new UserError(`encoder learning rate must be a number >= 0, got ${encLr}`);
   const stepModel = programToOnnx(trainStepProgram({ config: c, batch, ...(o.measurement ? { measurement: o.measurement } : {}), ...(encLr !== undefined ? { encoderLr: true } : {}) }));
-  const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, startParams(c, o.seed, o.init)), o.lr, encLr);
-  let failed = false;
+  const start = startParams(c, o.seed, o.init);
+  const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, start), o.lr, encLr);
+  let renderer: Renderer | null = null, failed = false;
   try {
+    // One render graph for the previews and the final output.
+    renderer = await createRenderer(o.backend, c, sig.height, sig.width, range);
+    const renderAt = o.onRender ? o.renderAt ?? (() => false) : () => false;
+    if (renderAt(0)) await o.onRender!(await renderer.render(start), 0);
     const coords = gridCoords(sig.height, sig.width);
     const target = o.observed ?? sig;
     const targets = toTargetRange(target.data, range);
@@ -117,16 +126,19 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
       psnr.push(p);
       stepMs.push(ms);
       if (o.onStep && (await o.onStep(it, p, loss, ms, trainer)) === false) break;
+      if (it + 1 < o.iters && renderAt(it + 1)) await o.onRender!(await renderer.render(await trainer.params(c)), it + 1);
     }
     const state = o.keepState ? await trainer.state() : undefined;
     const params: Params = state ? Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data])) : await trainer.params(c);
-    const output = o.renderer ? await o.renderer.render(params) : await render(o.backend, c, params, sig.height, sig.width, range);
+    const output = await renderer.render(params);
     return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, ...(state ? { state } : {}), output, stepModel, backend: trainer.backend };
   } catch (e) {
     failed = true;
     throw e;
   } finally {
     // After a failure (a lost WebGPU device, divergence) that error is the one to report, not the release's.
-    await trainer.release().catch((e: unknown) => { if (!failed) throw e; });
+    const quiet = (e: unknown): void => { if (!failed) throw e; };
+    await renderer?.release().catch(quiet);
+    await trainer.release().catch(quiet);
   }
 }

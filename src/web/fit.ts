@@ -8,7 +8,6 @@ import { autoBackend, type ProviderChoice } from '../runtime/ort-web.ts';
 import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import { fitSignal } from '../train/fit.ts';
-import { createRenderer } from '../train/render.ts';
 import { priorInit, type Prior } from '../train/prior.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { UserError } from '../util/errors.ts';
@@ -93,22 +92,21 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
   const range = o.range ?? o.prior?.range ?? 'unit';
   const backend = await resolveBackend(o.backend);
   const init = o.prior ? priorInit(o.prior, c) : undefined;
-  const renderer = await createRenderer(backend, c, image.height, image.width, range);
   const asImage = (data: Float32Array): Image => ({ width: image.width, height: image.height, channels: image.channels, data });
   const pause = eventLoopYielder();
   try {
     let stopped = false, t0 = 0;
     const r = await fitSignal(image, {
-      config: c, iters, lr, seed: o.seed ?? 0, backend, range, renderer, ...(init ? { init } : {}),
+      config: c, iters, lr, seed: o.seed ?? 0, backend, range, ...(init ? { init } : {}),
       ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
       onStart: (name) => {
         o.onStart?.({ backend: name, config: c });
         t0 = performance.now();
       },
-      onStep: async (it, psnr, loss, ms, trainer) => {
+      ...(o.onPreview && o.previewEvery ? { renderAt: (k: number) => k > 0 && k % o.previewEvery! === 0, onRender: (out: Float32Array, k: number) => o.onPreview!(asImage(out), k) } : {}),
+      onStep: async (it, psnr, loss, ms) => {
         const info: StepInfo = { it, iters, psnr, loss, ms, itPerSec: (it + 1) / ((performance.now() - t0) / 1000) };
         if (o.onStep && (await o.onStep(info)) === false) { stopped = it + 1 < iters; return false; }
-        if (o.onPreview && o.previewEvery && (it + 1) % o.previewEvery === 0 && it + 1 < iters) await o.onPreview(asImage(await renderer.render(await trainer.params(c))), it + 1);
         await pause.yield();
         if (o.signal?.aborted && it + 1 < iters) { stopped = true; return false; }
       },
@@ -123,9 +121,6 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
       prior: o.prior?.name ?? null,
     };
   } finally {
-    // Releasing cannot fail in a way the caller could act on (e.g. on a lost device); the error that
-    // ended the fit, if any, is the one to report.
     pause.close();
-    await renderer.release().catch(() => {});
   }
 }
