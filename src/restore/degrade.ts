@@ -1,27 +1,18 @@
 // Degradations that make observations for the inverse problems, and small image helpers for showing
 // them: box (area) downsampling by an integer factor — the same forward model as the train step's
-// boxDownsample (src/train/measure.ts) and equal to src/data/image.ts resizeArea for integer factors —
+// boxDownsample (src/train/measure.ts), computed by src/data/pixels.ts resizeArea —
 // seeded additive Gaussian noise, nearest-neighbour upsampling, clamping. Platform-neutral (no node:*).
-import type { Image } from '../data/image.ts';
+import { resizeArea, type Image } from '../data/pixels.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { checkScale } from '../train/measure.ts';
 
 export { checkScale };
 
-/** Mean of each factor x factor block: (W/f) x (H/f). */
+/** Mean of each factor x factor block: (W/f) x (H/f) (an exact area resize by an integer factor). */
 export function downsample(img: Image, factor: number): Image {
   checkScale(img.width, img.height, factor);
-  const c = img.channels, w = img.width / factor, h = img.height / factor;
-  const out = new Float32Array(w * h * c);
-  for (let y = 0; y < img.height; y++) {
-    for (let x = 0; x < img.width; x++) {
-      const o = (Math.floor(y / factor) * w + Math.floor(x / factor)) * c;
-      for (let k = 0; k < c; k++) out[o + k] += img.data[(y * img.width + x) * c + k];
-    }
-  }
-  for (let i = 0; i < out.length; i++) out[i] /= factor * factor;
-  return { width: w, height: h, channels: c, data: out };
+  return resizeArea(img, img.width / factor, img.height / factor);
 }
 
 /**

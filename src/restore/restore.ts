@@ -5,7 +5,7 @@
 // chosen iterations (and every `evalEvery`, which also drives `onPreview`); evaluation time is excluded
 // from the step times. Platform-neutral (no node:*): the CLI, the evaluation script and a web page call
 // `restoreImage` with any Backend (onnxruntime-node, onnxruntime-web, the reference interpreter).
-import type { Image } from '../data/image.ts';
+import type { Image } from '../data/pixels.ts';
 import type { Backend } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';

@@ -4,7 +4,7 @@
 // data range L = 1 (images in [0, 1]). Statistics are taken over every window that fits inside the
 // image ("valid" filtering, as the authors' ssim_index.m) and the SSIM map is averaged; colour images
 // average the per-channel means. Also PSNR on the same [0, 1] scale. Platform-neutral.
-import type { Image } from '../data/image.ts';
+import type { Image } from '../data/pixels.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
 

@@ -1,7 +1,7 @@
 // Images in the browser: decode a File/Blob with the browser's own codecs (createImageBitmap), crop the
 // centre square and resample it to size x size on a 2D canvas, giving the project's Image (HWC float
 // in [0,1], gray when R = G = B everywhere); and back to ImageData for drawing. No Node codecs here.
-import type { Image } from '../data/image.ts';
+import { compositeOnWhite, toChannels, type Image } from '../data/pixels.ts';
 import { UserError } from '../util/errors.ts';
 
 export type { Image };
@@ -35,19 +35,8 @@ export function toImage(src: Drawable, size: number, channels: 'auto' | 1 | 3 = 
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(src, (w - side) / 2, (h - side) / 2, side, side, 0, 0, size, size);
-  const px = ctx.getImageData(0, 0, size, size).data;
-  let gray = true;
-  for (let i = 0; i < px.length && gray; i += 4) gray = px[i] === px[i + 1] && px[i] === px[i + 2];
-  const c = channels === 'auto' ? (gray ? 1 : 3) : channels;
-  const data = new Float32Array(size * size * c);
-  for (let p = 0; p < size * size; p++) {
-    // Alpha composited over white, as the Node decoder does (src/data/image.ts).
-    const a = px[4 * p + 3] / 255;
-    const rgb = [0, 1, 2].map((k) => a * (px[4 * p + k] / 255) + (1 - a));
-    if (c === 1) data[p] = gray ? rgb[0] : 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]; // ITU-R BT.601 luma
-    else data.set(rgb, 3 * p);
-  }
-  return { width: size, height: size, channels: c, data };
+  // Alpha composited over white and gray kept exact, as the Node decoder does (src/data/pixels.ts).
+  return toChannels(compositeOnWhite(ctx.getImageData(0, 0, size, size).data, size, size, 4, 255), channels);
 }
 
 /** Image (values clamped to [0,1]) as RGBA ImageData for a 2D canvas. */
