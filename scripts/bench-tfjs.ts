@@ -11,7 +11,7 @@ import type { InrConfig } from '../src/model/config.ts';
 import { pretrainOrt } from '../src/train/pretrain.ts';
 import type { PretrainOptions, PretrainResult } from '../src/train/pretrain-api.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
-import { writeFileAtomic } from '../src/export/fs-node.ts';
+import { writeFileAtomic } from '../src/node/fs.ts';
 import { makeTfjsEngine } from '../src/tfjs/engine.ts';
 import { selectTfjsBackend, type TfjsBackendChoice } from '../src/tfjs/backend.ts';
 import { median } from '../src/util/stats.ts';

@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { fitSignal } from '../src/train/fit.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 import type { InrConfig } from '../src/model/config.ts';
-import { writeFileAtomic } from '../src/export/fs-node.ts';
+import { writeFileAtomic } from '../src/node/fs.ts';
 import { startWebServer, REPO_ROOT } from '../web/server.ts';
 import { mriSlice, LAUNCH_ARGS, CHROMIUM, callHarness, tempModelsDir } from '../tests/browser/env.ts';
 import { median } from '../src/util/stats.ts';

@@ -6,7 +6,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { topoSort, type Node, type Program } from '../src/graph/ir.ts';
 import * as B from '../src/graph/builder.ts';
-import { programToOnnx } from '../src/export/onnx-write.ts';
+import { programToOnnx } from '../src/onnx/write.ts';
 import { trainStepProgram } from '../src/train/programs.ts';
 import { initialState } from '../src/train/trainer.ts';
 import { initParams } from '../src/model/inr.ts';

@@ -17,11 +17,11 @@ import { median } from '../src/util/stats.ts';
 import { cachedDataset } from '../src/data/cache.ts';
 import { encodePng, type Image } from '../src/data/image.ts';
 import type { SourceImage } from '../src/data/sources.ts';
-import { writeFileAtomic, dirSource } from '../src/export/fs-node.ts';
+import { writeFileAtomic, dirSource } from '../src/node/fs.ts';
 import { restoreImage, type RestorePoint, type RestoreTask } from '../src/restore/restore.ts';
 import { addNoise, downsample, upsampleNearest } from '../src/restore/degrade.ts';
 import { psnr, ssim } from '../src/restore/ssim.ts';
-import { loadPrior, type Prior } from '../src/train/prior.ts';
+import { loadPrior, type BundledPrior as Prior } from '../src/export/prior.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 
 const { values: a } = parseArgs({

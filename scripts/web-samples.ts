@@ -8,7 +8,7 @@ import { loadNifti } from '../src/data/nifti.ts';
 import { mriSliceImage, referenceSplit, sliceId } from '../src/data/mri.ts';
 import { loadImage, cropCenterSquare, resizeArea, encodePng } from '../src/data/image.ts';
 import { cachedDataset } from '../src/data/cache.ts';
-import { writeFileAtomic } from '../src/export/fs-node.ts';
+import { writeFileAtomic } from '../src/node/fs.ts';
 
 const OUT = join(import.meta.dirname, '..', 'web', 'public', 'samples');
 const RES = 128;

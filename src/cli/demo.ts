@@ -8,10 +8,11 @@ import { progress } from './progress.ts';
 import { loadNifti } from '../data/nifti.ts';
 import { mriSliceImage, referenceSplit, sliceId } from '../data/mri.ts';
 import { encodePng, type Image } from '../data/image.ts';
-import { loadPrior, priorInit } from '../train/prior.ts';
+import { loadPrior } from '../export/prior.ts';
+import { priorInit } from '../train/fit-config.ts';
 import { fitSignal, type FitResult } from '../train/fit.ts';
-import { nodeBackend } from '../runtime/backends-node.ts';
-import { dirSource, checkOutDir, writeFileAtomic } from '../export/fs-node.ts';
+import { nodeBackend } from '../node/backend.ts';
+import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { UserError } from '../util/errors.ts';
 

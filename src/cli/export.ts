@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { intArg, choiceArg } from './args.ts';
-import { checkOutDir, writeBundleDir } from '../export/fs-node.ts';
+import { checkOutDir, writeBundleDir } from '../node/fs.ts';
 import type { TargetRange } from '../train/grid.ts';
 
 export interface ExportCliOptions { fromTfjs: string; out: string; force?: boolean; name?: string; channels?: number; res?: number; range?: TargetRange }

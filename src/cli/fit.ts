@@ -8,10 +8,10 @@ import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
 import { loadImage, cropCenterSquare, resizeArea, encodePng, type Image } from '../data/image.ts';
 import { fitSignal, type FitResult } from '../train/fit.ts';
-import { loadPrior, priorInit, type Prior } from '../train/prior.ts';
-import { validateConfig, PAPER_CONFIG, type InrConfig } from '../model/config.ts';
-import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../runtime/backends-node.ts';
-import { dirSource, checkOutDir, writeBundleDir } from '../export/fs-node.ts';
+import { resolveFit, ITERS_RANGE, LR_MAX, type ResolvedFit } from '../train/fit-config.ts';
+import { loadPrior } from '../export/prior.ts';
+import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../node/backend.ts';
+import { dirSource, checkOutDir, writeBundleDir } from '../node/fs.ts';
 import { fitBundle } from '../export/fit-bundle.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import { UserError } from '../util/errors.ts';
@@ -42,22 +42,17 @@ export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number):
   return out;
 }
 
-export function resolveConfig(o: Pick<FitCliOptions, 'width' | 'depth' | 'omega'>, prior: Prior | undefined, channels: number): InrConfig {
-  const base = prior?.config ?? PAPER_CONFIG;
-  return validateConfig({ ...base, width: o.width ?? base.width, depth: o.depth ?? base.depth, omega: o.omega ?? base.omega, outDim: channels });
-}
 
 export async function runFit(imagePath: string, o: FitCliOptions): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const prior = o.prior ? await loadPrior(dirSource(o.prior)) : undefined;
-  const range = o.targets ?? prior?.range ?? 'unit';
   const img = prepareImage(imagePath, o.res, o.channels);
-  const config = resolveConfig(o, prior, img.channels);
+  const { config, range, init }: ResolvedFit = resolveFit({ prior, model: { width: o.width, depth: o.depth, omega: o.omega }, channels: img.channels, iters: o.iters, lr: o.lr, ...(o.targets ? { range: o.targets } : {}) });
   const backend = nodeBackend(o.backend, o.threads);
   const bar = progress(`fit ${basename(imagePath)}`, o.iters, false);
   const r = await fitSignal(img, {
     config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range,
-    ...(prior ? { init: priorInit(prior, config) } : {}),
+    ...(init ? { init } : {}),
     ...(o.batch ? { batch: o.batch } : {}),
     keepState: !!o.out,
     onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
@@ -95,12 +90,12 @@ export function registerFit(program: Command): void {
   program.command('fit')
     .description('fit an INR to an image (PNG or JPEG) with onnxruntime')
     .argument('<image>', 'PNG or JPEG file')
-    .option('--iters <n>', 'training iterations', intArg('--iters', 1, 1_000_000), 2000)
+    .option('--iters <n>', 'training iterations', intArg('--iters', ...ITERS_RANGE), 2000)
     .option('--res <r>', 'resolution: centre square resized to r x r', intArg('--res', 2, 4096), 178)
     .option('--width <w>', 'hidden width (default 256, or the prior\'s)', intArg('--width', 1, 4096))
     .option('--depth <d>', 'linear layers in all (default 6, or the prior\'s)', intArg('--depth', 2, 64))
     .option('--omega <w0>', 'SIREN omega_0 (default 30, or the prior\'s)', floatArg('--omega', 0, 1e4, true))
-    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, 10, true), 1e-4)
+    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, LR_MAX, true), 1e-4)
     .option('--seed <s>', 'random seed (init, sampling)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
     .option('--targets <r>', 'target value range: unit = [0,1] (alpine), pm1 = [-1,1] (the paper notebook); default the prior\'s or unit', choiceArg('--targets', ['unit', 'pm1'] as const))

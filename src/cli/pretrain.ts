@@ -11,11 +11,11 @@ import { median } from '../util/stats.ts';
 import { validateConfig, PAPER_CONFIG } from '../model/config.ts';
 import { pretrainOrt, stackedConfig } from '../train/pretrain.ts';
 import type { PretrainEngine, PretrainResult } from '../train/pretrain-api.ts';
-import { saveCheckpoint, loadCheckpoint } from '../train/checkpoint.ts';
-import { buildPriorBundle } from '../train/prior.ts';
+import { saveCheckpoint, loadCheckpoint } from '../node/checkpoint.ts';
+import { buildPriorBundle } from '../export/prior.ts';
 import { transferGain } from '../train/transfer.ts';
-import { nodeBackend } from '../runtime/backends-node.ts';
-import { checkOutDir, writeBundleDir } from '../export/fs-node.ts';
+import { nodeBackend } from '../node/backend.ts';
+import { checkOutDir, writeBundleDir } from '../node/fs.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { UserError } from '../util/errors.ts';
 

@@ -8,12 +8,13 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
-import { REPORT_ITERS, resolveConfig } from './fit.ts';
+import { REPORT_ITERS } from './fit.ts';
+import { ITERS_RANGE, LR_MAX } from '../train/fit-config.ts';
 import { median } from '../util/stats.ts';
 import { loadImage, encodePng, type Image } from '../data/image.ts';
-import { loadPrior } from '../train/prior.ts';
-import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../runtime/backends-node.ts';
-import { dirSource, checkOutDir, writeFileAtomic } from '../export/fs-node.ts';
+import { loadPrior } from '../export/prior.ts';
+import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../node/backend.ts';
+import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreResult, type RestoreTask } from '../restore/restore.ts';
 import { addNoise, checkScale } from '../restore/degrade.ts';
 import { UserError } from '../util/errors.ts';
@@ -62,10 +63,9 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
   taskGeometry(obs, o.task, scale); // size checks before any work
 
   const prior = o.prior ? await loadPrior(dirSource(o.prior)) : null;
-  const config = resolveConfig({ width: o.width }, prior ?? undefined, obs.channels);
   const bar = progress(`restore ${basename(imagePath)} (${o.task})`, o.iters, false);
   const r = await restoreImage(obs, {
-    task: o.task, scale, config, prior, iters: o.iters, lr: o.lr, seed: o.seed,
+    task: o.task, scale, config: { width: o.width }, prior, iters: o.iters, lr: o.lr, seed: o.seed,
     ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
     backend: nodeBackend(o.backend, o.threads),
     ...(truth ? { truth } : {}),
@@ -98,9 +98,9 @@ export function registerRestore(program: Command): void {
     .option('--scale <s>', 'superres: integer upscaling factor; the forward model averages s x s blocks (default 4)', intArg('--scale', 2, 64))
     .option('--sigma <s>', 'denoise: add Gaussian noise of this sigma (seeded by --seed) to IMAGE first; IMAGE is then the truth', floatArg('--sigma', 0, 1))
     .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
-    .option('--iters <n>', 'training iterations (denoising relies on stopping early)', intArg('--iters', 1, 1_000_000), 500)
-    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, 10, true), 1e-4)
-    .option('--encoder-lr <lr>', 'learning rate of the encoder (sine) layers, default --lr; 0 keeps the prior\'s features fixed and fits only the decoder', floatArg('--encoder-lr', 0, 10))
+    .option('--iters <n>', 'training iterations (denoising relies on stopping early)', intArg('--iters', ...ITERS_RANGE), 500)
+    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, LR_MAX, true), 1e-4)
+    .option('--encoder-lr <lr>', 'learning rate of the encoder (sine) layers, default --lr; 0 keeps the prior\'s features fixed and fits only the decoder', floatArg('--encoder-lr', 0, LR_MAX))
     .option('--width <w>', 'hidden width (default 256, or the prior\'s)', intArg('--width', 1, 4096))
     .option('--seed <s>', 'random seed (init, noise)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--truth <file>', 'ground truth at the output size: report PSNR and SSIM against it')

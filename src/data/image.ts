@@ -6,7 +6,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError, check } from '../util/errors.ts';
-import { readDataFile } from './sha256.ts';
+import { readDataFile } from './files.ts';
 import { makeImage, compositeOnWhite, toChannels, type Image, type ChannelMode } from './pixels.ts';
 
 export { makeImage, compositeOnWhite, isGrayscale, toGray, toChannels, resizeArea, padToSquare, cropCenterSquare, type Image, type ChannelMode } from './pixels.ts';

@@ -6,14 +6,12 @@
 import { gunzipSync } from 'node:zlib';
 import { UserError, check } from '../util/errors.ts';
 import { type Image, makeImage } from './image.ts';
-import { readDataFile, sha256HexSync } from './sha256.ts';
+import { readDataFile } from './files.ts';
 
 export interface Volume {
   dims: [number, number, number];
   /** Voxel (x, y, z) is at x + nx * (y + ny * z); scl_slope/scl_inter already applied. */
   data: Float32Array;
-  /** SHA-256 of the file bytes as stored (the gzipped bytes for .nii.gz). */
-  sha256: string;
 }
 
 // nifti1.h: sizeof_hdr must be 348; the data of a single-file .nii starts at vox_offset >= 352.
@@ -78,7 +76,7 @@ export function parseNifti(fileBytes: Uint8Array, name: string): Volume {
     const raw = type.read(view, voxOffset + i * type.bytes, le);
     data[i] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
   }
-  return { dims, data, sha256: sha256HexSync(fileBytes) };
+  return { dims, data };
 }
 
 /** Read and parse a .nii / .nii.gz file (Node only). */

@@ -5,7 +5,7 @@
 
 import { UserError, check } from '../util/errors.ts';
 import { type Image, makeImage } from './image.ts';
-import { readDataFile } from './sha256.ts';
+import { readDataFile } from './files.ts';
 
 export interface NpyArray {
   shape: number[];

@@ -8,9 +8,10 @@ import { basename, extname, join } from 'node:path';
 import { UserError, check } from '../util/errors.ts';
 import { type ChannelMode, type Image, cropCenterSquare, decodeImage, isGrayscale, resizeArea, toChannels } from './image.ts';
 import { mriSliceImage, sliceId } from './mri.ts';
-import { loadNifti, usableSlices } from './nifti.ts';
+import { parseNifti, usableSlices } from './nifti.ts';
 import { checkRange, npyImages, parseNpy } from './npy.ts';
-import { readDataFile, sha256HexSync } from './sha256.ts';
+import { readDataFile } from './files.ts';
+import { sha256Hex } from '../util/sha256.ts';
 
 export type DataSourceKind = 'folder' | 'nifti' | 'npy';
 
@@ -49,8 +50,8 @@ export async function loadDataSource(spec: string, opts: DataSourceOptions): Pro
   }
   if (isDir) return loadFolder(spec, opts);
   const lower = spec.toLowerCase();
-  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return loadVolume(spec, opts);
-  if (lower.endsWith('.npy')) return loadStack(spec, opts);
+  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return await loadVolume(spec, opts);
+  if (lower.endsWith('.npy')) return await loadStack(spec, opts);
   throw new UserError(`${spec}: unknown data source type '${extname(spec)}' (expected a folder of PNG/JPEG images, .nii, .nii.gz or .npy)`);
 }
 
@@ -64,7 +65,7 @@ function squareRes(img: Image, res: number): Image {
   return resizeArea(cropCenterSquare(img), res, res);
 }
 
-function loadFolder(dir: string, opts: DataSourceOptions): DataSource {
+async function loadFolder(dir: string, opts: DataSourceOptions): Promise<DataSource> {
   const names = readdirSync(dir).filter((n) => IMAGE_EXT.test(n) && statSync(join(dir, n)).isFile()).sort();
   check(names.length > 0, `${dir}: folder holds no PNG or JPEG images`);
   const [start, end] = opts.range ?? [0, names.length];
@@ -74,7 +75,7 @@ function loadFolder(dir: string, opts: DataSourceOptions): DataSource {
   for (const name of names.slice(start, end)) {
     const path = join(dir, name);
     const bytes = readDataFile(path);
-    files.push({ path, sha256: sha256HexSync(bytes) });
+    files.push({ path, sha256: await sha256Hex(bytes) });
     // Decode keeping colour; unifyChannels picks the channel count for the whole folder.
     const mode = opts.channels === 1 ? 1 : 3;
     images.push({ id: name.replace(IMAGE_EXT, ''), image: squareRes(decodeImage(bytes, path, { channels: mode }), opts.res) });
@@ -88,8 +89,9 @@ function loadFolder(dir: string, opts: DataSourceOptions): DataSource {
   };
 }
 
-function loadVolume(path: string, opts: DataSourceOptions): DataSource {
-  const vol = loadNifti(path);
+async function loadVolume(path: string, opts: DataSourceOptions): Promise<DataSource> {
+  const bytes = readDataFile(path);
+  const vol = parseNifti(bytes, path);
   const nz = vol.dims[2];
   let zs = usableSlices(vol);
   if (opts.range) {
@@ -104,12 +106,12 @@ function loadVolume(path: string, opts: DataSourceOptions): DataSource {
   return {
     kind: 'nifti',
     images,
-    files: [{ path, sha256: vol.sha256 }],
+    files: [{ path, sha256: await sha256Hex(bytes) }],
     description: `NIfTI ${basename(path)} ${vol.dims.join('x')}: ${zs.length} usable axial slices${within} (${sliceId(zs[0])}-${sliceId(zs[zs.length - 1])}), padded to square and area-resized to ${opts.res}x${opts.res}`,
   };
 }
 
-function loadStack(path: string, opts: DataSourceOptions): DataSource {
+async function loadStack(path: string, opts: DataSourceOptions): Promise<DataSource> {
   const bytes = readDataFile(path);
   const arr = parseNpy(bytes, path);
   const n = arr.shape[0];
@@ -128,7 +130,7 @@ function loadStack(path: string, opts: DataSourceOptions): DataSource {
   return {
     kind: 'npy',
     images: out,
-    files: [{ path, sha256: sha256HexSync(bytes) }],
+    files: [{ path, sha256: await sha256Hex(bytes) }],
     description: `npy ${basename(path)} (${arr.shape.join(', ')}): ${out.length} images, centre-cropped and area-resized to ${opts.res}x${opts.res}`,
   };
 }

@@ -1,8 +1,8 @@
 // The bundle `fit --out` writes for a fitted signal: the inference graph with the fitted weights baked
 // in (coords -> signal, any ONNX runtime renders it), the train step for this signal (params and Adam
 // state as inputs) and weights.bin with the whole train state, so any runtime can keep fitting.
-import { buildBundle, type BuiltBundle } from './artifacts.ts';
-import { programToOnnx } from './onnx-write.ts';
+import { buildBundle, type BuiltBundle } from './bundle.ts';
+import { programToOnnx } from '../onnx/write.ts';
 import type { InrConfig } from '../model/config.ts';
 import { paramSpecs, type Params } from '../model/inr.ts';
 import { trainStepProgram, inferenceProgram } from '../train/programs.ts';

@@ -1,8 +1,8 @@
 // Reverse-mode autodiff over the IR: walk the graph backwards from a scalar, asking each op's VJP rule
-// (ops.ts) for its inputs' gradients and summing where a node feeds several users. The result is more
+// (vjp.ts) for its inputs' gradients and summing where a node feeds several users. The result is more
 // graph, so a train step is still one graph (STYLE.md practice 4).
 import { topoSort, type Node } from './ir.ts';
-import { RULES } from './ops.ts';
+import { VJPS } from './vjp.ts';
 import * as B from './builder.ts';
 
 /** d(loss)/d(x) for each x in `wrt` (zeros where loss does not depend on x). */
@@ -14,8 +14,8 @@ export function grad(loss: Node, wrt: readonly Node[]): Node[] {
     const node = order[i];
     const g = grads.get(node.id);
     if (g === undefined || node.inputs.length === 0) continue;
-    const rule = RULES[node.op] as { vjp(n: Node, g: Node): (Node | null)[] };
-    const gins = rule.vjp(node, g);
+    const vjp = VJPS[node.op] as (n: Node, g: Node) => (Node | null)[];
+    const gins = vjp(node, g);
     node.inputs.forEach((inp, k) => {
       const gi = gins[k];
       if (gi === null || gi === undefined) return;

@@ -1,6 +1,21 @@
 // The user-facing way to build graphs: small functions over Nodes (numbers become scalar constants).
-// Each is a thin call to `apply`; shapes are checked by the op's rule as the graph is built.
-import { apply, type Node, type Shape } from './ir.ts';
+// Each is a thin call to `apply`, which checks arity and derives the shape through the op's rule
+// (ops.ts) as the graph is built.
+import type { Node, Shape, OpName, OpParams } from './ir.ts';
+import { RULES } from './ops.ts';
+
+let nextId = 0;
+
+/** Create a node; validates inputs and derives the shape through the op's rule. */
+export function apply<K extends OpName>(op: K, inputs: readonly Node[], params: OpParams[K], name?: string): Node<K> {
+  const rule = RULES[op];
+  if (rule.arity >= 0 && inputs.length !== rule.arity) {
+    throw new Error(`${op}: expected ${rule.arity} inputs, got ${inputs.length}`);
+  }
+  const shape = rule.shape(inputs.map((n) => n.shape), params as never);
+  return { id: nextId++, op, inputs, params, shape, ...(name === undefined ? {} : { name }) };
+}
+
 
 export type Operand = Node | number;
 

@@ -1,11 +1,32 @@
-// The graph IR: one node type for every value (inputs, constants and op results), built eagerly with
-// its static shape. It knows nothing of ONNX or protobuf (STYLE.md: IR, autodiff and serialization are
-// three layers). Op semantics live in ops.ts; this file only creates and orders nodes.
-import { RULES, type OpName, type OpParams } from './ops.ts';
+// The graph IR: the op vocabulary (each op's typed params) and one node type for every value (inputs,
+// constants and op results) with its static shape. It imports nothing: op semantics live in ops.ts,
+// gradients in vjp.ts, node creation in builder.ts. It knows nothing of ONNX or protobuf (STYLE.md: IR,
+// autodiff and serialization are three layers).
 
 /** A dimension is a number, or a name for a dimension fixed only at run time (e.g. 'batch'). */
 export type Dim = number | string;
 export type Shape = readonly Dim[];
+
+export interface OpParams {
+  input: { name: string; shape: Shape };
+  const: { value: Float64Array; shape: readonly number[] };
+  add: Record<string, never>; sub: Record<string, never>; mul: Record<string, never>;
+  div: Record<string, never>; pow: Record<string, never>;
+  neg: Record<string, never>; sin: Record<string, never>; cos: Record<string, never>;
+  relu: Record<string, never>; sign: Record<string, never>; sqrt: Record<string, never>;
+  exp: Record<string, never>; log: Record<string, never>;
+  /** 2-D product op(A) op(B), op = transpose when the flag is set (ONNX Gemm semantics). */
+  matmul: { transA: boolean; transB: boolean };
+  /** x W + b with x [n,k], W [k,m], b [m]: one Gemm, bias fused. */
+  linear: Record<string, never>;
+  reduceSum: { axes: readonly number[]; keepdims: boolean };
+  expand: { shape: readonly number[] };
+  reshape: { shape: readonly number[] };
+  transpose: { perm: readonly number[] };
+  concat: { axis: number };
+  slice: { axis: number; start: number; end: number };
+}
+export type OpName = keyof OpParams;
 
 export interface Node<K extends OpName = OpName> {
   readonly id: number;
@@ -15,18 +36,6 @@ export interface Node<K extends OpName = OpName> {
   readonly shape: Shape;
   /** Set on graph inputs, named constants (parameters baked in) and graph outputs when written. */
   readonly name?: string;
-}
-
-let nextId = 0;
-
-/** Create a node; validates inputs and derives the shape through the op's rule. */
-export function apply<K extends OpName>(op: K, inputs: readonly Node[], params: OpParams[K], name?: string): Node<K> {
-  const rule = RULES[op];
-  if (rule.arity >= 0 && inputs.length !== rule.arity) {
-    throw new Error(`${op}: expected ${rule.arity} inputs, got ${inputs.length}`);
-  }
-  const shape = rule.shape(inputs.map((n) => n.shape), params as never);
-  return { id: nextId++, op, inputs, params, shape, ...(name === undefined ? {} : { name }) };
 }
 
 /** Every node reachable from `outputs`, inputs before users (deterministic: depth-first, in input order). */

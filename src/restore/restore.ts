@@ -8,9 +8,9 @@
 import type { Image } from '../data/pixels.ts';
 import type { Backend } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
-import { validateConfig } from '../model/config.ts';
 import { fitSignal } from '../train/fit.ts';
-import { priorInit, type Prior } from '../train/prior.ts';
+import type { Prior } from '../train/prior.ts';
+import { resolveFit, type ModelOverrides } from '../train/fit-config.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { IDENTITY, type Measurement } from '../train/programs.ts';
 import { boxDownsample } from '../train/measure.ts';
@@ -25,8 +25,9 @@ export interface RestoreOptions {
   task: RestoreTask;
   /** Super-resolution factor: the output is scale x the observation's size. Must be 1 (or absent) for denoising. */
   scale?: number;
-  /** Model shape (width, depth, omega); outDim is taken from the image. Must match the prior's. */
-  config: InrConfig;
+  /** Model shape overrides (width, depth, omega; default the prior's or the paper's); outDim is taken
+   *  from the image. With a prior they must match its architecture (resolveFit). */
+  config?: ModelOverrides;
   prior?: Prior | null;
   iters: number;
   lr: number;
@@ -95,12 +96,10 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
     if (t.width !== width || t.height !== height) throw new UserError(`the truth is ${t.width}x${t.height} but the restored image is ${width}x${height} (observation ${obs.width}x${obs.height} x scale ${geo.scale})`);
     if (t.channels !== obs.channels) throw new UserError(`the truth has ${t.channels} channel(s), the observation ${obs.channels}`);
   }
-  const config = validateConfig({ ...o.config, outDim: obs.channels });
   const prior = o.prior ?? null;
-  const init = prior ? priorInit(prior, config) : undefined;
-  const range = o.range ?? prior?.range ?? 'unit';
+  const { config, init, range, iters, lr, encoderLr } = resolveFit({ prior, model: o.config, channels: obs.channels, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, range: o.range });
   const evalEvery = o.evalEvery ?? 0;
-  const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= o.iters));
+  const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= iters));
   const want = (k: number): boolean => recordAt.has(k) || (evalEvery > 0 && k % evalEvery === 0);
 
   const asImage = (data: Float32Array): Image => clamp01({ width, height, channels: obs.channels, data });
@@ -114,9 +113,9 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
   };
   const sig = { width, height, channels: obs.channels, data: o.truth?.data ?? new Float32Array(width * height * obs.channels) };
   const r = await fitSignal(sig, {
-    config, iters: o.iters, lr: o.lr, seed: o.seed, backend: o.backend, range,
+    config, iters, lr, seed: o.seed, backend: o.backend, range,
     ...(init ? { init } : {}),
-    ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
+    ...(encoderLr !== undefined ? { encoderLr } : {}),
     measurement: geo.measurement,
     observed: obs,
     ...(o.truth || o.onPreview ? { renderAt: want, onRender: measure } : {}),
@@ -133,5 +132,5 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
     points.push({ iter: done, ...final, ms: elapsed });
   }
   await o.onPreview?.(image, done, points.at(-1) ?? null);
-  return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}), config };
+  return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, ...(encoderLr !== undefined ? { encoderLr } : {}), config };
 }

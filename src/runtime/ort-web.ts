@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import type { Backend, HostTensor, Session } from './session.ts';
 import { UserError } from '../util/errors.ts';
-import { programToOnnx } from '../export/onnx-write.ts';
+import { programToOnnx } from '../onnx/write.ts';
 import * as B from '../graph/builder.ts';
 
 export type WebProvider = 'webgpu' | 'wasm';

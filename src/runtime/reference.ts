@@ -1,6 +1,6 @@
 // The reference backend: decodes the ONNX bytes back into the IR and runs the float64 interpreter.
 // Slow by design; it defines what every other backend must compute.
-import { onnxToProgram } from '../export/onnx-read.ts';
+import { onnxToProgram } from '../onnx/read.ts';
 import { evaluateProgram } from '../graph/interp.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import type { Backend, HostTensor, Session } from './session.ts';

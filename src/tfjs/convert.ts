@@ -5,7 +5,7 @@
 // onto `encoder.{l}.weight|bias` (both [fan_in, fan_out]) and builds the same prior bundle as the
 // onnxruntime engine (encoder ONNX + single-signal train step, written by our protobufjs ONNX writer).
 import { basename, resolve } from 'node:path';
-import type { BuiltBundle } from '../export/artifacts.ts';
+import type { BuiltBundle } from '../export/bundle.ts';
 import { validateConfig, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { TargetRange } from '../train/grid.ts';
@@ -13,7 +13,7 @@ import { UserError } from '../util/errors.ts';
 import { readTfjsModelDir, type SavedTfjsModel, type SavedWeight } from './io-node.ts';
 import { SINE_LAYER_CLASS_NAMES } from './sine-layer.ts';
 import type { TfjsPriorMetadata } from './engine.ts';
-import { buildPriorBundle } from '../train/prior.ts';
+import { buildPriorBundle } from '../export/prior.ts';
 
 /** One layer of a Keras-format topology as tfjs writes it (config keys in snake_case). */
 interface LayerJson { name?: string; class_name: string; config: Record<string, unknown>; inbound_nodes?: unknown[] }

@@ -4,7 +4,7 @@
 // every step, loss = sum over signals of each signal's MSE, PSNR per signal before each update.
 // Also saves the result as a standard tfjs LayersModel (model.json + shard) for src/tfjs/convert.ts.
 import * as tf from '@tensorflow/tfjs';
-import type { Manifest } from '../export/artifacts.ts';
+import type { Manifest } from '../export/bundle.ts';
 import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
 import { initParams, isEncoderParam, type Params } from '../model/inr.ts';

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic, checkOutDir } from '../export/fs-node.ts';
+import { writeFileAtomic, checkOutDir } from '../node/fs.ts';
 import { UserError } from '../util/errors.ts';
 
 export const MODEL_JSON = 'model.json';

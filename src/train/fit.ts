@@ -6,7 +6,7 @@ import { hostTensor } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
 import { initParams, paramSpecs, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../export/onnx-write.ts';
+import { programToOnnx } from '../onnx/write.ts';
 import { trainStepProgram, type Measurement } from './programs.ts';
 import { createRenderer, type Renderer } from './render.ts';
 import { Trainer, initialState, type State } from './trainer.ts';

@@ -6,7 +6,7 @@ import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { validateConfig, type InrConfig } from '../model/config.ts';
 import { initParams, isEncoderParam, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../export/onnx-write.ts';
+import { programToOnnx } from '../onnx/write.ts';
 import { trainStepProgram } from './programs.ts';
 import { Trainer, initialState, type State } from './trainer.ts';
 import { gridCoords, psnrFromMse, toTargetRange } from './grid.ts';

@@ -3,7 +3,7 @@
 //  - inference: coords -> signal, with weights baked in as initializers
 //  - render: coords + every parameter as an input -> signal (one compiled graph renders any weights)
 //  - encoder: coords -> features (the prior's shared encoder)
-// All are plain Programs of standard ops; src/export writes them as ONNX.
+// All are plain Programs of standard ops; src/onnx writes them as ONNX.
 import type { Node, Program, Dim } from '../graph/ir.ts';
 import * as B from '../graph/builder.ts';
 import { grad } from '../graph/autodiff.ts';

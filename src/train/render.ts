@@ -5,7 +5,7 @@ import type { Backend, Session } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import { paramSpecs, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../export/onnx-write.ts';
+import { programToOnnx } from '../onnx/write.ts';
 import { renderProgram } from './programs.ts';
 import { gridCoords, fromTargetRange, type TargetRange } from './grid.ts';
 

@@ -1,7 +1,7 @@
 // The fitted model as a strainer bundle (kind 'fit': manifest + weights.bin + inference.onnx, the
 // same layout the CLI writes and reads), zipped into one file for a browser download.
-import { buildBundle, type BuiltBundle } from '../export/artifacts.ts';
-import { programToOnnx } from '../export/onnx-write.ts';
+import { buildBundle, type BuiltBundle } from '../export/bundle.ts';
+import { programToOnnx } from '../onnx/write.ts';
 import { graphEntry } from '../export/fit-bundle.ts';
 import { inferenceProgram } from '../train/programs.ts';
 import { ADAM_DEFAULTS } from '../train/adam.ts';

@@ -5,10 +5,11 @@
 // inputs, so no new graph is compiled per preview. Runs on whichever thread calls it (the demo: a Worker).
 import type { Backend } from '../runtime/session.ts';
 import { autoBackend, type ProviderChoice } from '../runtime/ort-web.ts';
-import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
+import type { InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import { fitSignal } from '../train/fit.ts';
-import { priorInit, type Prior } from '../train/prior.ts';
+import type { Prior } from '../train/prior.ts';
+import { resolveFit, type ModelOverrides, type ResolvedFit } from '../train/fit-config.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { UserError } from '../util/errors.ts';
 import { checkImage, type Image } from './image.ts';
@@ -19,7 +20,7 @@ export interface WebFitOptions {
   /** Start from this prior's encoder; null/undefined = a randomly initialised SIREN. */
   prior?: Prior | null;
   /** Model when there is no prior (default: the paper's SIREN, width 256, depth 6, omega 30). */
-  config?: Partial<Omit<InrConfig, 'outDim'>>;
+  config?: ModelOverrides;
   /** Iterations (default 300). */
   iters?: number;
   /** Adam learning rate (default 1e-4, the paper's; REFERENCE.md). */
@@ -77,28 +78,21 @@ async function resolveBackend(b: WebFitOptions['backend']): Promise<Backend> {
 }
 
 /** The model config for `image` given the options (prior's architecture, or the requested SIREN). */
-export function fitConfig(image: Image, o: WebFitOptions): InrConfig {
-  const base = o.prior ? o.prior.config : { ...PAPER_CONFIG, ...o.config };
-  return validateConfig({ ...base, outDim: image.channels } as InrConfig);
+export function fitConfig(image: Image, o: WebFitOptions): ResolvedFit {
+  return resolveFit({ prior: o.prior, model: o.config, channels: image.channels, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, range: o.range });
 }
 
 export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitResult> {
   checkImage(image);
-  const iters = o.iters ?? 300;
-  const lr = o.lr ?? 1e-4;
-  if (!Number.isInteger(iters) || iters < 1) throw new UserError(`iterations must be a positive integer, got ${iters}`);
-  if (!(lr > 0 && lr < 1)) throw new UserError(`learning rate must be in (0, 1), got ${lr}`);
-  const c = fitConfig(image, o);
-  const range = o.range ?? o.prior?.range ?? 'unit';
+  const { config: c, iters, lr, encoderLr, range, init } = fitConfig(image, o);
   const backend = await resolveBackend(o.backend);
-  const init = o.prior ? priorInit(o.prior, c) : undefined;
   const asImage = (data: Float32Array): Image => ({ width: image.width, height: image.height, channels: image.channels, data });
   const pause = eventLoopYielder();
   try {
     let stopped = false, t0 = 0;
     const r = await fitSignal(image, {
       config: c, iters, lr, seed: o.seed ?? 0, backend, range, ...(init ? { init } : {}),
-      ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
+      ...(encoderLr !== undefined ? { encoderLr } : {}),
       onStart: (name) => {
         o.onStart?.({ backend: name, config: c });
         t0 = performance.now();

@@ -3,8 +3,10 @@
 // a second visit loads it offline. The manifest is fetched network-first (a new prior replaces the
 // old), falling back to the cache when the network fails; the other files are taken from the cache
 // when their hash still matches the manifest. Nothing is cached until the whole bundle has verified.
-import { sha256Hex, type FileSource, type Manifest } from '../export/artifacts.ts';
-import { loadPrior, type Prior } from '../train/prior.ts';
+import type { FileSource, Manifest } from '../export/bundle.ts';
+import { sha256Hex } from '../util/sha256.ts';
+import { type Prior } from '../train/prior.ts';
+import { loadPrior } from '../export/prior.ts';
 import { UserError } from '../util/errors.ts';
 
 /** Cache Storage name; bump the suffix if the cached layout ever changes. */

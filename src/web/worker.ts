@@ -85,7 +85,7 @@ function runRestore(id: number, req: FitRequest): Promise<void> {
     const obs = task === 'superres' ? downsample(truth, scale) : addNoise(truth, req.sigma ?? 0.1, seed);
     scope.postMessage({ type: 'observation', id, image: obs });
     const { prior, backend } = await load(req);
-    const config = fitConfig(truth, { prior, ...(req.config ? { config: req.config } : {}) });
+    const { config } = fitConfig(truth, { prior, iters: req.iters, lr: req.lr, ...(req.config ? { config: req.config } : {}) });
     scope.postMessage(started(id, backend.name, config, prior));
     const t0 = performance.now();
     const r = await restoreImage(obs, {

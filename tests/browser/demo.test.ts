@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, type BrowserEnv } from './env.ts';
-import { loadBundle } from '../../src/export/artifacts.ts';
+import { loadBundle } from '../../src/export/bundle.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 
 const SHOTS = join(REPO_ROOT, 'test-results');

@@ -1,8 +1,8 @@
 // Page side of the browser tests: loaded into web/harness.html through the Vite dev server and called
 // with page.evaluate. Everything here runs in Chromium; results go back as plain JSON.
 import type { InrConfig } from '../../src/model/config.ts';
-import { programToOnnx } from '../../src/export/onnx-write.ts';
-import { sha256Hex } from '../../src/export/artifacts.ts';
+import { programToOnnx } from '../../src/onnx/write.ts';
+import { sha256Hex } from '../../src/util/sha256.ts';
 import { trainStepProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
 import { ortWebBackend, type WebProvider } from '../../src/runtime/ort-web.ts';
 import type { Backend, Session } from '../../src/runtime/session.ts';

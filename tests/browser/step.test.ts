@@ -3,8 +3,8 @@
 // onnxruntime-node within float32 tolerance; the graph bytes built in the page equal Node's.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
-import { programToOnnx } from '../../src/export/onnx-write.ts';
-import { sha256Hex } from '../../src/export/artifacts.ts';
+import { programToOnnx } from '../../src/onnx/write.ts';
+import { sha256Hex } from '../../src/util/sha256.ts';
 import { trainStepProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
 import { referenceBackend } from '../../src/runtime/reference.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { hostTensor } from '../../src/runtime/session.ts';
 import { gridCoords } from '../../src/train/grid.ts';
-import { loadBundle } from '../../src/export/artifacts.ts';
-import { dirSource } from '../../src/export/fs-node.ts';
+import { loadBundle } from '../../src/export/bundle.ts';
+import { dirSource } from '../../src/node/fs.ts';
 
 const CLI = join(__dirname, '../../bin/strainer.js');
 const run = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });

@@ -49,8 +49,8 @@ describe('restore a real image (32x32 MRI test slice)', () => {
 
 describe('restore from a prior with its encoder frozen (mri-64, held-out slice z073 at 64x64)', () => {
   it('4x super-resolution: only the decoder moves, and it beats SIREN by far on a slice the prior\'s neighbours cover', async () => {
-    const { loadPrior } = await import('../../src/train/prior.ts');
-    const { dirSource } = await import('../../src/export/fs-node.ts');
+    const { loadPrior } = await import('../../src/export/prior.ts');
+    const { dirSource } = await import('../../src/node/fs.ts');
     const prior = await loadPrior(dirSource('models/mri-64'));
     const t64 = mriSliceImage(vol, referenceSplit(vol).test[0], 64);
     const obs = downsample(t64, 4);

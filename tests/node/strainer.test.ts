@@ -11,8 +11,8 @@ import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import { pretrainOrt } from '../../src/train/pretrain.ts';
 import { psnrCurve } from '../../src/train/transfer.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
-import { loadPrior } from '../../src/train/prior.ts';
-import { dirSource } from '../../src/export/fs-node.ts';
+import { loadPrior } from '../../src/export/prior.ts';
+import { dirSource } from '../../src/node/fs.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 
 const CLI = join(__dirname, '../../bin/strainer.js');

@@ -1,7 +1,7 @@
 // onnxruntime-node against the reference interpreter: one full train step (forward, autodiff, Adam)
 // of a small SIREN and of a ReLU+Fourier-features net must agree within float32 tolerance.
 import { describe, it, expect } from 'vitest';
-import { programToOnnx } from '../../src/export/onnx-write.ts';
+import { programToOnnx } from '../../src/onnx/write.ts';
 import { trainStepProgram, inferenceProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
 import { initialState } from '../../src/train/trainer.ts';
 import { initParams } from '../../src/model/inr.ts';

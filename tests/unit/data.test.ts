@@ -2,7 +2,7 @@
 // parsing, the reference MRI split on the bundled ch2bet volume, and data sources. Tests that need the
 // fetched datasets (scripts/fetch-data.sh) are skipped with a printed reason when the cache is absent.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync, crc32 } from 'node:zlib';
@@ -14,7 +14,7 @@ import { type Image, cropCenterSquare, decodeImage, encodePng, loadImage, makeIm
 import { mriSliceImage, referenceSplit, splitUsableSlices } from '../../src/data/mri.ts';
 import { axialSlice, loadNifti, parseNifti, usableSlices, volumeMax } from '../../src/data/nifti.ts';
 import { npyImages, parseNpy } from '../../src/data/npy.ts';
-import { sha256HexSync } from '../../src/data/sha256.ts';
+import { sha256Hex } from '../../src/util/sha256.ts';
 import { loadDataSource } from '../../src/data/sources.ts';
 import { UserError } from '../../src/util/errors.ts';
 
@@ -196,10 +196,10 @@ function niftiBytes(dims: [number, number, number], values: number[], le: boolea
 }
 
 describe('nifti', () => {
-  it('parses the bundled ch2bet volume', () => {
+  it('parses the bundled ch2bet volume', async () => {
     expect(vol.dims).toEqual([181, 217, 181]);
     expect(vol.data.length).toBe(181 * 217 * 181);
-    expect(vol.sha256).toBe(CH2BET_SHA256);
+    expect(await sha256Hex(readFileSync(CH2BET))).toBe(CH2BET_SHA256);
     expect(volumeMax(vol)).toBe(133);
     const usable = usableSlices(vol);
     expect([usable.length, usable[0], usable[usable.length - 1]]).toEqual([113, 26, 138]);
@@ -281,7 +281,7 @@ describe('loadDataSource', () => {
     const src = await loadDataSource(dir, { res: 1 });
     expect(src.images.map((s) => [s.id, s.image.channels])).toEqual([['a', 3], ['b', 3]]); // 'auto' unifies
     expect(src.images[1].image.data[0]).toBe(0.5); // centre 2x2 of b is [1, 0; 1, 0]
-    expect(src.files[0].sha256).toBe(sha256HexSync(encodePng(img(2, 2, 3, Array.from({ length: 12 }, (_, i) => i / 11)))));
+    expect(src.files[0].sha256).toBe(await sha256Hex(encodePng(img(2, 2, 3, Array.from({ length: 12 }, (_, i) => i / 11)))));
     const empty = join(tmp, 'empty');
     mkdirSync(empty);
     await expect(loadDataSource(empty, { res: 8 })).rejects.toThrow(/no PNG or JPEG/);

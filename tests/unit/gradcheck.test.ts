@@ -5,7 +5,7 @@ import * as B from '../../src/graph/builder.ts';
 import { finiteDiffCheck } from './fd.ts';
 import { tensor, type Tensor } from '../../src/graph/tensor.ts';
 import type { Node } from '../../src/graph/ir.ts';
-import type { OpName } from '../../src/graph/ops.ts';
+import type { OpName } from '../../src/graph/ir.ts';
 import { rng } from '../../src/util/random.ts';
 
 interface Case { shapes: number[][]; f: (xs: Node[]) => Node; positive?: boolean }

@@ -2,9 +2,9 @@
 // text, same constants), and the printed train step of a tiny SIREN is snapshot-tested so that any
 // change to autodiff or lowering shows up as a readable diff (regenerate: `npx vitest run -u`).
 import { describe, it, expect } from 'vitest';
-import { programToOnnx } from '../../src/export/onnx-write.ts';
-import { onnxToProgram } from '../../src/export/onnx-read.ts';
-import { decodeModel, IR_VERSION, OPSET } from '../../src/export/onnx-proto.ts';
+import { programToOnnx } from '../../src/onnx/write.ts';
+import { onnxToProgram } from '../../src/onnx/read.ts';
+import { decodeModel, IR_VERSION, OPSET } from '../../src/onnx/proto.ts';
 import { printProgram } from '../../src/graph/print.ts';
 import { trainStepProgram, inferenceProgram, encoderProgram } from '../../src/train/programs.ts';
 import { initParams } from '../../src/model/inr.ts';

@@ -1,16 +1,8 @@
-// Reading data files and hashing them: `readDataFile` turns every fs failure into a one-line
-// UserError naming the path, and `sha256HexSync` pins inputs (scripts/fetch-data.sh, data/README.md) and
-// records exactly which bytes a run saw. Node-only (node:fs, node:crypto); browser code must not
-// import this file.
+// Reading data files: `readDataFile` turns every fs failure into a one-line UserError naming the
+// path. Node-only (node:fs); browser code must not import this file. Hashing is util/sha256.ts.
 
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
-
-/** Lowercase hex SHA-256 digest of `bytes`, synchronously (Node); bundles use the async WebCrypto `sha256Hex` of src/export/artifacts.ts. */
-export function sha256HexSync(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** Read a whole file; a missing, unreadable or directory path throws a UserError naming it. */
 export function readDataFile(path: string): Uint8Array {

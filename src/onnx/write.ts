@@ -3,7 +3,7 @@
 // by its op's own rule in ops.ts through the small `Lowering` interface implemented here.
 import { topoSort, type Node, type Program } from '../graph/ir.ts';
 import { RULES, type Lowering } from '../graph/ops.ts';
-import { encodeModel, IR_VERSION, OPSET, DataType, AttrType, type AttrObj, type NodeObj, type TensorObj, type ValueInfoObj } from './onnx-proto.ts';
+import { encodeModel, IR_VERSION, OPSET, DataType, AttrType, type AttrObj, type NodeObj, type TensorObj, type ValueInfoObj } from './proto.ts';
 
 export const PRODUCER = 'strainer';
 export const PRODUCER_VERSION = '0.1.0';

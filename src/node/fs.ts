@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, openSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import type { BuiltBundle, FileSource } from './artifacts.ts';
+import type { BuiltBundle, FileSource } from '../export/bundle.ts';
 
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });

@@ -9,6 +9,7 @@ import type { HostTensor } from '../runtime/session.ts';
 import type { TargetRange } from '../train/grid.ts';
 import type { AdamConfig } from '../train/adam.ts';
 import { UserError } from '../util/errors.ts';
+import { sha256Hex } from '../util/sha256.ts';
 
 export const FORMAT = 'strainer';
 /** Bump on any incompatible change to the manifest or file layout. */
@@ -38,11 +39,6 @@ export interface Manifest {
 }
 
 export type ManifestDraft = Omit<Manifest, 'format' | 'version' | 'files' | 'tensors' | 'created'> & { created?: string };
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 export function packTensors(tensors: Record<string, HostTensor>): { bin: Uint8Array; entries: TensorEntry[] } {
   const entries: TensorEntry[] = [];

@@ -1,9 +1,9 @@
 // Loads the ONNX protobuf schema (a subset of the official onnx.proto3, see onnx.proto) into
-// protobufjs. Only src/export knows field numbers; the IR never sees protobuf types.
+// protobufjs. Only src/onnx knows field numbers; the IR never sees protobuf types.
 import protobuf from 'protobufjs';
-import schema from './onnx-schema.json' with { type: 'json' };
+import { ONNX_SCHEMA } from './schema.ts';
 
-const root = protobuf.Root.fromJSON(schema as protobuf.INamespace);
+const root = protobuf.Root.fromJSON(ONNX_SCHEMA as unknown as protobuf.INamespace);
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
 /** ONNX IR version and default-domain opset we write: loadable by onnxruntime >= 1.14, node and web

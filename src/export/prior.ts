@@ -1,0 +1,68 @@
+// Prior bundles: the encoder ONNX (coords -> features), the train step that fits a new signal from
+// it (any ONNX runtime can drive it) and the encoder weights, all hashed in the manifest. Loading
+// verifies the bundle (sha256 of every file) and checks every encoder tensor's shape.
+import { loadBundle, buildBundle, type FileSource, type Manifest, type BuiltBundle } from './bundle.ts';
+import { programToOnnx } from '../onnx/write.ts';
+import { graphEntry } from './fit-bundle.ts';
+import type { HostTensor } from '../runtime/session.ts';
+import { trainStepProgram, encoderProgram } from '../train/programs.ts';
+import { ADAM_DEFAULTS } from '../train/adam.ts';
+import type { InrConfig } from '../model/config.ts';
+import { isEncoderParam, paramSpecs, type Params } from '../model/inr.ts';
+import type { TargetRange } from '../train/grid.ts';
+import type { Prior } from '../train/prior.ts';
+import { UserError } from '../util/errors.ts';
+
+export interface BundledPrior extends Prior { manifest: Manifest }
+
+export async function loadPrior(src: FileSource): Promise<BundledPrior> {
+  const b = await loadBundle(src);
+  const m = b.manifest;
+  if (m.kind !== 'prior') throw new UserError(`${src.where}: bundle is a '${m.kind}', not a prior`);
+  const encoder: Params = {};
+  for (const s of paramSpecs(m.config).filter((p) => isEncoderParam(p.name))) {
+    const t = b.tensors[s.name];
+    if (!t || t.data.length !== s.shape.reduce((a, c) => a * c, 1)) throw new UserError(`${src.where}: prior lacks encoder tensor '${s.name}' of shape [${s.shape}]`);
+    encoder[s.name] = t.data;
+  }
+  return { name: m.name, config: m.config, range: m.range, encoder, manifest: m };
+}
+
+export interface PriorBundleArgs {
+  name: string;
+  /** Single-signal config (outDim = channels). */
+  config: InrConfig;
+  range: TargetRange;
+  encoder: Params;
+  /** Resolution the prior was trained at; the bundled train step fits a new res x res signal. */
+  res: number;
+  lr: number;
+  iters: number;
+  signals: number;
+  engine: string;
+  finalLoss?: number;
+  data?: Manifest['data'];
+  eval?: Record<string, unknown>;
+}
+
+export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle> {
+  const tensors: Record<string, HostTensor> = {};
+  for (const s of paramSpecs(a.config).filter((p) => isEncoderParam(p.name))) {
+    const v = a.encoder[s.name];
+    if (!v) throw new UserError(`prior '${a.name}': encoder tensor '${s.name}' missing`);
+    tensors[s.name] = { dims: s.shape, data: v };
+  }
+  const step = trainStepProgram({ config: a.config, batch: a.res * a.res });
+  // The encoder graph needs values for every param name it bakes; the decoder is not part of it.
+  const enc = encoderProgram(a.config, a.encoder);
+  const g1 = graphEntry('encoder.onnx', enc, programToOnnx(enc));
+  const g2 = graphEntry('train_step.onnx', step, programToOnnx(step));
+  return buildBundle({
+    kind: 'prior', name: a.name, config: a.config, range: a.range,
+    train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch: a.res * a.res, signals: a.signals, engine: a.engine, ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}) },
+    signal: { height: a.res, width: a.res, channels: a.config.outDim },
+    ...(a.data ? { data: a.data } : {}),
+    ...(a.eval ? { eval: a.eval } : {}),
+    graphs: { encoder: g1.entry, train_step: g2.entry },
+  }, tensors, { 'encoder.onnx': g1.bytes, 'train_step.onnx': g2.bytes });
+}
