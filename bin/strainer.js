@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// Entry point of the `strainer` command: loads the TypeScript sources through tsx (a runtime
-// dependency), so `npx strainer ...` works right after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// Entry point of the `strainer` command: runs the built CLI in dist/ (plain JavaScript, no transpiler
+// at run time). In a checkout, `npm ci` builds dist/ through the `prepare` script.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('strainer: the CLI is not built (dist/cli/main.js is missing); run `npm run build` in the strainer checkout\n');
+  process.exit(2);
+}
+const { main: run } = await import(main.href);
+process.exitCode = await run(process.argv.slice(2));

@@ -64,7 +64,6 @@ export async function runDemo(o: { prior: string; iters: number; slice?: number;
 
 export function registerDemo(program: Command): void {
   program.command('demo')
-    .description('fit a held-out bundled MRI slice from the shipped prior and from a random SIREN, side by side')
     .option('--prior <dir>', 'prior to start from', join(ROOT, 'models/mri-64'))
     .option('--iters <n>', 'fitting iterations', intArg('--iters', 1, 100000), 200)
     .option('--slice <z>', 'axial slice index (default: the first held-out slice)', intArg('--slice', 0, 10000))

@@ -117,7 +117,6 @@ export async function runEval(o: EvalCli): Promise<void> {
 
 export function registerEval(program: Command): void {
   program.command('eval')
-    .description('PSNR against iteration on held-out images: SIREN, fine-tuned SIREN, STRAINER-1, STRAINER-10')
     .requiredOption('--prior <dir>', 'the STRAINER-10 prior (models/NAME)')
     .requiredOption('--data <source>', 'folder, NIfTI volume or .npy stack to evaluate on')
     .option('--prior1 <dir>', 'a STRAINER-1 prior (default: pretrain one on another image of the data)')

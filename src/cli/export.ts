@@ -26,7 +26,6 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
 
 export function registerExport(program: Command): void {
   program.command('export')
-    .description('convert a saved TensorFlow.js LayersModel (model.json + .bin shards) into a strainer prior')
     .requiredOption('--from-tfjs <dir>', 'folder holding model.json and its weight shards')
     .requiredOption('--out <dir>', 'prior folder to write, e.g. models/NAME')
     .option('--force', 'overwrite a non-empty --out folder')

@@ -88,7 +88,6 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
 
 export function registerFit(program: Command): void {
   program.command('fit')
-    .description('fit an INR to an image (PNG or JPEG) with onnxruntime')
     .argument('<image>', 'PNG or JPEG file')
     .option('--iters <n>', 'training iterations', intArg('--iters', ...ITERS_RANGE), 2000)
     .option('--res <r>', 'resolution: centre square resized to r x r', intArg('--res', 2, 4096), 178)

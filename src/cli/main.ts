@@ -1,32 +1,47 @@
-// The `strainer` command line: one file per command (register functions below), one error policy:
-// a UserError or a commander usage error prints one line `strainer: ...` and exits with code 2;
-// anything else is a bug and keeps its stack trace (exit 1).
+// The `strainer` command line: one file per command, loaded only when that command runs (so
+// `strainer --help` starts in a few tens of milliseconds: no onnxruntime, protobuf or codecs), and one
+// error policy: a UserError or a commander usage error prints one line `strainer: ...` and exits with
+// code 2; anything else is a bug and keeps its stack trace (exit 1).
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.ts';
-import { registerFit } from './fit.ts';
-import { registerPretrain } from './pretrain.ts';
-import { registerEval } from './eval.ts';
-import { registerDemo } from './demo.ts';
-import { registerExport } from './export.ts';
-import { registerRestore } from './restore.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Every command: its one-line summary (shown by `strainer --help`) and the module that defines it. */
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> }> = {
+  fit: { summary: 'fit an INR to an image (PNG or JPEG) with onnxruntime', load: async () => (await import('./fit.ts')).registerFit },
+  pretrain: { summary: 'pretrain a STRAINER encoder prior on N images of one domain', load: async () => (await import('./pretrain.ts')).registerPretrain },
+  eval: { summary: 'PSNR against iteration on held-out images: SIREN, fine-tuned SIREN, STRAINER-1, STRAINER-10', load: async () => (await import('./eval.ts')).registerEval },
+  restore: { summary: 'super-resolve or denoise an image by fitting an INR through a forward model (paper Table 6)', load: async () => (await import('./restore.ts')).registerRestore },
+  demo: { summary: 'fit a held-out bundled MRI slice from the shipped prior and from a random SIREN, side by side', load: async () => (await import('./demo.ts')).registerDemo },
+  export: { summary: 'convert a saved TensorFlow.js LayersModel (model.json + .bin shards) into a strainer prior', load: async () => (await import('./export.ts')).registerExport },
+};
+
+/** The package's version, from package.json (two folders up from src/cli/ and from dist/cli/). */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+/** The program with the command named in argv fully defined, the others as summaries only. */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('strainer')
     .description('Implicit neural representations with learned (STRAINER) priors, trained as ONNX graphs')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `strainer: ${s.slice(7).trim().replace(/\s*\n\s*/g, ' ')}\n` : s) });
-  registerFit(program);
-  registerPretrain(program);
-  registerEval(program);
-  registerRestore(program);
-  registerDemo(program);
-  registerExport(program);
+  const first = argv.find((a) => !a.startsWith('-'));
+  const wanted = first === 'help' ? argv[argv.indexOf('help') + 1] : first;
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    if (name === wanted) (await c.load())(program);
+    else program.command(name).description(c.summary).allowUnknownOption().allowExcessArguments();
+    program.commands.find((x) => x.name() === name)?.description(c.summary);
+  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync(argv, { from: 'user' });

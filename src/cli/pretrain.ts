@@ -87,7 +87,6 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
 
 export function registerPretrain(program: Command): void {
   program.command('pretrain')
-    .description('pretrain a STRAINER encoder prior on N images of one domain')
     .requiredOption('--data <source>', 'folder of PNG/JPEG, NIfTI volume (.nii/.nii.gz) or .npy image stack')
     .option('--n <n>', 'training images (10 = STRAINER-10, 1 = STRAINER-1)', intArg('--n', 1, 1000), 10)
     .option('--test <n>', 'held-out images after the training ones (folders and stacks)', intArg('--test', 0, 1000), 5)

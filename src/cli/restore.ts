@@ -92,7 +92,6 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
 
 export function registerRestore(program: Command): void {
   program.command('restore')
-    .description('super-resolve or denoise an image by fitting an INR through a forward model (paper Table 6)')
     .argument('<image>', 'the observation: low-resolution image (superres) or noisy image (denoise), PNG or JPEG')
     .requiredOption('--task <t>', `inverse problem: ${RESTORE_TASKS.join(' or ')}`, choiceArg('--task', RESTORE_TASKS))
     .option('--scale <s>', 'superres: integer upscaling factor; the forward model averages s x s blocks (default 4)', intArg('--scale', 2, 64))
