@@ -9,9 +9,9 @@ import { progress } from './progress.ts';
 import { loadImage, cropCenterSquare, resizeArea, encodePng, type Image } from '../data/image.ts';
 import { fitSignal, type FitResult } from '../train/fit.ts';
 import { resolveFit, ITERS_RANGE, LR_MAX, type ResolvedFit } from '../train/fit-config.ts';
-import { loadPrior } from '../export/prior.ts';
+import { loadCliPrior } from './verify.ts';
 import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../node/backend.ts';
-import { dirSource, checkOutDir, writeBundleDir } from '../node/fs.ts';
+import { checkOutDir, writeBundleDir } from '../node/fs.ts';
 import { fitBundle } from '../export/fit-bundle.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import { UserError } from '../util/errors.ts';
@@ -23,7 +23,7 @@ export const REPORT_ITERS = [0, 10, 50, 100, 200, 500, 1000, 2000];
 
 export interface FitCliOptions {
   iters: number; res: number; width?: number; depth?: number; omega?: number; lr: number; seed: number;
-  out?: string; json?: boolean; prior?: string; targets?: TargetRange; batch?: number; force?: boolean;
+  out?: string; json?: boolean; prior?: string; publicKey?: string; targets?: TargetRange; batch?: number; force?: boolean;
   backend: NodeBackendName; channels: 'auto' | '1' | '3'; threads?: number;
 }
 
@@ -45,7 +45,7 @@ export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number):
 
 export async function runFit(imagePath: string, o: FitCliOptions): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
-  const prior = o.prior ? await loadPrior(dirSource(o.prior)) : undefined;
+  const prior = o.prior ? await loadCliPrior(o.prior, o.publicKey) : undefined;
   const img = prepareImage(imagePath, o.res, o.channels);
   const { config, range, init }: ResolvedFit = resolveFit({ prior, model: { width: o.width, depth: o.depth, omega: o.omega }, channels: img.channels, iters: o.iters, lr: o.lr, ...(o.targets ? { range: o.targets } : {}) });
   const backend = nodeBackend(o.backend, o.threads);
@@ -97,6 +97,7 @@ export function registerFit(program: Command): void {
     .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, LR_MAX, true), 1e-4)
     .option('--seed <s>', 'random seed (init, sampling)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
+    .option('--public-key <file>', 'refuse the prior unless it is signed by this key (PEM, e.g. models/strainer-project.pub)')
     .option('--targets <r>', 'target value range: unit = [0,1] (alpine), pm1 = [-1,1] (the paper notebook); default the prior\'s or unit', choiceArg('--targets', ['unit', 'pm1'] as const))
     .option('--batch <n>', 'coordinates per step (default: the full image)', intArg('--batch', 1, 1 << 26))
     .option('--channels <c>', 'auto, 1 (gray) or 3 (RGB)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')

@@ -10,6 +10,7 @@ import type { TargetRange } from '../train/grid.ts';
 import type { AdamConfig } from '../train/adam.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256Hex } from '../util/sha256.ts';
+import { checkSignature, type SignatureStatus } from './signature.ts';
 
 export const FORMAT = 'strainer';
 /** Bump on any incompatible change to the manifest or file layout. */
@@ -25,6 +26,9 @@ export interface Manifest {
   /** 'fit': one fitted signal. 'prior': a pretrained encoder for new signals. 'checkpoint': pretraining state. */
   kind: 'fit' | 'prior' | 'checkpoint';
   name: string;
+  /** Release of this named bundle (an integer, bumped when its content changes); clients that verified
+   *  release N refuse a lower one (src/web/prior.ts). Set by `strainer sign --release N`. */
+  release?: number;
   created: string;
   config: InrConfig;
   range: TargetRange;
@@ -103,21 +107,30 @@ export function parseManifest(text: string, where: string): Manifest {
   if (m?.format !== FORMAT) throw new UserError(`${where}: not a strainer bundle (format '${String(m?.format)}')`);
   if (m.version !== FORMAT_VERSION) throw new UserError(`${where}: bundle format version ${m.version} is not supported (this strainer reads version ${FORMAT_VERSION})`);
   if (!m.config || !m.tensors || !m.files || !m.graphs) throw new UserError(`${where}: manifest is missing config, tensors, graphs or files`);
+  if (m.release !== undefined && !(Number.isSafeInteger(m.release) && m.release >= 0)) throw new UserError(`${where}: manifest release must be a non-negative integer, got ${JSON.stringify(m.release)}`);
   validateConfig(m.config);
   return m;
 }
 
-export interface LoadedBundle { manifest: Manifest; tensors: Record<string, HostTensor>; graph(role: string): Promise<Uint8Array> }
+export interface LoadedBundle { manifest: Manifest; tensors: Record<string, HostTensor>; graph(role: string): Promise<Uint8Array>; signature: SignatureStatus }
+
+export interface BundleLoadOptions {
+  /** Pinned Ed25519 public key (PEM SPKI or base64 raw): refuse the bundle unless manifest.sig is its
+   *  signature of these exact manifest bytes. Without it the signature is not looked at. */
+  publicKey?: string;
+}
 
 /** Reads a bundle and verifies every file it lists against its sha256 before use. */
-export async function loadBundle(src: FileSource): Promise<LoadedBundle> {
-  let text: string;
+export async function loadBundle(src: FileSource, o: BundleLoadOptions = {}): Promise<LoadedBundle> {
+  let raw: Uint8Array;
   try {
-    text = new TextDecoder().decode(await src.read('manifest.json'));
+    raw = await src.read('manifest.json');
   } catch (e) {
     throw new UserError(`${src.where}: cannot read manifest.json (${(e as Error).message})`);
   }
-  const manifest = parseManifest(text, src.where);
+  // The signature covers the exact bytes read here, checked before anything in them is trusted.
+  const signature: SignatureStatus = o.publicKey === undefined ? { state: 'unchecked' } : await checkSignature((n) => src.read(n), raw, o.publicKey, src.where);
+  const manifest = parseManifest(new TextDecoder().decode(raw), src.where);
   const verified = new Map<string, Uint8Array>();
   const verify = async (name: string): Promise<Uint8Array> => {
     const cached = verified.get(name);
@@ -142,6 +155,7 @@ export async function loadBundle(src: FileSource): Promise<LoadedBundle> {
   return {
     manifest,
     tensors,
+    signature,
     graph: async (role) => {
       const g = manifest.graphs[role];
       if (!g) throw new UserError(`${src.where}: bundle has no '${role}' graph`);

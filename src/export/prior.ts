@@ -1,7 +1,9 @@
 // Prior bundles: the encoder ONNX (coords -> features), the train step that fits a new signal from
 // it (any ONNX runtime can drive it) and the encoder weights, all hashed in the manifest. Loading
-// verifies the bundle (sha256 of every file) and checks every encoder tensor's shape.
-import { loadBundle, buildBundle, type FileSource, type Manifest, type BuiltBundle } from './bundle.ts';
+// verifies the bundle (sha256 of every file; with a pinned public key, manifest.sig first) and checks
+// every encoder tensor's shape.
+import { loadBundle, buildBundle, type FileSource, type Manifest, type BuiltBundle, type BundleLoadOptions } from './bundle.ts';
+import type { SignatureStatus } from './signature.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import { graphEntry } from './fit-bundle.ts';
 import type { HostTensor } from '../runtime/session.ts';
@@ -13,10 +15,11 @@ import type { TargetRange } from '../train/grid.ts';
 import type { Prior } from '../train/prior.ts';
 import { UserError } from '../util/errors.ts';
 
-export interface BundledPrior extends Prior { manifest: Manifest }
+export interface BundledPrior extends Prior { manifest: Manifest; signature: SignatureStatus }
 
-export async function loadPrior(src: FileSource): Promise<BundledPrior> {
-  const b = await loadBundle(src);
+/** `publicKey` pins the signer: the prior is refused unless manifest.sig verifies with it. */
+export async function loadPrior(src: FileSource, o: BundleLoadOptions = {}): Promise<BundledPrior> {
+  const b = await loadBundle(src, o);
   const m = b.manifest;
   if (m.kind !== 'prior') throw new UserError(`${src.where}: bundle is a '${m.kind}', not a prior`);
   const encoder: Params = {};
@@ -25,7 +28,7 @@ export async function loadPrior(src: FileSource): Promise<BundledPrior> {
     if (!t || t.data.length !== s.shape.reduce((a, c) => a * c, 1)) throw new UserError(`${src.where}: prior lacks encoder tensor '${s.name}' of shape [${s.shape}]`);
     encoder[s.name] = t.data;
   }
-  return { name: m.name, config: m.config, range: m.range, encoder, manifest: m };
+  return { name: m.name, config: m.config, range: m.range, encoder, manifest: m, signature: b.signature };
 }
 
 export interface PriorBundleArgs {

@@ -3,7 +3,11 @@
 // a second visit loads it offline. The manifest is fetched network-first (a new prior replaces the
 // old), falling back to the cache when the network fails; the other files are taken from the cache
 // when their hash still matches the manifest. Nothing is cached until the whole bundle has verified.
+// With a pinned public key the manifest must carry the signer's Ed25519 signature (manifest.sig, read
+// network-first like the manifest), and a prior whose release is below one this client has already
+// verified is refused (rollback protection; the floor is kept in the same Cache Storage).
 import type { FileSource, Manifest } from '../export/bundle.ts';
+import { SIGNATURE_FILE, type SignatureStatus } from '../export/signature.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { type Prior } from '../train/prior.ts';
 import { loadPrior } from '../export/prior.ts';
@@ -15,12 +19,21 @@ export const PRIOR_CACHE = 'strainer-priors-v1';
 export interface PriorLoadOptions {
   /** Use Cache Storage (default true where it exists: secure contexts, i.e. https or localhost). */
   cache?: boolean;
+  /** Pinned Ed25519 public key of the prior's signer (PEM "BEGIN PUBLIC KEY" text or the base64 of its
+   *  32 raw bytes): refuse the prior unless manifest.sig is that key's signature of manifest.json. */
+  publicKey?: string;
+  /** Accept a served release below the highest this client verified before (default false). The floor
+   *  lives in Cache Storage, so with `cache: false` (or no Cache Storage) there is no rollback check. */
+  allowRollback?: boolean;
 }
 
 export interface LoadedPrior extends Prior {
   url: string;
   /** Files that came from Cache Storage rather than the network. */
   fromCache: string[];
+  /** The manifest's release (undefined when it names none). */
+  release?: number;
+  signature: SignatureStatus;
 }
 
 class HttpBundleSource implements FileSource {
@@ -43,7 +56,7 @@ class HttpBundleSource implements FileSource {
 
   async read(name: string): Promise<Uint8Array> {
     const url = new URL(name, this.where).href;
-    if (name === 'manifest.json') {
+    if (name === 'manifest.json' || name === SIGNATURE_FILE) {
       let bytes: Uint8Array;
       try {
         bytes = await this.network(url);
@@ -56,7 +69,7 @@ class HttpBundleSource implements FileSource {
         this.fromCache.push(name);
       }
       try {
-        const m = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest>;
+        const m = name === 'manifest.json' ? JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest> : {};
         for (const [f, e] of Object.entries(m.files ?? {})) this.expected.set(f, e.sha256);
       } catch {
         // loadBundle reports the bad JSON with its own message.
@@ -94,11 +107,33 @@ async function openCache(want: boolean): Promise<Cache | null> {
 /** Loads and verifies the prior bundle at `url` (a folder URL holding manifest.json). */
 export async function loadPriorFromUrl(url: string, o: PriorLoadOptions = {}): Promise<LoadedPrior> {
   const base = new URL(url.endsWith('/') ? url : `${url}/`, globalThis.location?.href).href;
-  const src = new HttpBundleSource(base, await openCache(o.cache ?? true));
-  const prior = await loadPrior(src);
+  const cache = await openCache(o.cache ?? true);
+  const src = new HttpBundleSource(base, cache);
+  const prior = await loadPrior(src, o.publicKey !== undefined ? { publicKey: o.publicKey } : {});
   checkWebSupport(prior, base);
+  const release = prior.manifest.release;
+  const floor = await releaseFloor(cache, prior);
+  if (floor !== null && (release ?? 0) < floor && !o.allowRollback) {
+    throw new UserError(`${base}: prior '${prior.name}' release ${release ?? '(none)'} is older than release ${floor}, which this client already verified; refusing the rollback (allowRollback: true accepts it)`);
+  }
   await src.commit();
-  return { ...prior, url: base, fromCache: src.fromCache };
+  if (cache && release !== undefined && (floor === null || release > floor)) await cache.put(floorUrl(prior), new Response(String(release)));
+  return { ...prior, url: base, fromCache: src.fromCache, ...(release !== undefined ? { release } : {}) };
+}
+
+/** Where the highest verified release of a prior is kept: per name, and per signer when a key is pinned
+ *  (so an unsigned load never raises the floor of signed ones). A Cache key needs an http(s) URL; the
+ *  reserved .invalid domain (RFC 2606) keeps it off every real origin. */
+function floorUrl(p: { name: string; signature: SignatureStatus }): string {
+  const who = p.signature.state === 'verified' ? `${p.name}@${p.signature.keyId}` : p.name;
+  return `https://strainer.invalid/prior-release/${encodeURIComponent(who)}`;
+}
+
+async function releaseFloor(cache: Cache | null, p: { name: string; signature: SignatureStatus }): Promise<number | null> {
+  const hit = await cache?.match(floorUrl(p));
+  if (!hit) return null;
+  const n = Number(await hit.text());
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 /** What this runtime can fit: images (2 input coordinates). Format version and config validity are
