@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { splitSource } from '../src/cli/data-split.ts';
+import { splitSource } from '../src/data/split.ts';
 import { REPORT_ITERS } from '../src/cli/fit.ts';
 import { median } from '../src/util/stats.ts';
 import { cachedDataset } from '../src/data/cache.ts';

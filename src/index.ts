@@ -1,34 +1,48 @@
-// strainer's Node entry (package export "." under the "default" condition; browsers get
-// src/web/index.ts). Minimal grouped re-exports of the public API; what is not exported is internal.
+// strainer's platform-neutral core (package export "."): graph IR and autodiff, the ONNX codec, INR
+// models, train-step programs, the Trainer over the Backend interface, the reference interpreter, the
+// bundle format, fit configuration, pixels and restoration. It imports no node:* module, no onnxruntime
+// package and no DOM API (CI checks this: .dependency-cruiser.cjs, tsconfig.core.json). Platforms add
+// their runtimes and I/O: 'strainer/node' and 'strainer/web'. What no entry exports is internal.
 
-// Models and configs
-export { PAPER_CONFIG, validateConfig, type InrConfig, type InrKind } from './model/config.ts';
-export { paramSpecs, initParams, type Params } from './model/inr.ts';
-// Graphs and ONNX
-export { trainStepProgram, inferenceProgram, encoderProgram, renderProgram, stateKeys, type Measurement } from './train/programs.ts';
+// Graph IR, autodiff, reference interpreter
+export type { Node, Program, Shape, Dim, OpName, OpParams } from './graph/ir.ts';
+export * as ops from './graph/builder.ts';
+export { grad } from './graph/autodiff.ts';
+export { evaluateProgram } from './graph/interp.ts';
+export { printProgram } from './graph/print.ts';
+export type { Tensor } from './graph/tensor.ts';
+// ONNX codec
 export { programToOnnx } from './onnx/write.ts';
 export { onnxToProgram } from './onnx/read.ts';
-// Training and fitting
-export { Trainer, initialState, DivergenceError } from './train/trainer.ts';
-export { fitSignal, render, type FitOptions, type FitResult, type Signal } from './train/fit.ts';
+// Models and configs
+export { PAPER_CONFIG, validateConfig, type InrConfig, type InrKind } from './model/config.ts';
+export { paramSpecs, initParams, isEncoderParam, type Params } from './model/inr.ts';
+// Train-step programs, training and fitting
+export { trainStepProgram, inferenceProgram, encoderProgram, renderProgram, stateKeys, IDENTITY, type Measurement } from './train/programs.ts';
+export { boxDownsample, pixelMask } from './train/measure.ts';
+export { ADAM_DEFAULTS, type AdamConfig } from './train/adam.ts';
+export { Trainer, initialState, DivergenceError, type State } from './train/trainer.ts';
+export { fitSignal, render, startParams, REPORT_ITERS, psnrAt, type FitOptions, type FitResult } from './train/fit.ts';
+export { resolveFit, priorInit, checkIters, checkLr, type FitSettings, type ResolvedFit, type ModelOverrides } from './train/fit-config.ts';
 export { createRenderer, type Renderer } from './train/render.ts';
 export type { Prior } from './train/prior.ts';
-export { resolveFit, priorInit, type FitSettings, type ResolvedFit, type ModelOverrides } from './train/fit-config.ts';
-export { loadPrior, buildPriorBundle, type BundledPrior } from './export/prior.ts';
 export { pretrainOrt, stackedConfig } from './train/pretrain.ts';
 export type { PretrainOptions, PretrainResult, PretrainEngine } from './train/pretrain-api.ts';
 export { psnrCurve, transferGain } from './train/transfer.ts';
+export { gridCoords, linspace, psnrFromMse, type TargetRange } from './train/grid.ts';
+// Bundles: format, priors, fitted signals, checkpoints
+export { buildBundle, loadBundle, parseManifest, FORMAT_VERSION, type Manifest, type BuiltBundle, type LoadedBundle, type FileSource } from './export/bundle.ts';
+export { loadPrior, buildPriorBundle, type BundledPrior, type PriorBundleArgs } from './export/prior.ts';
+export { fitBundle, type FitBundleArgs } from './export/fit-bundle.ts';
 export { encodeCheckpoint, decodeCheckpoint, type CheckpointMeta } from './export/checkpoint.ts';
-export { gridCoords, psnrFromMse, type TargetRange } from './train/grid.ts';
-// Bundles
-export { buildBundle, loadBundle, FORMAT_VERSION, type Manifest, type FileSource } from './export/bundle.ts';
-export { writeBundleDir, dirSource } from './node/fs.ts';
-// Runtimes
+// Runtimes: the interface and the reference interpreter (onnxruntime adapters live in the platform entries)
 export { hostTensor, type Backend, type Session, type HostTensor } from './runtime/session.ts';
-export { ortNodeBackend } from './runtime/ort-node.ts';
-export { nodeBackend } from './node/backend.ts';
 export { referenceBackend } from './runtime/reference.ts';
-// Data
-export { loadImage, decodeImage, encodePng, type Image } from './data/image.ts';
-export { loadDataSource } from './data/sources.ts';
+// Pixels (codec-free) and inverse problems
+export { makeImage, resizeArea, cropCenterSquare, padToSquare, toGray, toChannels, type Image, type ChannelMode } from './data/pixels.ts';
+export { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreOptions, type RestoreResult, type RestorePoint, type RestoreTask } from './restore/restore.ts';
+export { downsample, addNoise, clamp01 } from './restore/degrade.ts';
+export { ssim, psnr } from './restore/ssim.ts';
+// Errors and hashing
 export { UserError } from './util/errors.ts';
+export { sha256Hex } from './util/sha256.ts';

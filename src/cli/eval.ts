@@ -5,14 +5,15 @@
 import type { Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
 import { intArg, floatArg } from './args.ts';
-import { splitSource, parseSelect } from './data-split.ts';
+import { splitSource, parseSelect } from '../data/split.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { type Prior } from '../train/prior.ts';
 import { loadPrior } from '../export/prior.ts';
 import { priorInit } from '../train/fit-config.ts';
 import { psnrCurve } from '../train/transfer.ts';
 import { pretrainOrt } from '../train/pretrain.ts';
-import { nodeBackend } from '../node/backend.ts';
+import type { Ep } from '../node/backend.ts';
+import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import type { Params } from '../model/inr.ts';
@@ -25,7 +26,7 @@ const LABEL: Record<Method, string> = { siren: 'SIREN', finetuned: 'SIREN fine-t
 
 interface EvalCli {
   prior: string; prior1?: string; data: string; iters: number; images: number; res?: number; select?: [number, number];
-  methods: string; lr?: number; seed: number; out?: string; json?: boolean; force?: boolean; threads?: number; strainer1Iters?: number;
+  methods: string; lr?: number; seed: number; out?: string; json?: boolean; force?: boolean; threads?: number; ep?: Ep; strainer1Iters?: number;
 }
 
 const meanStd = (xs: number[]): [number, number] => {
@@ -40,7 +41,7 @@ export async function runEval(o: EvalCli): Promise<void> {
   const prior = await loadPrior(dirSource(o.prior));
   const res = o.res ?? prior.manifest.signal?.height ?? 64;
   const lr = o.lr ?? prior.manifest.train.lr;
-  const backend = nodeBackend('ort', o.threads);
+  const { backend } = await cliBackend(o);
   const config = prior.config;
   const range = prior.range;
 
@@ -102,7 +103,7 @@ export async function runEval(o: EvalCli): Promise<void> {
     ...(methods as Method[]).map((m) => `| ${LABEL[m]} | ${cols.map((c) => { const [mu, sd] = meanStd(curves[m].map((cv) => cv[c])); return `${mu.toFixed(2)} ± ${sd.toFixed(2)}`; }).join(' | ')} |`),
   ].join('\n') + '\n';
   const summary = {
-    prior: prior.name, data: o.data, domain, res, iters: o.iters, images: test.map((t) => t.id),
+    prior: prior.name, data: o.data, domain, res, iters: o.iters, images: test.map((t) => t.id), backend: backend.name,
     psnr: Object.fromEntries((methods as Method[]).map((m) => [m, Object.fromEntries(cols.map((c) => [String(c), +meanStd(curves[m].map((cv) => cv[c]))[0].toFixed(3)]))])),
   };
   if (o.out) {
@@ -129,6 +130,7 @@ export function registerEval(program: Command): void {
     .option('--strainer1-iters <n>', 'pretraining iterations of the on-the-fly STRAINER-1 (default: the prior\'s)', intArg('--strainer1-iters', 1, 1_000_000))
     .option('--seed <s>', 'random seed', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--threads <n>', 'onnxruntime intra-op threads', intArg('--threads', 1, 1024))
+    .option(...EP_FLAG)
     .option('--out <dir>', 'write table.md, results.json and psnr.svg here')
     .option('--force', 'overwrite a non-empty --out folder')
     .option('--json', 'print a JSON summary as the last line of stdout')

@@ -7,10 +7,13 @@ import { existsSync } from 'node:fs';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
 import { loadImage, cropCenterSquare, resizeArea, encodePng, type Image } from '../data/image.ts';
-import { fitSignal, type FitResult } from '../train/fit.ts';
+import { fitSignal, REPORT_ITERS, psnrAt } from '../train/fit.ts';
+
+export { REPORT_ITERS, psnrAt };
 import { resolveFit, ITERS_RANGE, LR_MAX, type ResolvedFit } from '../train/fit-config.ts';
 import { loadCliPrior } from './verify.ts';
-import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../node/backend.ts';
+import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
+import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeBundleDir } from '../node/fs.ts';
 import { fitBundle } from '../export/fit-bundle.ts';
 import { lineChartSvg } from '../util/plot.ts';
@@ -18,13 +21,10 @@ import { UserError } from '../util/errors.ts';
 import { median } from '../util/stats.ts';
 import type { TargetRange } from '../train/grid.ts';
 
-/** Iterations reported in --json (the paper's table columns). */
-export const REPORT_ITERS = [0, 10, 50, 100, 200, 500, 1000, 2000];
-
 export interface FitCliOptions {
   iters: number; res: number; width?: number; depth?: number; omega?: number; lr: number; seed: number;
   out?: string; json?: boolean; prior?: string; publicKey?: string; targets?: TargetRange; batch?: number; force?: boolean;
-  backend: NodeBackendName; channels: 'auto' | '1' | '3'; threads?: number;
+  backend: NodeBackendName; ep?: Ep; channels: 'auto' | '1' | '3'; threads?: number;
 }
 
 /** Image -> centre square -> res x res (area averaging). */
@@ -35,20 +35,12 @@ export function prepareImage(path: string, res: number, channels: 'auto' | '1' |
   return sq.width === res ? sq : resizeArea(sq, res, res);
 }
 
-/** PSNR at the reported iterations <= iters: before the update at i < iters, the final model at i = iters. */
-export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of REPORT_ITERS) if (i < r.psnr.length) out[String(i)] = +r.psnr[i].toFixed(3); else if (i === iters) out[String(i)] = +r.finalPsnr.toFixed(3);
-  return out;
-}
-
-
 export async function runFit(imagePath: string, o: FitCliOptions): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const prior = o.prior ? await loadCliPrior(o.prior, o.publicKey) : undefined;
   const img = prepareImage(imagePath, o.res, o.channels);
   const { config, range, init }: ResolvedFit = resolveFit({ prior, model: { width: o.width, depth: o.depth, omega: o.omega }, channels: img.channels, iters: o.iters, lr: o.lr, ...(o.targets ? { range: o.targets } : {}) });
-  const backend = nodeBackend(o.backend, o.threads);
+  const { backend } = await cliBackend(o);
   const bar = progress(`fit ${basename(imagePath)}`, o.iters, false);
   const r = await fitSignal(img, {
     config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range,
@@ -102,6 +94,7 @@ export function registerFit(program: Command): void {
     .option('--batch <n>', 'coordinates per step (default: the full image)', intArg('--batch', 1, 1 << 26))
     .option('--channels <c>', 'auto, 1 (gray) or 3 (RGB)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')
     .option('--backend <b>', 'runtime: ort (onnxruntime-node) or reference (slow interpreter)', choiceArg('--backend', NODE_BACKENDS), 'ort')
+    .option(...EP_FLAG)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', intArg('--threads', 1, 1024))
     .option('--out <dir>', 'write reconstruction.png, psnr.csv, psnr.svg and the fitted artifacts here')
     .option('--force', 'overwrite a non-empty --out folder')

@@ -6,7 +6,7 @@ import { basename, resolve } from 'node:path';
 import { existsSync, rmSync } from 'node:fs';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
-import { splitSource, parseSelect } from './data-split.ts';
+import { splitSource, parseSelect } from '../data/split.ts';
 import { median } from '../util/stats.ts';
 import { validateConfig, PAPER_CONFIG } from '../model/config.ts';
 import { pretrainOrt, stackedConfig } from '../train/pretrain.ts';
@@ -14,7 +14,8 @@ import type { PretrainEngine, PretrainResult } from '../train/pretrain-api.ts';
 import { saveCheckpoint, loadCheckpoint } from '../node/checkpoint.ts';
 import { buildPriorBundle } from '../export/prior.ts';
 import { transferGain } from '../train/transfer.ts';
-import { nodeBackend } from '../node/backend.ts';
+import type { Ep } from '../node/backend.ts';
+import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeBundleDir } from '../node/fs.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { UserError } from '../util/errors.ts';
@@ -23,7 +24,7 @@ interface PretrainCli {
   data: string; n: number; test: number; iters: number; res: number; width: number; depth: number; omega: number;
   lr: number; seed: number; targets: TargetRange; out: string; name?: string; checkpointEvery: number; checkpoint?: string;
   resume?: boolean; force?: boolean; engine: 'ort' | 'tfjs'; gainIters: number; select?: [number, number];
-  channels: 'auto' | '1' | '3'; json?: boolean; threads?: number;
+  channels: 'auto' | '1' | '3'; json?: boolean; threads?: number; ep?: Ep;
 }
 
 export async function runPretrain(o: PretrainCli): Promise<void> {
@@ -32,6 +33,7 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
   const ckptPath = o.checkpoint ?? `${out}.checkpoint`;
   if (!o.resume) checkOutDir(out, o.force ?? false);
   else if (existsSync(resolve(out, 'manifest.json')) && !o.force) throw new UserError(`${out} already holds a finished prior; nothing to resume (pass --force to retrain)`);
+  const { backend } = await cliBackend(o);
   const split = await splitSource(o.data, { res: o.res, n: o.n, test: o.test, ...(o.select ? { select: o.select } : {}), channels: o.channels === 'auto' ? 'auto' : (Number(o.channels) as 1 | 3) });
   const signals = split.train.map((s) => s.image);
   const channels = signals[0].channels;
@@ -49,7 +51,7 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
       const resumed = o.resume ? await loadCheckpoint(ckptPath, recipe) : null;
       if (o.resume && !resumed) process.stderr.write(`no checkpoint at ${ckptPath}; starting from scratch\n`);
       if (resumed) process.stderr.write(`resuming from ${ckptPath} at iteration ${resumed.meta.step}\n`);
-      result = await pretrainOrt(nodeBackend('ort', o.threads), signals, opts, {
+      result = await pretrainOrt(backend, signals, opts, {
         ...(resumed ? { resume: { state: resumed.state, loss: resumed.meta.loss, meanPsnr: resumed.meta.meanPsnr } } : {}),
         ...(o.checkpointEvery > 0 ? { checkpoint: { every: o.checkpointEvery, save: (state, loss, meanPsnr) => saveCheckpoint(ckptPath, state, { recipe, iters: o.iters, step: state.step.data[0], loss, meanPsnr }) } } : {}),
       });
@@ -61,7 +63,7 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
   let evalRecord: Record<string, unknown> | undefined;
   if (o.gainIters > 0 && split.test.length > 0) {
     process.stderr.write(`measuring transfer gain at iteration ${o.gainIters} on ${split.test.length} held-out images...\n`);
-    evalRecord = await transferGain(nodeBackend('ort', o.threads), config, result.encoder, split.test, { iters: o.gainIters, lr: o.lr, seed: o.seed, range: o.targets });
+    evalRecord = await transferGain(backend, config, result.encoder, split.test, { iters: o.gainIters, lr: o.lr, seed: o.seed, range: o.targets });
   }
   const finalLoss = result.loss[result.loss.length - 1];
   const data = { description: split.source.description, files: split.source.files, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) };
@@ -80,9 +82,9 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
     }, true);
   }
   if (existsSync(ckptPath)) rmSync(ckptPath);
-  const summary = { prior: name, out, iters: o.iters, n: signals.length, res: o.res, final_loss: finalLoss, mean_psnr: result.meanPsnr[result.meanPsnr.length - 1], step_ms_median: median(result.stepMs), engine: result.engine, ...(evalRecord ? { gain: evalRecord } : {}) };
+  const summary = { prior: name, out, iters: o.iters, n: signals.length, res: o.res, final_loss: finalLoss, mean_psnr: result.meanPsnr[result.meanPsnr.length - 1], step_ms_median: median(result.stepMs), engine: result.engine, backend: o.engine === 'tfjs' ? result.engine : backend.name, ...(evalRecord ? { gain: evalRecord } : {}) };
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-  else process.stdout.write(`prior ${name} written to ${out}: final loss ${finalLoss.toExponential(3)}, mean PSNR ${summary.mean_psnr.toFixed(2)} dB over ${signals.length} images${evalRecord ? `; held-out gain at iteration ${o.gainIters}: ${(evalRecord.gain_db as number).toFixed(2)} dB` : ''}\n`);
+  else process.stdout.write(`prior ${name} written to ${out}: final loss ${finalLoss.toExponential(3)}, mean PSNR ${summary.mean_psnr.toFixed(2)} dB over ${signals.length} images${evalRecord ? `; held-out gain at iteration ${o.gainIters}: ${(evalRecord.gain_db as number).toFixed(2)} dB` : ''}; trained on ${result.engine}\n`);
 }
 
 export function registerPretrain(program: Command): void {
@@ -108,6 +110,7 @@ export function registerPretrain(program: Command): void {
     .option('--resume', 'continue from the checkpoint')
     .option('--gain-iters <n>', 'after pretraining, measure PSNR gain over a random SIREN at this iteration on held-out images (0: skip)', intArg('--gain-iters', 0, 100000), 100)
     .option('--threads <n>', 'onnxruntime intra-op threads', intArg('--threads', 1, 1024))
+    .option(...EP_FLAG)
     .option('--force', 'overwrite a non-empty --out folder')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (opts: PretrainCli) => runPretrain(opts));

@@ -9,6 +9,7 @@ import { loadBundle } from '../export/bundle.ts';
 import { loadPrior, type BundledPrior } from '../export/prior.ts';
 import { SIGNATURE_FILE } from '../export/signature.ts';
 import { dirSource } from '../node/fs.ts';
+import { priorDir } from '../node/api.ts';
 import { UserError } from '../util/errors.ts';
 
 /** A key file's text, or a UserError naming the flag. */
@@ -22,8 +23,9 @@ export const isSigned = (dir: string): boolean => existsSync(join(dir, SIGNATURE
 
 const noted = new Set<string>();
 
-/** Loads the prior in `dir`; with `publicKeyFile` it must be signed by that key. */
-export async function loadCliPrior(dir: string, publicKeyFile?: string): Promise<BundledPrior> {
+/** Loads the prior in folder `arg` (or shipped under that name); with `publicKeyFile` it must be signed by that key. */
+export async function loadCliPrior(arg: string, publicKeyFile?: string): Promise<BundledPrior> {
+  const dir = priorDir(arg); // a folder, or the name of a prior shipped with strainer
   if (publicKeyFile !== undefined) return loadPrior(dirSource(dir), { publicKey: readKeyFile(publicKeyFile, '--public-key') });
   const prior = await loadPrior(dirSource(dir));
   const note = isSigned(dir)

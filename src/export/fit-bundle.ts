@@ -1,6 +1,7 @@
-// The bundle `fit --out` writes for a fitted signal: the inference graph with the fitted weights baked
-// in (coords -> signal, any ONNX runtime renders it), the train step for this signal (params and Adam
-// state as inputs) and weights.bin with the whole train state, so any runtime can keep fitting.
+// The one writer of a fitted signal's bundle, for the CLI (`fit --out`), the Node library and the
+// browser's download: the inference graph with the fitted weights baked in (coords -> signal, any ONNX
+// runtime renders it), the train step for this signal (params and Adam state as inputs) and
+// weights.bin with the whole train state, so any runtime can keep fitting.
 import { buildBundle, type BuiltBundle } from './bundle.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import type { InrConfig } from '../model/config.ts';
@@ -18,6 +19,8 @@ export function graphEntry(file: string, p: Program, bytes: Uint8Array): { entry
 export interface FitBundleArgs {
   name: string; config: InrConfig; range: TargetRange; lr: number; iters: number; state: State;
   signal: { height: number; width: number; channels: number; source?: string }; finalLoss: number; engine: string;
+  /** Measured quality and provenance, e.g. { psnr, prior }. */
+  eval?: Record<string, unknown>;
   /** Further files to list (and hash) in the manifest, e.g. reconstruction.png. */
   extra?: Record<string, Uint8Array>;
 }
@@ -34,6 +37,7 @@ export async function fitBundle(a: FitBundleArgs): Promise<BuiltBundle> {
     kind: 'fit', name: a.name, config: a.config, range: a.range,
     train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch, signals: 1, final_loss: a.finalLoss, engine: a.engine },
     signal: a.signal,
+    ...(a.eval ? { eval: a.eval } : {}),
     graphs: { train_step: g1.entry, inference: g2.entry },
   }, a.state, { 'train_step.onnx': g1.bytes, 'inference.onnx': g2.bytes, ...(a.extra ?? {}) });
 }

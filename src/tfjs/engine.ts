@@ -9,7 +9,7 @@ import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
 import { initParams, isEncoderParam, type Params } from '../model/inr.ts';
 import type { PretrainEngine, PretrainResult } from '../train/pretrain-api.ts';
-import type { Signal } from '../train/fit.ts';
+import type { Image } from '../data/pixels.ts';
 import { gridCoords, psnrFromMse, type TargetRange } from '../train/grid.ts';
 import { stackedConfig, stackTargets, unstackDecoders } from '../train/pretrain.ts';
 import { ADAM_DEFAULTS } from '../train/adam.ts';

@@ -1,6 +1,7 @@
 // Fit one signal: build the train-step graph for the config, write it as ONNX, drive it with a
 // Trainer on the chosen backend, record PSNR before every update (the paper code's convention), then
 // render the result. The one step loop behind the CLI, restoration, the benchmarks and the browser.
+import type { Image } from '../data/pixels.ts';
 import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
@@ -15,7 +16,6 @@ import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
 
-export interface Signal { height: number; width: number; channels: number; data: Float32Array /* HWC in [0,1] */ }
 
 export interface FitOptions {
   config: InrConfig;
@@ -30,7 +30,7 @@ export interface FitOptions {
   batch?: number;
   measurement?: Measurement;
   /** Observation to fit when a measurement is used (e.g. the low-resolution image). */
-  observed?: Signal;
+  observed?: Image;
   /** Learning rate of the encoder's parameters (default: `lr`, the paper's protocol); 0 keeps a
    *  prior's encoder fixed, so only the decoder combines its features. */
   encoderLr?: number;
@@ -83,7 +83,7 @@ export async function render(backend: Backend, c: InrConfig, params: Params, h: 
   }
 }
 
-export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> {
+export async function fitSignal(sig: Image, o: FitOptions): Promise<FitResult> {
   const c = validateConfig({ ...o.config, outDim: sig.channels });
   const range = o.range ?? 'unit';
   const rows = sig.height * sig.width;
@@ -141,4 +141,14 @@ export async function fitSignal(sig: Signal, o: FitOptions): Promise<FitResult> 
     await renderer?.release().catch(quiet);
     await trainer.release().catch(quiet);
   }
+}
+
+/** Iterations reported in summaries (`strainer fit --json`, the Node library's fit; the paper's table columns). */
+export const REPORT_ITERS = [0, 10, 50, 100, 200, 500, 1000, 2000];
+
+/** PSNR at the reported iterations <= iters: before the update at i < iters, the final model at i = iters. */
+export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of REPORT_ITERS) if (i < r.psnr.length) out[String(i)] = +r.psnr[i].toFixed(3); else if (i === iters) out[String(i)] = +r.finalPsnr.toFixed(3);
+  return out;
 }

@@ -4,7 +4,7 @@
 import type { InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { TargetRange } from './grid.ts';
-import type { Signal } from './fit.ts';
+import type { Image } from '../data/pixels.ts';
 
 export interface PretrainOptions {
   /** Single-signal config: outDim = channels of one signal; the N decoders are stacked internally. */
@@ -29,4 +29,4 @@ export interface PretrainResult {
   engine: string;
 }
 
-export type PretrainEngine = (signals: readonly Signal[], opts: PretrainOptions) => Promise<PretrainResult>;
+export type PretrainEngine = (signals: readonly Image[], opts: PretrainOptions) => Promise<PretrainResult>;

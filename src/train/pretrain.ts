@@ -10,7 +10,7 @@ import { programToOnnx } from '../onnx/write.ts';
 import { trainStepProgram } from './programs.ts';
 import { Trainer, initialState, type State } from './trainer.ts';
 import { gridCoords, psnrFromMse, toTargetRange } from './grid.ts';
-import type { Signal } from './fit.ts';
+import type { Image } from '../data/pixels.ts';
 import type { PretrainOptions, PretrainResult } from './pretrain-api.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -19,7 +19,7 @@ export function stackedConfig(c: InrConfig, n: number): InrConfig {
 }
 
 /** Targets [H*W, N*C]: row p, column i*C + c holds signal i's channel c at pixel p. */
-export function stackTargets(signals: readonly Signal[], opts: Pick<PretrainOptions, 'range'>): Float32Array {
+export function stackTargets(signals: readonly Image[], opts: Pick<PretrainOptions, 'range'>): Float32Array {
   const { height: h, width: w, channels: c } = signals[0];
   for (const s of signals) {
     if (s.height !== h || s.width !== w || s.channels !== c) throw new UserError(`pretraining needs signals of one size: got ${s.width}x${s.height}x${s.channels} and ${w}x${h}x${c}`);
@@ -53,7 +53,7 @@ export interface PretrainRun {
   checkpoint?: { every: number; save: (state: State, loss: number[], meanPsnr: number[]) => void | Promise<void> };
 }
 
-export async function pretrainOrt(backend: Backend, signals: readonly Signal[], opts: PretrainOptions, run: PretrainRun = {}): Promise<PretrainResult> {
+export async function pretrainOrt(backend: Backend, signals: readonly Image[], opts: PretrainOptions, run: PretrainRun = {}): Promise<PretrainResult> {
   if (signals.length === 0) throw new UserError('pretraining needs at least one signal');
   const c = validateConfig({ ...opts.config, outDim: signals[0].channels });
   const n = signals.length;

@@ -4,19 +4,20 @@ import type { Backend } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { TargetRange } from './grid.ts';
-import { fitSignal, type Signal } from './fit.ts';
+import { fitSignal } from './fit.ts';
+import type { Image } from '../data/pixels.ts';
 
 export interface CurveOptions { iters: number; lr: number; seed: number; range: TargetRange }
 
 /** PSNR curve (length iters+1: before each update, then the final model) of one fit. */
-export async function psnrCurve(backend: Backend, config: InrConfig, image: Signal, o: CurveOptions, init?: Partial<Params>): Promise<{ curve: number[]; params: Params; stepMs: number[] }> {
+export async function psnrCurve(backend: Backend, config: InrConfig, image: Image, o: CurveOptions, init?: Partial<Params>): Promise<{ curve: number[]; params: Params; stepMs: number[] }> {
   const r = await fitSignal(image, { config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range: o.range, ...(init ? { init } : {}) });
   return { curve: [...r.psnr, r.finalPsnr], params: r.params, stepMs: r.stepMs };
 }
 
 /** Mean PSNR of fits from the prior's encoder and from a random SIREN (same seed) on held-out images,
  *  at iterations 0, 50, 100, 200 (those <= o.iters) and at o.iters; gain_db is at o.iters. */
-export async function transferGain(backend: Backend, config: InrConfig, encoder: Params, test: readonly { id: string; image: Signal }[], o: CurveOptions): Promise<Record<string, unknown>> {
+export async function transferGain(backend: Backend, config: InrConfig, encoder: Params, test: readonly { id: string; image: Image }[], o: CurveOptions): Promise<Record<string, unknown>> {
   const at = [...new Set([0, 50, 100, 200, o.iters].filter((i) => i <= o.iters))];
   const per: { id: string; strainer: number[]; siren: number[] }[] = [];
   for (const t of test) {

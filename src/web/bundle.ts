@@ -1,35 +1,27 @@
-// The fitted model as a strainer bundle (kind 'fit': manifest + weights.bin + inference.onnx, the
-// same layout the CLI writes and reads), zipped into one file for a browser download.
-import { buildBundle, type BuiltBundle } from '../export/bundle.ts';
-import { programToOnnx } from '../onnx/write.ts';
-import { graphEntry } from '../export/fit-bundle.ts';
-import { inferenceProgram } from '../train/programs.ts';
-import { ADAM_DEFAULTS } from '../train/adam.ts';
-import { paramSpecs } from '../model/inr.ts';
-import type { HostTensor } from '../runtime/session.ts';
+// The browser's download of a fitted model: the same bundle the CLI writes (src/export/fit-bundle.ts:
+// manifest, weights.bin with the whole train state, inference.onnx, train_step.onnx), zipped into one
+// file (fflate) holding the folder `name/`.
+import { zipSync } from 'fflate';
+import type { BuiltBundle } from '../export/bundle.ts';
+import { fitBundle } from '../export/fit-bundle.ts';
+import { UserError } from '../util/errors.ts';
 import type { WebFitResult } from './fit.ts';
-import { zipStore } from './zip.ts';
 
-export async function fitBundle(r: WebFitResult, name: string, source?: string): Promise<BuiltBundle> {
-  const tensors: Record<string, HostTensor> = {};
-  for (const s of paramSpecs(r.config)) tensors[s.name] = { dims: s.shape, data: r.params[s.name] };
-  const inf = inferenceProgram(r.config, r.params);
-  const g = graphEntry('inference.onnx', inf, programToOnnx(inf));
-  return buildBundle({
-    kind: 'fit',
-    name,
-    config: r.config,
-    range: r.range,
-    train: { lr: r.lr, iters: r.iters, adam: ADAM_DEFAULTS, batch: r.output.width * r.output.height, signals: 1, engine: r.backend },
+export async function webFitBundle(r: WebFitResult, name: string, source?: string): Promise<BuiltBundle> {
+  if (!r.state) throw new UserError('this fit kept no train state (run fit with keepState: true to download it)');
+  const last = r.psnr[r.psnr.length - 1];
+  return fitBundle({
+    name, config: r.config, range: r.range, lr: r.lr, iters: r.iters, state: r.state,
     signal: { height: r.output.height, width: r.output.width, channels: r.output.channels, ...(source ? { source } : {}) },
+    finalLoss: last === undefined ? NaN : 10 ** (-last / 10), engine: r.backend,
     eval: { psnr: r.finalPsnr, ...(r.prior ? { prior: r.prior } : {}) },
-    graphs: { inference: g.entry },
-  }, tensors, { 'inference.onnx': g.bytes });
+  });
 }
 
-/** The bundle as a .zip holding the folder `name/`. */
+/** The bundle as a .zip holding the folder `folder/`. */
 export function zipBundle(b: BuiltBundle, folder: string): Uint8Array {
   const files: Record<string, Uint8Array> = { [`${folder}/manifest.json`]: new TextEncoder().encode(JSON.stringify(b.manifest, null, 2) + '\n') };
   for (const [n, bytes] of Object.entries(b.files)) files[`${folder}/${n}`] = bytes;
-  return zipStore(files);
+  // Level 0 (stored): the ONNX graphs and float32 weights barely compress, and the page stays fast.
+  return zipSync(files, { level: 0 });
 }

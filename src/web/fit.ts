@@ -8,6 +8,7 @@ import { autoBackend, type ProviderChoice } from '../runtime/ort-web.ts';
 import type { InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import { fitSignal } from '../train/fit.ts';
+import type { State } from '../train/trainer.ts';
 import type { Prior } from '../train/prior.ts';
 import { resolveFit, type ModelOverrides, type ResolvedFit } from '../train/fit-config.ts';
 import type { TargetRange } from '../train/grid.ts';
@@ -41,6 +42,8 @@ export interface WebFitOptions {
   onPreview?: (img: Image, it: number) => void | Promise<void>;
   /** Aborting stops after the current step; the result holds what was reached. */
   signal?: AbortSignal;
+  /** Also return the whole train state (params and Adam moments), e.g. to download the fitted bundle. */
+  keepState?: boolean;
 }
 
 export interface WebFitResult {
@@ -58,6 +61,8 @@ export interface WebFitResult {
   itPerSec: number;
   stopped: boolean;
   prior: string | null;
+  /** With keepState: the whole final train state. */
+  state?: State;
 }
 
 /** Lets queued messages (a Stop click) run between steps; MessageChannel avoids setTimeout's clamping.
@@ -93,6 +98,7 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
     const r = await fitSignal(image, {
       config: c, iters, lr, seed: o.seed ?? 0, backend, range, ...(init ? { init } : {}),
       ...(encoderLr !== undefined ? { encoderLr } : {}),
+      keepState: o.keepState ?? false,
       onStart: (name) => {
         o.onStart?.({ backend: name, config: c });
         t0 = performance.now();
@@ -113,6 +119,7 @@ export async function fit(image: Image, o: WebFitOptions = {}): Promise<WebFitRe
       config: c, range, params: r.params, psnr: r.psnr, finalPsnr: r.finalPsnr, output,
       backend: r.backend, iters: r.psnr.length, lr, itPerSec: r.psnr.length / Math.max(seconds, 1e-9), stopped,
       prior: o.prior?.name ?? null,
+      ...(r.state ? { state: r.state } : {}),
     };
   } finally {
     pause.close();

@@ -1,19 +1,14 @@
-// strainer for web apps (the package's "browser" export): fit an INR to an image in the browser on
-// WebGPU (wasm fallback), starting from a STRAINER prior fetched, verified and cached over HTTP.
-//   const prior = await loadPriorFromUrl('/models/mri-10/');
-//   const img = toImage(await decodeBlob(file, file.name), 128);
+// strainer for web apps (package export "strainer/web"): the core (re-exported) plus fitting on
+// onnxruntime-web (WebGPU, wasm fallback), priors fetched over HTTP, verified and cached, image
+// decoding with the browser's own codecs, and the client of the fit worker ("strainer/web/worker").
+//   const prior = await loadPriorFromUrl('/models/mri-64/');
+//   const img = toImage(await decodeBlob(file, file.name), 64);
 //   const r = await fit(img, { prior, iters: 300, onStep: (s) => console.log(s.it, s.psnr) });
+export * from '../index.ts';
 export { fit, fitConfig, type WebFitOptions, type WebFitResult, type StepInfo } from './fit.ts';
-export { renderProgram } from '../train/programs.ts';
-export { createRenderer, type Renderer } from '../train/render.ts';
 export { loadPriorFromUrl, clearPriorCache, checkWebSupport, PRIOR_CACHE, type LoadedPrior, type PriorLoadOptions } from './prior.ts';
-export { decodeBlob, toImage, toImageData, checkImage, type Image } from './image.ts';
-export { fitBundle, zipBundle } from './bundle.ts';
-export { zipStore } from './zip.ts';
+export { decodeBlob, toImage, toImageData, checkImage } from './image.ts';
+export { webFitBundle, zipBundle } from './bundle.ts';
 export { FitWorker, FitError, type FitHandlers } from './client.ts';
 export type { FitRequest, RunSummary, WebTask } from './protocol.ts';
 export { ortWebBackend, autoBackend, chooseProvider, webgpuAvailable, onDeviceLost, DeviceLostError, type WebProvider, type ProviderChoice, type OrtWebOptions } from '../runtime/ort-web.ts';
-export type { Prior } from '../train/prior.ts';
-export type { InrConfig } from '../model/config.ts';
-export { PAPER_CONFIG } from '../model/config.ts';
-export { UserError } from '../util/errors.ts';

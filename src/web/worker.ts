@@ -6,7 +6,7 @@
 // and drives it with new FitWorker(new Worker(new URL('./that-file.ts', import.meta.url), { type: 'module' })).
 import { fit, fitConfig, type WebFitResult } from './fit.ts';
 import { loadPriorFromUrl, type LoadedPrior } from './prior.ts';
-import { fitBundle, zipBundle } from './bundle.ts';
+import { webFitBundle, zipBundle } from './bundle.ts';
 import { autoBackend, DeviceLostError, loseDeviceForTesting, onDeviceLost } from '../runtime/ort-web.ts';
 import { UserError } from '../util/errors.ts';
 import { restoreImage } from '../restore/restore.ts';
@@ -63,7 +63,7 @@ function runFit(id: number, req: FitRequest): Promise<void> {
   return withRun(id, async (signal) => {
     const { prior, backend } = await load(req);
     const result = await fit(req.image, {
-      prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal,
+      prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal, keepState: true,
       ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
       ...(req.config ? { config: req.config } : {}),
       previewEvery: req.previewEvery ?? 25,
@@ -110,7 +110,7 @@ async function sendBundle(id: number): Promise<void> {
   try {
     if (!last || last.id !== id) throw new UserError('no finished fit to download');
     const name = last.label.replace(/[^A-Za-z0-9._-]+/g, '-') || 'fit';
-    const zip = zipBundle(await fitBundle(last.result, name, last.label), name);
+    const zip = zipBundle(await webFitBundle(last.result, name, last.label), name);
     scope.postMessage({ type: 'bundle', id, zip, fileName: `${name}.zip` }, [zip.buffer]);
   } catch (e) {
     postError(id, e);

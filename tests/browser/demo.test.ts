@@ -4,6 +4,7 @@
 // offers the fitted bundle as a zip that verifies; 4x super-resolution shows PSNR and SSIM against the
 // truth; a tampered prior, a non-image file and a lost
 // WebGPU device each end as a message on the page.
+import { unzipSync } from 'fflate';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -13,21 +14,6 @@ import { loadBundle } from '../../src/export/bundle.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 
 const SHOTS = join(REPO_ROOT, 'test-results');
-
-/** Entries of a zip written with stored (uncompressed) entries, as src/web/zip.ts writes. */
-function unzipStored(zip: Uint8Array): Record<string, Uint8Array> {
-  const dv = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  const out: Record<string, Uint8Array> = {};
-  let at = 0;
-  while (dv.getUint32(at, true) === 0x04034b50) {
-    const size = dv.getUint32(at + 18, true), nameLen = dv.getUint16(at + 26, true), extra = dv.getUint16(at + 28, true);
-    const name = new TextDecoder().decode(zip.subarray(at + 30, at + 30 + nameLen));
-    const start = at + 30 + nameLen + extra;
-    out[name] = zip.slice(start, start + size);
-    at = start + size;
-  }
-  return out;
-}
 
 async function settle(page: Page, timeout = 240_000): Promise<string> {
   await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout, polling: 250 });
@@ -75,13 +61,16 @@ describe('demo page', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     const zipPath = join(SHOTS, download.suggestedFilename());
     await download.saveAs(zipPath);
-    const files = unzipStored(new Uint8Array(readFileSync(zipPath)));
+    const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
     const folder = Object.keys(files)[0].split('/')[0];
     const b = await loadBundle({ where: zipPath, read: async (n) => { const f = files[`${folder}/${n}`]; if (!f) throw new Error('missing'); return f; } });
     expect(b.manifest.kind).toBe('fit');
     expect(b.manifest.config.width).toBe(32);
-    expect(Object.keys(b.tensors)).toContain('decoder.weight');
+    // The same contents as `strainer fit --out` writes (one fit-bundle writer): train state and train step too.
+    expect(Object.keys(b.tensors)).toEqual(expect.arrayContaining(['decoder.weight', 'adam_m.decoder.weight', 'adam_v.encoder.0.weight', 'step']));
+    expect(Object.keys(b.manifest.graphs).sort()).toEqual(['inference', 'train_step']);
     expect((await b.graph('inference')).byteLength).toBeGreaterThan(1000);
+    expect((await b.graph('train_step')).byteLength).toBeGreaterThan(1000);
   }, 300_000);
 
   it('refuses a tampered prior with a message', async () => {

@@ -1,8 +1,8 @@
 // Train/test split of a data source, shared by `pretrain` and `eval`. Volumes use the MRI reference
 // split (20 usable slices around the middle: even positions train, odd positions test); folders and
 // stacks use the first `n` images for training and the next `test` for testing.
-import { loadDataSource, type DataSource, type SourceImage } from '../data/sources.ts';
-import { splitUsableSlices, sliceId } from '../data/mri.ts';
+import { loadDataSource, type DataSource, type SourceImage } from './sources.ts';
+import { splitUsableSlices, sliceId } from './mri.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface Split { source: DataSource; train: SourceImage[]; test: SourceImage[] }

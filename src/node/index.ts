@@ -1,0 +1,17 @@
+// strainer for Node programs (package export "strainer/node"): the core (re-exported, so one import
+// serves a script) plus what needs Node — image and data files, priors by folder or shipped name,
+// fit/pretrain/saveFit in a few calls, the onnxruntime-node backend (loaded on first use; an optional
+// peer dependency), atomic bundle writes and checkpoint files.
+//   import { readImage, loadPrior, fit } from 'strainer/node';
+//   const r = await fit(readImage('slice.png', { res: 64 }), { prior: await loadPrior('mri-64'), iters: 200 });
+export * from '../index.ts';
+export { readImage, loadPrior, priorDir, fit, saveFit, pretrain, shippedPriors, SHIPPED_PRIORS_DIR, type ReadImageOptions, type NodeFitOptions, type NodeFitResult, type NodePretrainOptions, type NodePretrainResult, type StepReport } from './api.ts';
+export { nodeBackend, NODE_BACKENDS, type NodeBackendName } from './backend.ts';
+export { ortNodeBackend, type OrtNodeOptions } from '../runtime/ort-node.ts';
+export { dirSource, writeBundleDir, writeFileAtomic, checkOutDir } from './fs.ts';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
+export { loadImage, decodeImage, encodePng, sniffImageFormat } from '../data/image.ts';
+export { loadDataSource, type DataSource, type DataSourceOptions, type SourceImage } from '../data/sources.ts';
+export { splitSource, type Split } from '../data/split.ts';
+export { parseNifti, type Volume } from '../data/nifti.ts';
+export { parseNpy } from '../data/npy.ts';
