@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Reg
   restore: { summary: 'super-resolve or denoise an image by fitting an INR through a forward model (paper Table 6)', load: async () => (await import('./restore.ts')).registerRestore },
   demo: { summary: 'fit a held-out bundled MRI slice from the shipped prior and from a random SIREN, side by side', load: async () => (await import('./demo.ts')).registerDemo },
   export: { summary: 'convert a saved TensorFlow.js LayersModel (model.json + .bin shards) into a strainer prior', load: async () => (await import('./export.ts')).registerExport },
+  quantize: { summary: 'write a compact copy of a float32 prior: encoder weights as float16, or int8 with a scale per output channel', load: async () => (await import('./quantize.ts')).registerQuantize },
   keygen: { summary: 'create an Ed25519 key pair for signing bundles: NAME.pem (private, mode 0600) and NAME.pub', load: async () => (await import('./keygen.ts')).registerKeygen },
   sign: { summary: 'sign a bundle: an Ed25519 signature over manifest.json, which pins every file by sha256', load: async () => (await import('./sign.ts')).registerSign },
   verify: { summary: 'check a bundle\'s signature against a public key, and every file against its manifest', load: async () => (await import('./verify.ts')).registerVerify },

@@ -1,5 +1,5 @@
 // Artifact bundles: a folder (or an HTTP prefix) holding `manifest.json`, ONNX graphs and one
-// little-endian float32 tensor file. The manifest records the format version, the model config, every
+// little-endian tensor file (float32; float16 or int8 in compact priors). The manifest records the format version, the model config, every
 // tensor's name/shape/offset and every file's sha256; loading verifies all of them and refuses a
 // corrupt or unsupported bundle with a clear message. Platform-neutral: sha256 via WebCrypto
 // (globalThis.crypto.subtle exists in Node >= 20 and browsers); file access through `FileSource`.
@@ -10,13 +10,15 @@ import type { TargetRange } from '../train/grid.ts';
 import type { AdamConfig } from '../train/adam.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256Hex } from '../util/sha256.ts';
+import { decodeTensor, encodeTensor, align4, type StoredTensor, type TensorDtype, type QuantizationInfo } from './tensor-codec.ts';
 import { checkSignature, type SignatureStatus } from './signature.ts';
 
 export const FORMAT = 'strainer';
 /** Bump on any incompatible change to the manifest or file layout. */
 export const FORMAT_VERSION = 1;
 
-export interface TensorEntry { name: string; shape: number[]; offset: number; length: number }
+/** name, shape, offset, length; `dtype` (absent: float32) and, for int8, `scaleOffset` (tensor-codec.ts). */
+export type TensorEntry = StoredTensor;
 export interface GraphEntry { file: string; inputs: string[]; outputs: string[]; doc: string }
 export interface FileEntry { sha256: string; bytes: number }
 
@@ -37,6 +39,8 @@ export interface Manifest {
   /** Priors: what they were trained on, the split, and measured quality. */
   data?: { description: string; files: { path: string; sha256: string }[]; train: string[]; test: string[] };
   eval?: Record<string, unknown>;
+  /** Compact bundles: how the weights are stored and which float32 bundle they came from. */
+  quantization?: QuantizationInfo;
   tensors: { file: string; entries: TensorEntry[] };
   graphs: Record<string, GraphEntry>;
   files: Record<string, FileEntry>;
@@ -44,32 +48,32 @@ export interface Manifest {
 
 export type ManifestDraft = Omit<Manifest, 'format' | 'version' | 'files' | 'tensors' | 'created'> & { created?: string };
 
-export function packTensors(tensors: Record<string, HostTensor>): { bin: Uint8Array; entries: TensorEntry[] } {
+/** Packs tensors into one file, each as its `dtype` (default float32) at a 4-byte aligned offset. */
+export function packTensors(tensors: Record<string, HostTensor & { dtype?: TensorDtype }>): { bin: Uint8Array; entries: TensorEntry[] } {
   const entries: TensorEntry[] = [];
+  const parts: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    entries.push({ name, shape: [...t.dims], offset, length: t.data.length });
-    offset += t.data.length * 4;
+    const dtype = t.dtype ?? 'float32';
+    const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.dims);
+    // float32 entries keep the layout of bundles written before dtypes existed (no dtype field).
+    entries.push({ name, shape: [...t.dims], offset, length: t.data.length, ...(dtype !== 'float32' ? { dtype } : {}), ...(scaleAt !== undefined ? { scaleOffset: offset + scaleAt } : {}) });
+    parts.push(bytes);
+    offset = align4(offset + bytes.byteLength);
   }
   const bin = new Uint8Array(offset);
-  const dv = new DataView(bin.buffer);
-  for (const e of entries) {
-    const d = tensors[e.name].data;
-    for (let i = 0; i < d.length; i++) dv.setFloat32(e.offset + 4 * i, d[i], true);
-  }
+  parts.forEach((p, i) => bin.set(p, entries[i].offset));
   return { bin, entries };
 }
 
+/** Every tensor as float32: float16 and int8 entries are dequantized here (tensor-codec.ts). */
 export function unpackTensors(bin: Uint8Array, entries: readonly TensorEntry[]): Record<string, HostTensor> {
-  const dv = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   const out: Record<string, HostTensor> = {};
   for (const e of entries) {
-    if (e.offset + 4 * e.length > bin.byteLength || e.shape.reduce((a, b) => a * b, 1) !== e.length) {
+    if (e.shape.reduce((a, b) => a * b, 1) !== e.length) {
       throw new UserError(`tensor '${e.name}' does not fit the tensor file (corrupt bundle)`);
     }
-    const data = new Float32Array(e.length);
-    for (let i = 0; i < e.length; i++) data[i] = dv.getFloat32(e.offset + 4 * i, true);
-    out[e.name] = { dims: [...e.shape], data };
+    out[e.name] = { dims: [...e.shape], data: decodeTensor(bin, e) };
   }
   return out;
 }
@@ -83,7 +87,7 @@ export interface FileSource {
 export interface BuiltBundle { manifest: Manifest; files: Record<string, Uint8Array> }
 
 /** Completes a manifest: adds the tensor file and every file's sha256. */
-export async function buildBundle(draft: ManifestDraft, tensors: Record<string, HostTensor>, graphs: Record<string, Uint8Array>, tensorFile = 'weights.bin'): Promise<BuiltBundle> {
+export async function buildBundle(draft: ManifestDraft, tensors: Record<string, HostTensor & { dtype?: TensorDtype }>, graphs: Record<string, Uint8Array>, tensorFile = 'weights.bin'): Promise<BuiltBundle> {
   const { bin, entries } = packTensors(tensors);
   const files: Record<string, Uint8Array> = { ...graphs, [tensorFile]: bin };
   const fileEntries: Record<string, FileEntry> = {};

@@ -1,5 +1,6 @@
-// Prior bundles: the encoder ONNX (coords -> features), the train step that fits a new signal from
-// it (any ONNX runtime can drive it) and the encoder weights, all hashed in the manifest. Loading
+// Prior bundles: the encoder ONNX (encoder weights + coords -> features), the train step that fits a
+// new signal from it (any ONNX runtime can drive it) and the encoder weights, stored once in
+// weights.bin (float32, or float16/int8 in compact priors), all hashed in the manifest. Loading
 // verifies the bundle (sha256 of every file; with a pinned public key, manifest.sig first) and checks
 // every encoder tensor's shape.
 import { loadBundle, buildBundle, type FileSource, type Manifest, type BuiltBundle, type BundleLoadOptions } from './bundle.ts';
@@ -46,6 +47,8 @@ export interface PriorBundleArgs {
   finalLoss?: number;
   data?: Manifest['data'];
   eval?: Record<string, unknown>;
+  /** ISO time to record (default now); a rebuilt bundle keeps its original's. */
+  created?: string;
 }
 
 export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle> {
@@ -56,12 +59,12 @@ export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle>
     tensors[s.name] = { dims: s.shape, data: v };
   }
   const step = trainStepProgram({ config: a.config, batch: a.res * a.res });
-  // The encoder graph needs values for every param name it bakes; the decoder is not part of it.
-  const enc = encoderProgram(a.config, a.encoder);
+  // The encoder graph takes its weights as inputs (from weights.bin): stored once per bundle.
+  const enc = encoderProgram(a.config);
   const g1 = graphEntry('encoder.onnx', enc, programToOnnx(enc));
   const g2 = graphEntry('train_step.onnx', step, programToOnnx(step));
   return buildBundle({
-    kind: 'prior', name: a.name, config: a.config, range: a.range,
+    kind: 'prior', name: a.name, config: a.config, range: a.range, ...(a.created ? { created: a.created } : {}),
     train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch: a.res * a.res, signals: a.signals, engine: a.engine, ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}) },
     signal: { height: a.res, width: a.res, channels: a.config.outDim },
     ...(a.data ? { data: a.data } : {}),

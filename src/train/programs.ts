@@ -2,7 +2,7 @@
 //  - train step: params, Adam moments, step, lr, coords, targets -> loss, per-column MSE, next state
 //  - inference: coords -> signal, with weights baked in as initializers
 //  - render: coords + every parameter as an input -> signal (one compiled graph renders any weights)
-//  - encoder: coords -> features (the prior's shared encoder)
+//  - encoder: encoder weights as inputs + coords -> features (the prior's shared encoder)
 // All are plain Programs of standard ops; src/onnx writes them as ONNX.
 import type { Node, Program, Dim } from '../graph/ir.ts';
 import * as B from '../graph/builder.ts';
@@ -117,8 +117,16 @@ export function renderProgram(c: InrConfig, rows: number): Program {
   };
 }
 
-/** coords [n, inDim] -> features [n, width]: the shared encoder of a prior. */
-export function encoderProgram(c: InrConfig, values: Params): Program {
+/** Encoder parameters + coords [n, inDim] -> features [n, width]: the shared encoder of a prior. The
+ *  weights are inputs, fed from the bundle's weights.bin, so a prior stores them once. */
+export function encoderProgram(c: InrConfig): Program {
+  const specs = paramSpecs(c).filter((s) => isEncoderParam(s.name));
+  const ps = Object.fromEntries(specs.map((s) => [s.name, B.input(s.name, s.shape)]));
   const coords = B.input('coords', [BATCH, c.inDim]);
-  return { name: 'encoder', inputs: [coords], outputs: { features: encode(c, bakedParams(c, values, (n) => n.startsWith('encoder.')), coords) }, doc: `strainer ${c.kind} encoder: coords in [-1,1] -> features` };
+  return {
+    name: 'encoder',
+    inputs: [...specs.map((s) => ps[s.name] as Node<'input'>), coords as Node<'input'>],
+    outputs: { features: encode(c, ps, coords) },
+    doc: `strainer ${c.kind} encoder: encoder weights (from weights.bin) and coords in [-1,1] -> features`,
+  };
 }

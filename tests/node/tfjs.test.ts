@@ -81,8 +81,11 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
 
     const prior = await loadPrior(dirSource(join(tmp, 'prior')));
     expect(prior.config).toEqual(CONFIG);
-    const s = await ort.load(await (await loadBundle(dirSource(join(tmp, 'prior')))).graph('encoder'));
-    const out = await s.run({ coords: s.upload(hostTensor([n, 2], coords)) });
+    const bundle = await loadBundle(dirSource(join(tmp, 'prior')));
+    const s = await ort.load(await bundle.graph('encoder'));
+    // The encoder graph takes its weights as inputs, from weights.bin (stored once).
+    const weights = Object.fromEntries(Object.entries(bundle.tensors).map(([k, t]) => [k, s.upload(t)]));
+    const out = await s.run({ ...weights, coords: s.upload(hostTensor([n, 2], coords)) });
     const got = (await s.download(out.features)).data;
     await s.release();
     expect(got.length).toBe(n * CONFIG.width);

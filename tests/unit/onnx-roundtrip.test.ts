@@ -19,7 +19,7 @@ describe('ONNX round trip', () => {
     trainStepProgram({ config: tiny, batch: 9 }),
     trainStepProgram({ config: { kind: 'relu-ff', inDim: 2, outDim: 3, width: 8, depth: 3, omega: 30, ffFeatures: 4, ffScale: 10, ffSeed: 1 }, batch: 5 }),
     inferenceProgram(tiny, initParams(tiny, 0)),
-    encoderProgram(tiny, initParams(tiny, 0)),
+    encoderProgram(tiny),
   ];
   for (const p of progs) {
     it(`${p.name} decodes to the same graph`, () => {
