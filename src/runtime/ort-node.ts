@@ -7,6 +7,9 @@
 // getData() aborts the process in onnxruntime-node 1.30 (std::terminate inside its WebGPU copy;
 // measured, cf. microsoft/onnxruntime#32315), so values move across through tiny Identity sessions
 // instead: host -> device ("copy-in", output kept on the GPU) and device -> host ("copy-out").
+// Those copy sessions live as long as the process: they also keep onnxruntime's WebGPU context, and
+// with it every compiled shader, alive between models (releasing the last session destroys it; the
+// next train step then recompiles, ~4 CPU-seconds on SwiftShader, measured).
 import type * as Ort from 'onnxruntime-node';
 import { availableParallelism } from 'node:os';
 import type { Backend, HostTensor, Session } from './session.ts';
@@ -73,6 +76,11 @@ class DeviceCopies {
   private outs = new Map<string, Promise<Ort.InferenceSession>>();
   constructor(private ort: OrtModule, private threads: number) {}
 
+  /** The first copy session, created with the first WebGPU model: it holds the device. */
+  hold(): Promise<unknown> {
+    return this.session(this.outs, [1], false);
+  }
+
   private session(cache: Map<string, Promise<Ort.InferenceSession>>, dims: readonly number[], toDevice: boolean): Promise<Ort.InferenceSession> {
     const key = dims.join('x');
     let s = cache.get(key);
@@ -92,13 +100,9 @@ class DeviceCopies {
   async toHost(t: Ort.Tensor): Promise<Float32Array> {
     return (await (await this.session(this.outs, t.dims, false)).run({ x: t })).y.data as Float32Array;
   }
-
-  async release(): Promise<void> {
-    for (const s of [...this.ins.values(), ...this.outs.values()]) await (await s).release();
-    this.ins.clear();
-    this.outs.clear();
-  }
 }
+
+let deviceCopies: DeviceCopies | null = null;
 
 export function ortNodeBackend(opts: OrtNodeOptions = {}): Backend {
   const ep: NodeEp = opts.executionProvider ?? 'cpu';
@@ -109,13 +113,22 @@ export function ortNodeBackend(opts: OrtNodeOptions = {}): Backend {
     async load(model: Uint8Array, lo?: { outputsOnDevice?: readonly string[] }): Promise<Session> {
       const ort = await loadOrtNode();
       const onDevice = ep === 'webgpu' ? (lo?.outputsOnDevice ?? []) : [];
+      let copies: DeviceCopies | null = null;
+      if (ep === 'webgpu') {
+        try {
+          copies = deviceCopies ??= new DeviceCopies(ort, threads);
+          await copies.hold();
+        } catch (e) {
+          deviceCopies = null;
+          throw new UserError(`${name} cannot start (${ortMessage(e)})`);
+        }
+      }
       let s: Ort.InferenceSession;
       try {
         s = await ort.InferenceSession.create(model, sessionOptions(ep, threads, onDevice));
       } catch (e) {
         throw new UserError(`${name} could not load the model (${ortMessage(e)})`);
       }
-      const copies = ep === 'webgpu' ? new DeviceCopies(ort, threads) : null;
       const onGpu = (v: Ort.Tensor): boolean => v.location === 'gpu-buffer';
       const session: Session<Value> = {
         backend: name,
@@ -143,10 +156,7 @@ export function ortNodeBackend(opts: OrtNodeOptions = {}): Backend {
           if (t && onGpu(t)) t.dispose();
           if (v instanceof PendingUpload) v.device = null;
         },
-        release: async () => {
-          await copies?.release();
-          await s.release();
-        },
+        release: () => s.release(),
       };
       return session as Session;
     },
