@@ -11,7 +11,8 @@ import { encodePng, type Image } from '../data/image.ts';
 import { loadPrior } from '../export/prior.ts';
 import { priorInit } from '../train/fit-config.ts';
 import { fitSignal, type FitResult } from '../train/fit.ts';
-import { nodeBackend } from '../node/backend.ts';
+import type { Ep } from '../node/backend.ts';
+import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { UserError } from '../util/errors.ts';
@@ -28,7 +29,7 @@ function sideBySide(images: Image[]): Image {
   return { width: W, height: h, channels: 1, data };
 }
 
-export async function runDemo(o: { prior: string; iters: number; slice?: number; out?: string; force?: boolean }): Promise<void> {
+export async function runDemo(o: { prior: string; iters: number; slice?: number; out?: string; force?: boolean; ep?: Ep }): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const prior = await loadPrior(dirSource(o.prior));
   const vol = loadNifti(join(ROOT, 'data/ch2bet.nii.gz'));
@@ -37,7 +38,7 @@ export async function runDemo(o: { prior: string; iters: number; slice?: number;
   if (prior.manifest.data?.train.includes(sliceId(z))) throw new UserError(`slice ${sliceId(z)} was used to train ${prior.name}; pick a held-out one (${split.test.map(sliceId).join(', ')})`);
   const res = prior.manifest.signal?.height ?? 64;
   const img = mriSliceImage(vol, z, res);
-  const backend = nodeBackend('ort');
+  const { backend } = await cliBackend(o);
   const lr = prior.manifest.train.lr;
   process.stderr.write(`held-out slice ${sliceId(z)} at ${res}x${res}; prior ${prior.name} (trained on ${prior.manifest.data?.train.join(' ')})\n`);
   const common = { config: { ...prior.config, outDim: 1 }, iters: o.iters, lr, seed: 0, backend, range: prior.range };
@@ -69,5 +70,6 @@ export function registerDemo(program: Command): void {
     .option('--slice <z>', 'axial slice index (default: the first held-out slice)', intArg('--slice', 0, 10000))
     .option('--out <dir>', 'also write demo.png (target | SIREN | STRAINER) here')
     .option('--force', 'overwrite a non-empty --out folder')
+    .option(...EP_FLAG)
     .action(async (opts) => runDemo(opts));
 }

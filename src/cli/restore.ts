@@ -13,7 +13,8 @@ import { ITERS_RANGE, LR_MAX } from '../train/fit-config.ts';
 import { median } from '../util/stats.ts';
 import { loadImage, encodePng, type Image } from '../data/image.ts';
 import { loadPrior } from '../export/prior.ts';
-import { nodeBackend, NODE_BACKENDS, type NodeBackendName } from '../node/backend.ts';
+import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
+import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreResult, type RestoreTask } from '../restore/restore.ts';
 import { addNoise, checkScale } from '../restore/degrade.ts';
@@ -22,7 +23,7 @@ import { UserError } from '../util/errors.ts';
 export interface RestoreCliOptions {
   task: RestoreTask; scale?: number; sigma?: number; prior?: string; iters: number; lr: number; encoderLr?: number;
   width?: number; seed: number; truth?: string; out: string; json?: boolean; force?: boolean;
-  backend: NodeBackendName; threads?: number;
+  backend: NodeBackendName; ep?: Ep; threads?: number;
 }
 
 function readImage(path: string, what: string, channels?: 1 | 3): Image {
@@ -63,11 +64,12 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
   taskGeometry(obs, o.task, scale); // size checks before any work
 
   const prior = o.prior ? await loadPrior(dirSource(o.prior)) : null;
+  const { backend } = await cliBackend(o);
   const bar = progress(`restore ${basename(imagePath)} (${o.task})`, o.iters, false);
   const r = await restoreImage(obs, {
     task: o.task, scale, config: { width: o.width }, prior, iters: o.iters, lr: o.lr, seed: o.seed,
     ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
-    backend: nodeBackend(o.backend, o.threads),
+    backend,
     ...(truth ? { truth } : {}),
     recordAt: REPORT_ITERS,
     onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
@@ -104,6 +106,7 @@ export function registerRestore(program: Command): void {
     .option('--seed <s>', 'random seed (init, noise)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--truth <file>', 'ground truth at the output size: report PSNR and SSIM against it')
     .option('--backend <b>', 'runtime: ort (onnxruntime-node) or reference (slow interpreter)', choiceArg('--backend', NODE_BACKENDS), 'ort')
+    .option(...EP_FLAG)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', intArg('--threads', 1, 1024))
     .option('--out <dir>', 'output folder for restored.png and summary.json', 'restored')
     .option('--force', 'write into a non-empty --out folder')
