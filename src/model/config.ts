@@ -14,8 +14,11 @@ export interface InrConfig {
   width: number;
   /** Linear layers in all: depth-1 hidden layers form the encoder, the last one is the decoder (6 in the paper). */
   depth: number;
-  /** SIREN frequency omega_0 for first and hidden layers; 30 in SIREN and STRAINER. */
+  /** SIREN frequency omega_0 of the hidden layers (and of the first, unless omega0 is set); 30 in SIREN and STRAINER. */
   omega: number;
+  /** SIREN first-layer omega_0 (SIREN's `first_omega_0`); absent: `omega`. Audio needs a much larger one:
+   *  SIREN fits its audio clips with 3000 (vsitzmann/siren explore_siren.ipynb, `first_omega_0=3000`). */
+  omega0?: number;
   /** relu-ff only: number of random Fourier frequencies and their scale (Tancik et al. 2020 use 256 and 10). */
   ffFeatures?: number;
   ffScale?: number;
@@ -23,6 +26,11 @@ export interface InrConfig {
 }
 
 export const PAPER_CONFIG: InrConfig = { kind: 'siren', inDim: 2, outDim: 1, width: 256, depth: 6, omega: 30 };
+
+/** The first layer's omega_0: `omega0` when set, else `omega`. */
+export function firstOmega(c: InrConfig): number {
+  return c.omega0 ?? c.omega;
+}
 
 export function validateConfig(c: InrConfig): InrConfig {
   const int = (v: number, name: string, lo: number, hi: number): void => {
@@ -34,6 +42,7 @@ export function validateConfig(c: InrConfig): InrConfig {
   int(c.width, 'width', 1, 4096);
   int(c.depth, 'depth', 2, 64);
   if (!(Number.isFinite(c.omega) && c.omega > 0)) throw new UserError(`config: omega must be a positive number, got ${c.omega}`);
+  if (c.omega0 !== undefined && !(Number.isFinite(c.omega0) && c.omega0 > 0)) throw new UserError(`config: omega0 must be a positive number, got ${c.omega0}`);
   if (c.kind === 'relu-ff') {
     int(c.ffFeatures ?? 0, 'ffFeatures', 1, 4096);
     if (!((c.ffScale ?? 0) > 0)) throw new UserError('config: ffScale must be positive');

@@ -8,7 +8,7 @@
 import type { Node } from '../graph/ir.ts';
 import * as B from '../graph/builder.ts';
 import { rng } from '../util/random.ts';
-import type { InrConfig } from './config.ts';
+import { firstOmega, type InrConfig } from './config.ts';
 
 export interface ParamSpec {
   name: string;
@@ -35,8 +35,8 @@ export function paramSpecs(c: InrConfig): ParamSpec[] {
     const fanOut = l === c.depth - 1 ? c.outDim : c.width;
     let wBound: number;
     if (c.kind === 'siren') {
-      // First layer U(-1/fan_in, 1/fan_in); later layers U(-sqrt(6/fan_in)/omega, +) (SIREN code,
-      // vsitzmann/siren issue #4: the code, not the paper text, is right).
+      // First layer U(-1/fan_in, 1/fan_in); later layers U(-sqrt(6/fan_in)/omega, +) with the hidden
+      // omega (SIREN code, vsitzmann/siren issue #4: the code, not the paper text, is right).
       wBound = l === 0 ? 1 / fanIn : Math.sqrt(6 / fanIn) / c.omega;
     } else {
       wBound = 1 / Math.sqrt(fanIn); // PyTorch nn.Linear default (kaiming_uniform, a=sqrt(5))
@@ -80,8 +80,10 @@ export function encode(c: InrConfig, p: Record<string, Node>, x: Node): Node {
   }
   for (let l = 0; l < c.depth - 1; l++) {
     const w = p[`encoder.${l}.weight`], b = p[`encoder.${l}.bias`];
+    // The first layer may have its own omega_0 (config.omega0); hidden layers use omega.
+    const om = l === 0 ? firstOmega(c) : c.omega;
     h = c.kind === 'siren'
-      ? B.sin(B.linear(h, B.mul(w, c.omega), B.mul(b, c.omega)))
+      ? B.sin(B.linear(h, B.mul(w, om), B.mul(b, om)))
       : B.relu(B.linear(h, w, b));
   }
   return h;
