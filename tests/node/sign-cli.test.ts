@@ -198,3 +198,15 @@ describe('strainer render', () => {
     expect(existsSync(none)).toBe(false);
   });
 });
+
+describe('the shipped priors', () => {
+  const shipped = readdirSync('models').filter((d) => existsSync(join('models', d, 'manifest.json'))).sort();
+  it('include the three float32 priors', () => expect(shipped).toEqual(expect.arrayContaining(['lfw-25', 'mri-178', 'mri-64'])));
+  for (const dir of shipped) {
+    it(`models/${dir} is signed by the project key (models/strainer-project.pub) and names its release`, async () => {
+      const r = await cli('verify', join('models', dir), '--public-key', 'models/strainer-project.pub', '--json');
+      expect(r.code, `${r.err} (re-sign with scripts/sign-priors.sh)`).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ kind: 'prior', signature: 'verified', release: expect.any(Number) });
+    });
+  }
+});
