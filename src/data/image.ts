@@ -1,17 +1,19 @@
 // Image codecs and files: PNG/JPEG decoding (pngjs, jpeg-js; format sniffed from magic bytes, never
 // from the file name) and 8-bit PNG encoding, plus a re-export of the pixel operations of
 // ./pixels.ts (area resize, crop, pad, gray), so the data pipeline imports one module.
-// Every decode failure becomes a one-line UserError naming the file. `loadImage` is Node-only.
+// Every decode failure becomes a one-line UserError naming the file; sizes are checked from the header
+// against ./limits.ts before either codec allocates anything. `loadImage` is Node-only.
 
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError, check } from '../util/errors.ts';
 import { readDataFile } from './files.ts';
 import { makeImage, compositeOnWhite, toChannels, type Image, type ChannelMode } from './pixels.ts';
+import { checkPixels, maxPixels, DEFLATE_MAX_RATIO, type SizeLimit } from './limits.ts';
 
 export { makeImage, compositeOnWhite, isGrayscale, toGray, toChannels, resizeArea, padToSquare, cropCenterSquare, type Image, type ChannelMode } from './pixels.ts';
 
-export interface DecodeOptions {
+export interface DecodeOptions extends SizeLimit {
   channels?: ChannelMode;
 }
 
@@ -35,7 +37,7 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeOptions
   check(bytes.length > 0, `${name}: empty file`);
   const format = sniffImageFormat(bytes);
   check(format !== null, `${name}: not a PNG or JPEG image (unrecognised leading bytes)`);
-  const rgb = format === 'png' ? decodePng(bytes, name) : decodeJpeg(bytes, name);
+  const rgb = format === 'png' ? decodePng(bytes, name, opts) : decodeJpeg(bytes, name, opts);
   return toChannels(rgb, opts.channels ?? 'auto');
 }
 
@@ -48,7 +50,36 @@ function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
 }
 
-function decodePng(bytes: Uint8Array, name: string): Image {
+// PNG spec sections 5.3 and 11.2.2: chunks are length (uint32 BE), type, data, CRC; IHDR comes first and
+// holds width, height (uint32 BE), bit depth and colour type; samples per pixel by colour type.
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Refuse a PNG whose IHDR claims more pixels than the limit, or more than its IDAT chunks can hold at
+ * deflate's maximum ratio (a lying header), before pngjs allocates the claimed size.
+ */
+function checkPngHeader(bytes: Uint8Array, name: string, opts: SizeLimit): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
+  if (bytes.length < 8 + 8 + 13 || type(12) !== 'IHDR') throw new UserError(`${name}: truncated or corrupt PNG (no IHDR chunk)`);
+  const width = view.getUint32(16), height = view.getUint32(20), depth = bytes[24], channels = PNG_CHANNELS[bytes[25]];
+  checkPixels(name, 'image', [width, height], opts);
+  let idat = 0;
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const len = view.getUint32(at), t = type(at + 4);
+    if (t === 'IDAT') idat += Math.min(len, bytes.length - at - 8);
+    if (t === 'IEND') break;
+    at += 12 + len;
+  }
+  if (channels === undefined) return; // an invalid colour type: pngjs names it
+  const minRaw = Math.ceil((width * height * channels * depth) / 8);
+  if (minRaw > DEFLATE_MAX_RATIO * (idat + 1)) {
+    throw new UserError(`${name}: truncated or corrupt PNG (${idat} bytes of image data cannot hold a ${width}x${height} image)`);
+  }
+}
+
+function decodePng(bytes: Uint8Array, name: string, opts: SizeLimit): Image {
+  checkPngHeader(bytes, name, opts);
   let png;
   try {
     // skipRescale keeps 16-bit (and 1/2/4-bit) samples at their native depth, so we divide by the
@@ -67,12 +98,57 @@ function decodePng(bytes: Uint8Array, name: string): Image {
   return compositeOnWhite(raw, width, height, 4, max);
 }
 
-function decodeJpeg(bytes: Uint8Array, name: string): Image {
+// ITU-T T.81 Annex B: after SOI, marker segments FF xx with a uint16 BE length that counts itself
+// (standalone markers 01 and D0..D8 have none); a start-of-frame SOFn (C0..CF except C4 DHT, C8 JPG,
+// CC DAC) holds precision, height, width, and per component an id and its sampling factors h, v.
+interface JpegFrame { width: number; height: number; blockShare: number }
+function jpegFrame(bytes: Uint8Array): JpegFrame | null {
+  for (let at = 2; at + 4 <= bytes.length;) {
+    if (bytes[at] !== 0xff) return null;
+    const marker = bytes[at + 1];
+    if (marker === 0xff) { at++; continue; } // fill byte
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) { at += 2; continue; }
+    if (marker === 0xda || marker === 0xd9) return null; // start of scan / end of image before any frame
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (at + 10 > bytes.length) return null;
+      const n = bytes[at + 9], hv: number[][] = [];
+      for (let c = 0; c < n && at + 12 + 3 * c <= bytes.length; c++) hv.push([bytes[at + 11 + 3 * c] >> 4, bytes[at + 11 + 3 * c] & 15]);
+      const maxH = Math.max(1, ...hv.map(([h]) => h)), maxV = Math.max(1, ...hv.map(([, v]) => v));
+      // The least-sampled component's share of the frame's blocks (1 when none is subsampled).
+      const share = Math.min(1, ...hv.map(([h, v]) => Math.max(1, h * v) / (maxH * maxV)));
+      return { height: (bytes[at + 5] << 8) | bytes[at + 6], width: (bytes[at + 7] << 8) | bytes[at + 8], blockShare: share };
+    }
+    at += 2 + ((bytes[at + 2] << 8) | bytes[at + 3]);
+  }
+  return null;
+}
+
+// Huffman-coded JPEG data (the only kind jpeg-js decodes) spends at least one bit on every 8x8 block
+// of a scan's component (T.81 F.1.2.1: a DC difference code is at least one bit), so a file of N bytes
+// holds at most 8 * 64 * N blocks' worth of pixels of its least-sampled component.
+const JPEG_PIXELS_PER_BIT = 64;
+// jpeg-js counts 256 bytes for each 64-sample block of up to 4 components plus its output (decoder.js
+// requestMemoryAllocation): 32 bytes a pixel covers that, so the pixel limit is the one that binds.
+const JPEG_BYTES_PER_PIXEL = 32;
+
+function decodeJpeg(bytes: Uint8Array, name: string, opts: SizeLimit): Image {
+  const frame = jpegFrame(bytes);
+  if (frame) {
+    const { width, height, blockShare } = frame;
+    checkPixels(name, 'image', [width, height], opts);
+    if (width * height * blockShare > JPEG_PIXELS_PER_BIT * 8 * bytes.length) {
+      throw new UserError(`${name}: truncated or corrupt JPEG (${bytes.length} bytes cannot hold a ${width}x${height} image)`);
+    }
+  }
+  const limit = maxPixels(opts);
   let decoded;
   try {
     // tolerantDecoding (jpeg-js's default) silently fills missing blocks of a truncated file with
     // gray; turning it off makes truncation an error. It decodes every bundled/fetched JPEG fine.
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    decoded = jpeg.decode(bytes, {
+      useTArray: true, formatAsRGBA: false, tolerantDecoding: false,
+      maxResolutionInMP: limit / 1e6, maxMemoryUsageInMB: Math.ceil((limit * JPEG_BYTES_PER_PIXEL) / 2 ** 20),
+    });
   } catch (e) {
     throw new UserError(`${name}: corrupt or truncated JPEG (${oneLine(e)})`);
   }

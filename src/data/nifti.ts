@@ -1,12 +1,14 @@
 // NIfTI-1 single-file volumes (.nii, optionally gzipped): header parsing, voxel decoding to Float32
 // (x fastest), axial slices as images and the "usable slice" rule of the MRI split. Field offsets
 // are from the NIfTI-1 header definition, nifti1.h (https://nifti.nimh.nih.gov/pub/dist/src/niftilib/nifti1.h).
-// Node-only where it reads files or gunzips (node:zlib).
+// Decoding is platform-neutral (gunzip by fflate, its size and CRC checked against ./limits.ts and RFC 1952);
+// only `loadNifti` reads files (Node).
 
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'fflate';
 import { UserError, check } from '../util/errors.ts';
 import { type Image, makeImage } from './image.ts';
 import { readDataFile } from './files.ts';
+import { checkPixels, maxPixels, formatCount, DEFLATE_MAX_RATIO, MAX_PIXELS_ENV, type SizeLimit } from './limits.ts';
 
 export interface Volume {
   dims: [number, number, number];
@@ -29,17 +31,51 @@ const DATATYPES: Record<number, { name: string; bytes: number; read: Reader }> =
   512: { name: 'uint16', bytes: 2, read: (v, at, le) => v.getUint16(at, le) },
 };
 
-/** Parse a .nii or .nii.gz file's bytes (gzip detected by its magic 1f 8b, RFC 1952). */
-export function parseNifti(fileBytes: Uint8Array, name: string): Volume {
-  check(fileBytes.length > 0, `${name}: empty file`);
-  let bytes = fileBytes;
-  if (fileBytes[0] === 0x1f && fileBytes[1] === 0x8b) {
-    try {
-      bytes = new Uint8Array(gunzipSync(fileBytes));
-    } catch (e) {
-      throw new UserError(`${name}: corrupt or truncated gzip data (${(e as Error).message})`);
-    }
+// RFC 1952 section 8: CRC-32 with the reflected polynomial 0xEDB88320, over the uncompressed data.
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+function crc32(bytes: Uint8Array): number {
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+// A volume within the voxel limit needs at most 8 bytes a voxel (float64) plus its header and
+// extensions, for which 1 MiB is ample (ch2bet's are 352 bytes).
+const MAX_HEADER_BYTES = 2 ** 20;
+
+/**
+ * Gunzip a single-member gzip file (RFC 1952). Its trailer's ISIZE (the uncompressed size) is checked
+ * before anything is allocated: against what the compressed bytes can expand to and what a volume
+ * within the voxel limit can need; the output must then have exactly that size and CRC-32.
+ */
+function gunzipVolume(gz: Uint8Array, name: string, opts: SizeLimit): Uint8Array {
+  check(gz.length >= 18, `${name}: corrupt or truncated gzip data (${gz.length} bytes)`);
+  const trailer = new DataView(gz.buffer, gz.byteOffset + gz.length - 8, 8);
+  const crc = trailer.getUint32(0, true), isize = trailer.getUint32(4, true);
+  const cap = 8 * maxPixels(opts) + MAX_HEADER_BYTES;
+  if (isize > cap) {
+    throw new UserError(`${name}: gzip data claims ${formatCount(isize)} bytes, more than a volume within the limit of ${formatCount(maxPixels(opts))} voxels needs (set ${MAX_PIXELS_ENV} to raise it)`);
   }
+  check(isize <= DEFLATE_MAX_RATIO * gz.length, `${name}: corrupt or truncated gzip data (${gz.length} bytes cannot expand to the ${isize} its trailer claims)`);
+  let out: Uint8Array;
+  try {
+    // Given the output buffer, fflate never grows it: a stream longer than ISIZE is cut, and fails the CRC.
+    out = gunzipSync(gz, { out: new Uint8Array(isize) });
+  } catch (e) {
+    throw new UserError(`${name}: corrupt or truncated gzip data (${(e as Error).message})`);
+  }
+  check(out.length === isize && crc32(out) === crc, `${name}: corrupt or truncated gzip data (size or CRC-32 does not match its trailer)`);
+  return out;
+}
+
+/** Parse a .nii or .nii.gz file's bytes (gzip detected by its magic 1f 8b, RFC 1952). */
+export function parseNifti(fileBytes: Uint8Array, name: string, opts: SizeLimit = {}): Volume {
+  check(fileBytes.length > 0, `${name}: empty file`);
+  const bytes = fileBytes[0] === 0x1f && fileBytes[1] === 0x8b ? gunzipVolume(fileBytes, name, opts) : fileBytes;
   check(bytes.length >= MIN_VOX_OFFSET, `${name}: too short for a NIfTI-1 header (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Endianness: sizeof_hdr (int32 at byte 0) reads 348 in the file's byte order.
@@ -68,6 +104,7 @@ export function parseNifti(fileBytes: Uint8Array, name: string): Volume {
   const inter = view.getFloat32(116, le);
   const scaled = Number.isFinite(slope) && slope !== 0;
 
+  checkPixels(name, 'volume', dims, opts);
   const n = dims[0] * dims[1] * dims[2];
   const need = voxOffset + n * type.bytes;
   check(bytes.length >= need, `${name}: truncated voxel data (${bytes.length} bytes, need ${need})`);
@@ -80,8 +117,8 @@ export function parseNifti(fileBytes: Uint8Array, name: string): Volume {
 }
 
 /** Read and parse a .nii / .nii.gz file (Node only). */
-export function loadNifti(path: string): Volume {
-  return parseNifti(readDataFile(path), path);
+export function loadNifti(path: string, opts: SizeLimit = {}): Volume {
+  return parseNifti(readDataFile(path), path, opts);
 }
 
 const maxCache = new WeakMap<Volume, number>();

@@ -1,11 +1,13 @@
 // NumPy .npy arrays (format versions 1.0, 2.0, 3.0) decoded to Float32, and image stacks
 // (N, H, W) / (N, H, W, 3) turned into Images. Layout from the NumPy format spec,
 // numpy/lib/format.py ("NEP 1"): magic "\x93NUMPY", major, minor, header length (uint16 LE for v1,
-// uint32 LE for v2+), then a Python dict literal, then the C-order data.
+// uint32 LE for v2+), then a Python dict literal, then the C-order data. The shape is checked against
+// the element limit (./limits.ts) and the file's length before anything is allocated.
 
 import { UserError, check } from '../util/errors.ts';
 import { type Image, makeImage } from './image.ts';
 import { readDataFile } from './files.ts';
+import { checkPixels, type SizeLimit } from './limits.ts';
 
 export interface NpyArray {
   shape: number[];
@@ -33,7 +35,7 @@ const READERS: Record<string, Reader> = {
 };
 
 /** Parse .npy bytes; `name` only labels error messages. */
-export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
+export function parseNpy(bytes: Uint8Array, name: string, opts: SizeLimit = {}): NpyArray {
   check(bytes.length > 0, `${name}: empty file`);
   check(bytes.length >= 10 && MAGIC.every((b, i) => bytes[i] === b), `${name}: not a .npy file (bad magic)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -62,6 +64,7 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
   const le = m[1] !== '>';
   const itemSize = Number(m[3]);
 
+  checkPixels(name, 'array', shape, opts);
   const n = shape.reduce((a, b) => a * b, 1);
   const need = dataStart + n * itemSize;
   check(bytes.length >= need, `${name}: truncated .npy data (${bytes.length} bytes, need ${need})`);
@@ -71,8 +74,8 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
 }
 
 /** Read and parse a .npy file (Node only). */
-export function loadNpy(path: string): NpyArray {
-  return parseNpy(readDataFile(path), path);
+export function loadNpy(path: string, opts: SizeLimit = {}): NpyArray {
+  return parseNpy(readDataFile(path), path, opts);
 }
 
 /**

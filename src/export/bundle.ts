@@ -68,12 +68,20 @@ export function packTensors(tensors: Record<string, HostTensor & { dtype?: Tenso
 
 /** Every tensor as float32: float16 and int8 entries are dequantized here (tensor-codec.ts). */
 export function unpackTensors(bin: Uint8Array, entries: readonly TensorEntry[]): Record<string, HostTensor> {
+  if (!Array.isArray(entries as unknown)) throw new UserError('tensor entries are not a list (corrupt bundle)');
   const out: Record<string, HostTensor> = {};
+  // Every stored value takes at least one byte, so the entries together cannot list more values than
+  // the file has bytes: overlapping entries cannot make a small file decode to a huge allocation.
+  let total = 0;
   for (const e of entries) {
-    if (e.shape.reduce((a, b) => a * b, 1) !== e.length) {
-      throw new UserError(`tensor '${e.name}' does not fit the tensor file (corrupt bundle)`);
+    const name: unknown = (e as Partial<TensorEntry> | null)?.name;
+    if (typeof name !== 'string' || name === '__proto__' || Object.hasOwn(out, name)) throw new UserError(`tensor entry ${JSON.stringify(name) ?? 'undefined'} is unnamed or repeated (corrupt bundle)`);
+    const ok = Array.isArray(e.shape) && e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && Number.isSafeInteger(e.length);
+    total += ok ? e.length : Infinity;
+    if (!ok || e.shape.reduce((a, b) => a * b, 1) !== e.length || total > bin.byteLength) {
+      throw new UserError(`tensor '${name}' does not fit the tensor file (corrupt bundle)`);
     }
-    out[e.name] = { dims: [...e.shape], data: decodeTensor(bin, e) };
+    out[name] = { dims: [...e.shape], data: decodeTensor(bin, e) };
   }
   return out;
 }
@@ -112,6 +120,30 @@ export function parseManifest(text: string, where: string): Manifest {
   if (m.version !== FORMAT_VERSION) throw new UserError(`${where}: bundle format version ${m.version} is not supported (this strainer reads version ${FORMAT_VERSION})`);
   if (!m.config || !m.tensors || !m.files || !m.graphs) throw new UserError(`${where}: manifest is missing config, tensors, graphs or files`);
   if (m.release !== undefined && !(Number.isSafeInteger(m.release) && m.release >= 0)) throw new UserError(`${where}: manifest release must be a non-negative integer, got ${JSON.stringify(m.release)}`);
+  // The fields loaders and commands read, each of the type they expect (a damaged one ends in one line).
+  const bad = (what: string): never => { throw new UserError(`${where}: manifest ${what} (corrupt bundle)`); };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  // A plain file name: loaders join it to the bundle's folder or URL, so it must not leave it.
+  const isFileName = (s: string): boolean => s !== '' && s !== '.' && s !== '..' && !/[/\\]/.test(s);
+  if (!['fit', 'prior', 'checkpoint'].includes(m.kind)) bad(`kind '${String(m.kind)}' is not fit, prior or checkpoint`);
+  if (typeof m.name !== 'string') bad('name is not a string');
+  if (m.range !== 'unit' && m.range !== 'pm1') bad(`range '${String(m.range)}' is not unit or pm1`);
+  if (!isObj(m.train) || typeof m.train.lr !== 'number' || typeof m.train.iters !== 'number') bad('train lacks lr or iters');
+  const sig = m.signal as unknown;
+  if (sig !== undefined && !(isObj(sig) && [sig.height, sig.width, sig.channels].every((v) => isCount(v) && (v as number) > 0))) bad('signal size is not positive integers');
+  const data = m.data as unknown;
+  if (data !== undefined && !(isObj(data) && strings(data.train) && strings(data.test) && Array.isArray(data.files) && data.files.every((f) => isObj(f) && typeof f.path === 'string' && typeof f.sha256 === 'string'))) bad('data lacks its files, train or test lists');
+  if (!isObj(m.tensors) || typeof m.tensors.file !== 'string' || !Array.isArray(m.tensors.entries)) bad('tensors lack a file name or entries');
+  if (!isObj(m.files) || !isObj(m.graphs)) bad('files or graphs are not objects');
+  for (const [name, f] of Object.entries(m.files as unknown as Record<string, unknown>)) {
+    if (!isFileName(name)) bad(`lists '${name}', which is not a plain file name`);
+    if (!isObj(f) || typeof f.sha256 !== 'string' || !isCount(f.bytes)) bad(`entry for '${name}' lacks sha256 or bytes`);
+  }
+  for (const [role, g] of Object.entries(m.graphs as unknown as Record<string, unknown>)) {
+    if (!isObj(g) || typeof g.file !== 'string' || !strings(g.inputs) || !strings(g.outputs)) bad(`graph '${role}' lacks file, inputs or outputs`);
+  }
   validateConfig(m.config);
   return m;
 }

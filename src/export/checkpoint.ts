@@ -1,5 +1,6 @@
 // Pretraining checkpoints as bytes: one self-describing file (magic, JSON header, float32 tensors),
-// verified on decode (sha256 of the tensor payload; data and recipe must match the run being resumed).
+// verified on decode (sha256 of the tensor payload; data and recipe must match the run being resumed;
+// the unhashed JSON header is checked field by field, so any damaged file ends in one UserError line).
 // Writing and reading the file (atomically) is src/node/checkpoint.ts.
 import { packTensors, unpackTensors, type TensorEntry } from './bundle.ts';
 import type { State } from '../train/trainer.ts';
@@ -43,9 +44,20 @@ export async function decodeCheckpoint(bytes: Uint8Array, where: string, recipe:
     throw new UserError(`${where}: checkpoint header is corrupt`);
   }
   if (!header || typeof header !== 'object' || !Array.isArray(header.entries) || typeof header.sha256 !== 'string') throw new UserError(`${where}: checkpoint header is corrupt`);
+  const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+  // JSON writes a NaN loss (a diverged step) as null; it reads back as NaN.
+  const series = (v: unknown): number[] | null => (Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null) ? v.map((x) => x ?? NaN) : null);
+  const loss = series(header.loss), meanPsnr = series(header.meanPsnr);
+  if (!count(header.iters) || !count(header.step) || !loss || !meanPsnr) throw new UserError(`${where}: checkpoint header is corrupt (iters, step, loss or meanPsnr)`);
   const bin = bytes.subarray(12 + hl);
   if ((await sha256Hex(bin)) !== header.sha256) throw new UserError(`${where}: checkpoint data fails its sha256 check (corrupt file)`);
   const want = JSON.stringify(recipe), have = JSON.stringify(header.recipe);
   if (want !== have) throw new UserError(`${where}: checkpoint was made with a different recipe or data (${have}); refusing to resume with (${want})`);
-  return { state: unpackTensors(bin, header.entries), meta: { recipe: header.recipe, iters: header.iters, step: header.step, loss: header.loss, meanPsnr: header.meanPsnr } };
+  let state: State;
+  try {
+    state = unpackTensors(bin, header.entries);
+  } catch (e) {
+    throw e instanceof UserError ? new UserError(`${where}: checkpoint ${e.message}`) : e;
+  }
+  return { state, meta: { recipe: header.recipe, iters: header.iters, step: header.step, loss, meanPsnr } };
 }
