@@ -5,6 +5,9 @@
 /// <reference types="vite/client" />
 import { FitWorker, FitError, decodeBlob, toImage, toImageData, type Image, type RunSummary, type FitRequest, type ProviderChoice, type WebTask } from '../src/web/index.ts';
 import { PsnrChart } from './chart.ts';
+// The provider decision without onnxruntime itself (that loads in the worker only).
+import { decideProvider, type ProviderDecision } from '../src/runtime/webgpu-adapter.ts';
+import { bestPrior, domainOf, type PriorFacts } from './prior-match.ts';
 
 interface PriorEntry { name: string; kind: string; config: { kind: string; width: number; depth: number; omega: number } | null; description?: string; bytes: number }
 interface Sample { file: string; label: string }
@@ -25,6 +28,7 @@ const ui = {
   target: $<HTMLCanvasElement>('target'), reconPrior: $<HTMLCanvasElement>('recon-prior'), reconSiren: $<HTMLCanvasElement>('recon-siren'),
   panelPrior: $('panel-prior'), panelSiren: $('panel-siren'), captionPrior: $('caption-prior'), captionSiren: $('caption-siren'),
   error: $('error'), status: $('status'), psnr: $('psnr'), speed: $('speed'), backendUsed: $('backend-used'),
+  backendReason: $('backend-reason'),
 };
 const chart = new PsnrChart($<HTMLCanvasElement>('chart'));
 const base = import.meta.env.BASE_URL;
@@ -32,6 +36,10 @@ const COLORS = { prior: '#d9480f', siren: '#1c7ed6' } as const;
 
 let source: { bitmap: ImageBitmap; name: string } | null = null;
 let priors: PriorEntry[] = [];
+/** What the manifests say about each prior (domain, size), for preselecting the best matching one. */
+let priorFacts: PriorFacts[] = [];
+/** Once the user picks a prior, the page stops choosing one for them. */
+let priorTouched = false;
 let worker = newWorker();
 let current: { id: number; cancelled: boolean } | null = null;
 let lastFinished: number | null = null;
@@ -74,6 +82,7 @@ async function setSource(blob: Blob, name: string): Promise<void> {
   try {
     source = { bitmap: await decodeBlob(blob, name), name };
     draw(ui.target, targetImage());
+    pickPrior();
     ui.status.textContent = `Image: ${name} (${source.bitmap.width}x${source.bitmap.height}, fitted at ${ui.size.value}x${ui.size.value})`;
     setState('idle');
   } catch (e) {
@@ -102,8 +111,28 @@ function updateConfigVisibility(): void {
   ui.freeze.parentElement!.hidden = !p;
 }
 
+/** Selects the prior that best matches the image (its domain, the fitting size), unless the user chose. */
+function pickPrior(): void {
+  if (priorTouched || !source) return;
+  ui.prior.value = bestPrior(priorFacts, domainOf(source.name), Number(ui.size.value))?.name ?? '';
+  updateConfigVisibility();
+}
+
+/** Resolves the Backend menu (auto: WebGPU only on a hardware adapter) and shows which and why. */
+async function showBackendChoice(): Promise<ProviderDecision> {
+  const d = await decideProvider(ui.backend.value as ProviderChoice);
+  ui.backendReason.textContent = d.reason;
+  return d;
+}
+
 async function fitAll(): Promise<void> {
   clearError();
+  let decision: ProviderDecision;
+  try {
+    decision = await showBackendChoice();
+  } catch (e) {
+    return showError((e as Error).message);
+  }
   let image: Image;
   let task: WebTask = 'fit';
   const runs: { key: 'prior' | 'siren'; label: string; req: Omit<FitRequest, 'image'> }[] = [];
@@ -111,7 +140,7 @@ async function fitAll(): Promise<void> {
     image = targetImage();
     const iters = number(ui.iters, 'iterations', true);
     const lr = number(ui.lr, 'learning rate', false);
-    const provider = ui.backend.value as ProviderChoice;
+    const provider = decision.provider;
     task = ui.task.value as WebTask;
     const common = { iters, lr, provider, previewEvery: Math.max(1, Math.round(iters / 30)), ...(task === 'fit' ? {} : { task, scale: 4, sigma: 0.1 }) };
     const prior = priors.find((e) => e.name === ui.prior.value);
@@ -217,8 +246,9 @@ function wire(): void {
     if (f) void setSource(f, f.name);
   };
   ui.sample.onchange = () => void loadSample(ui.sample.value);
-  ui.size.onchange = () => { if (source) draw(ui.target, targetImage()); };
-  ui.prior.onchange = updateConfigVisibility;
+  ui.size.onchange = () => { if (source) { draw(ui.target, targetImage()); pickPrior(); } };
+  ui.prior.onchange = () => { priorTouched = true; updateConfigVisibility(); };
+  ui.backend.onchange = () => void showBackendChoice().catch((e: Error) => { ui.backendReason.textContent = e.message; });
   ui.drop.ondragover = (e) => { e.preventDefault(); ui.drop.classList.add('dragging'); };
   ui.drop.ondragleave = () => ui.drop.classList.remove('dragging');
   ui.drop.ondrop = (e) => {
@@ -231,6 +261,15 @@ function wire(): void {
   window.addEventListener('unhandledrejection', (e) => showError(`unexpected error: ${String((e.reason as Error)?.message ?? e.reason)}`));
 }
 
+async function readPriorFacts(x: PriorEntry): Promise<PriorFacts> {
+  try {
+    const m = (await (await fetch(`${base}models/${x.name}/manifest.json`)).json()) as { signal?: { height?: number }; data?: { description?: string }; quantization?: unknown };
+    return { name: x.name, description: m.data?.description ?? x.description, res: m.signal?.height, quantized: m.quantization !== undefined };
+  } catch {
+    return { name: x.name, description: x.description }; // listed without a size; still selectable
+  }
+}
+
 async function init(): Promise<void> {
   wire();
   try {
@@ -239,6 +278,8 @@ async function init(): Promise<void> {
     priors = p.ok ? ((await p.json()) as PriorEntry[]) : [];
     for (const x of samples) ui.sample.add(new Option(x.label, x.file));
     for (const x of priors) ui.prior.add(new Option(x.config ? `${x.name} (width ${x.config.width}, depth ${x.config.depth})` : `${x.name} (unreadable manifest)`, x.name));
+    priorFacts = await Promise.all(priors.filter((x) => x.config).map(readPriorFacts));
+    void showBackendChoice().catch((e: Error) => { ui.backendReason.textContent = e.message; });
     updateConfigVisibility();
     setState('idle');
     ui.status.textContent = priors.length ? 'Choose an image and a prior, then Fit.' : 'No priors found under models/; fitting a random SIREN.';

@@ -1,5 +1,7 @@
-// onnxruntime-web adapter: the Session interface over the WebGPU execution provider (first choice) or
-// wasm (fallback where no GPU adapter exists), chosen automatically or forced. On WebGPU, uploads go
+// onnxruntime-web adapter: the Session interface over the WebGPU execution provider or wasm, chosen
+// automatically ('auto': WebGPU on a hardware adapter; wasm where there is none or it is a software
+// fallback such as SwiftShader, which fits ~40x slower than wasm: bench/web.md; webgpu-adapter.ts)
+// or forced, with the reason for the choice. On WebGPU, uploads go
 // straight into GPU buffers and the outputs named in `outputsOnDevice` stay there
 // (`preferredOutputLocation: 'gpu-buffer'`), so weights and Adam state never leave the GPU between
 // steps; dispose() destroys a value's GPU buffer, keeping memory flat over thousands of steps.
@@ -10,12 +12,11 @@ import type { Backend, HostTensor, Session } from './session.ts';
 import { UserError } from '../util/errors.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import * as B from '../graph/builder.ts';
-
-export type WebProvider = 'webgpu' | 'wasm';
-export type ProviderChoice = WebProvider | 'auto';
+import { decideProvider, type WebProvider, type ProviderChoice } from './webgpu-adapter.ts';
+export { webgpuAdapter, webgpuAvailable, decideProvider, chooseProvider, type AdapterInfo, type ProviderDecision, type WebProvider, type ProviderChoice } from './webgpu-adapter.ts';
 
 export interface OrtWebOptions {
-  /** 'auto' (default): WebGPU when an adapter exists, else wasm. */
+  /** 'auto' (default): WebGPU on a hardware adapter, else wasm. */
   provider?: ProviderChoice;
   /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: the core count, at most 4. */
   threads?: number;
@@ -32,31 +33,12 @@ interface GpuDeviceLike {
   lost: Promise<{ message: string; reason?: string }>;
   destroy(): void;
 }
-interface GpuLike { requestAdapter(): Promise<unknown | null> }
 const GPU_USAGE = 0x4 | 0x8 | 0x80;
 
 export class DeviceLostError extends UserError {
   constructor(detail: string) {
     super(`the WebGPU device was lost (${detail || 'no reason given'}); reload the page or choose the wasm backend`);
   }
-}
-
-/** True when this browser exposes a WebGPU adapter (hardware or software). */
-export async function webgpuAvailable(): Promise<boolean> {
-  const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
-  }
-}
-
-export async function chooseProvider(choice: ProviderChoice = 'auto'): Promise<WebProvider> {
-  if (choice === 'wasm') return 'wasm';
-  const ok = await webgpuAvailable();
-  if (choice === 'webgpu' && !ok) throw new UserError('WebGPU is not available in this browser (no adapter); choose the wasm backend');
-  return ok ? 'webgpu' : 'wasm';
 }
 
 function configureWasm(o: OrtWebOptions): void {
@@ -178,8 +160,8 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
   };
 }
 
-/** Resolves 'auto' and returns the backend with the provider it chose. */
-export async function autoBackend(opts: OrtWebOptions = {}): Promise<{ backend: Backend; provider: WebProvider }> {
-  const provider = await chooseProvider(opts.provider ?? 'auto');
-  return { backend: ortWebBackend(provider, opts), provider };
+/** Resolves 'auto' and returns the backend with the provider it chose and why. */
+export async function autoBackend(opts: OrtWebOptions = {}): Promise<{ backend: Backend; provider: WebProvider; reason: string }> {
+  const { provider, reason } = await decideProvider(opts.provider ?? 'auto');
+  return { backend: ortWebBackend(provider, opts), provider, reason };
 }

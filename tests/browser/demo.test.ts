@@ -1,9 +1,9 @@
 // The demo page end to end in headless Chromium: it loads with its samples and priors, fits a sample
-// from a prior (then a random SIREN for comparison) on the automatically chosen backend (WebGPU on
-// SwiftShader here), shows PSNR, it/s and backend, saves a screenshot (test-results/demo.png) and
-// offers the fitted bundle as a zip that verifies; 4x super-resolution shows PSNR and SSIM against the
-// truth; a tampered prior, a non-image file and a lost
-// WebGPU device each end as a message on the page.
+// from a prior (then a random SIREN for comparison) on the automatically chosen backend (wasm here:
+// the only WebGPU adapter is SwiftShader, a software fallback), shows PSNR, it/s, backend and why,
+// saves a screenshot (test-results/demo.png) and offers the fitted bundle as a zip that verifies;
+// 4x super-resolution shows PSNR and SSIM against the truth; a tampered prior, a non-image file and
+// a lost WebGPU device each end as a message on the page.
 import { unzipSync } from 'fflate';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -51,7 +51,8 @@ describe('demo page', () => {
     const psnr = await page.locator('#psnr').textContent();
     expect(psnr).toMatch(/^\d+\.\d\d dB$/);
     expect(Number.parseFloat(psnr ?? '0')).toBeGreaterThan(12);
-    expect(await page.locator('#backend-used').textContent()).toBe('onnxruntime-web (webgpu)');
+    expect(await page.locator('#backend-used').textContent()).toBe('onnxruntime-web (wasm)');
+    expect(await page.locator('#backend-reason').textContent()).toMatch(/^wasm: the WebGPU adapter \(.*swiftshader.*\) is a software fallback/);
     expect(await page.locator('#speed').textContent()).toMatch(/^\d+\.\d it\/s$/);
     expect(await page.locator('#caption-prior').textContent()).toMatch(/prior test-mri: \d+\.\d\d dB after 30 iterations/);
     expect(await page.locator('#caption-siren').textContent()).toMatch(/random SIREN: \d+\.\d\d dB after 30 iterations/);

@@ -4,12 +4,14 @@ import type { InrConfig } from '../../src/model/config.ts';
 import { programToOnnx } from '../../src/onnx/write.ts';
 import { sha256Hex } from '../../src/util/sha256.ts';
 import { trainStepProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
-import { ortWebBackend, type WebProvider } from '../../src/runtime/ort-web.ts';
+import { ortWebBackend, decideProvider, webgpuAdapter, type WebProvider, type ProviderChoice } from '../../src/runtime/ort-web.ts';
 import type { Backend, Session } from '../../src/runtime/session.ts';
 import { stepFeeds } from './fixtures.ts';
 import { fit } from '../../src/web/fit.ts';
 import { loadPriorFromUrl } from '../../src/web/prior.ts';
 import type { Image } from '../../src/data/image.ts';
+import { fitSignal } from '../../src/train/fit.ts';
+import type { Transfer } from '../../src/train/trainer.ts';
 
 export interface StepResult { backend: string; modelSha: string; outputs: Record<string, number[]>; onDevice: string[] }
 
@@ -39,7 +41,7 @@ export interface PlainImage { width: number; height: number; channels: 1 | 3; da
 export interface FitSummary { backend: string; psnr: number[]; finalPsnr: number; prior: string | null; fromCache: string[] }
 
 /** The library's fit() on an image, from the prior at `priorUrl` (or a random SIREN of the same size). */
-export async function fitImage(img: PlainImage, priorUrl: string | null, iters: number, lr: number, provider: WebProvider, config?: Partial<InrConfig>): Promise<FitSummary> {
+export async function fitImage(img: PlainImage, priorUrl: string | null, iters: number, lr: number, provider: ProviderChoice, config?: Partial<InrConfig>): Promise<FitSummary> {
   const prior = priorUrl ? await loadPriorFromUrl(priorUrl) : null;
   const image: Image = { ...img, data: Float32Array.from(img.data) };
   const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, ...(config ? { config } : {}) });
@@ -61,6 +63,31 @@ export async function benchFit(img: PlainImage, config: Partial<InrConfig>, iter
   const stepMs: number[] = [];
   const r = await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr, backend: provider, seed: 0, config, onStep: (s) => { stepMs.push(s.ms); } });
   return { backend: r.backend, stepMs, psnr: r.psnr };
+}
+
+/** Per-step wall times and bytes moved of the shared step loop on one provider, for scripts/bench-backends.ts. */
+export async function benchSteps(img: PlainImage, config: InrConfig, iters: number, lr: number, provider: WebProvider): Promise<{ backend: string; stepMs: number[]; psnr: number[]; steps: Transfer[]; setup: Transfer; adapter: string; software: boolean | null }> {
+  const steps: Transfer[] = [];
+  let setup: Transfer = { uploaded: 0, downloaded: 0 };
+  const r = await fitSignal({ ...img, data: Float32Array.from(img.data) }, {
+    config, iters, lr, seed: 0, backend: ortWebBackend(provider),
+    onStep: (it, _p, _l, _ms, t) => {
+      steps.push({ ...t.lastStep });
+      if (it === 0) setup = { uploaded: t.transferred.uploaded - t.lastStep.uploaded, downloaded: t.transferred.downloaded - t.lastStep.downloaded };
+    },
+  });
+  const a = provider === 'webgpu' ? await webgpuAdapter() : null;
+  return { backend: r.backend, stepMs: r.stepMs, psnr: r.psnr, steps, setup, adapter: a?.label ?? `CPU (wasm, ${navigator.hardwareConcurrency} logical cores)`, software: a ? a.software : null };
+}
+
+/** The library's provider decision for a Backend menu value, or its error message. */
+export async function providerDecision(choice: ProviderChoice): Promise<{ provider?: string; reason?: string; software?: boolean; error?: string }> {
+  try {
+    const d = await decideProvider(choice);
+    return { provider: d.provider, reason: d.reason, ...(d.adapter ? { software: d.adapter.software } : {}) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
 }
 
 /** What WebGPU adapter this browser exposes (SwiftShader on a machine without a GPU). */
