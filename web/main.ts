@@ -293,3 +293,10 @@ async function init(): Promise<void> {
 (window as unknown as { strainerDemo: { loseDevice(): void } }).strainerDemo = { loseDevice: () => worker.loseDeviceForTesting() };
 
 void init();
+
+// Built pages work offline after one visit: the service worker precaches the page and its files
+// (web/sw.js); the prior the page fitted from is in the library's own verified cache. Not under the dev
+// server (import.meta.hot exists there), whose modules change with every edit.
+if (!import.meta.hot && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').catch((e: Error) => console.warn(`offline support unavailable: ${e.message}`));
+}

@@ -4,6 +4,7 @@
 // wasm). onnxruntime-web finds its .wasm next to its own module (new URL(..., import.meta.url)): Vite
 // serves it from node_modules in dev and emits it as an asset in a build.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type InlineConfig, type Plugin, type ViteDevServer } from 'vite';
@@ -80,13 +81,23 @@ function strainerAssets(modelsDir: string): Plugin {
     configurePreviewServer(server) {
       server.middlewares.use(models);
     },
-    generateBundle() {
+    generateBundle(_options, bundle) {
       // A built app carries the priors next to it (vite build -> dist/web).
       const index = priorIndex(modelsDir);
       this.emitFile({ type: 'asset', fileName: 'models/index.json', source: JSON.stringify(index) });
       for (const e of index) {
         for (const f of readdirSync(join(modelsDir, e.name))) this.emitFile({ type: 'asset', fileName: `models/${e.name}/${f}`, source: readFileSync(join(modelsDir, e.name, f)) });
       }
+      // The service worker precaches the page and everything it loads (not the prior bundles: the
+      // library caches those once verified), so the page works offline after one visit (web/sw.js).
+      const samples = existsSync(join(here, 'public', 'samples')) ? readdirSync(join(here, 'public', 'samples')).map((f) => `samples/${f}`) : [];
+      const files = [...Object.keys(bundle).filter((f) => !f.startsWith('models/') || f === 'models/index.json'), ...samples, 'models/index.json'];
+      const precache = ['./', ...new Set(files.filter((f) => f !== 'index.html' && !f.endsWith('.map')))].map((f) => (f === './' ? f : `./${f}`));
+      const build = createHash('sha256').update(precache.join('\n')).digest('hex').slice(0, 12);
+      const sw = readFileSync(join(here, 'sw.js'), 'utf8')
+        .replace('self.__STRAINER_PRECACHE__', JSON.stringify(precache))
+        .replace('self.__STRAINER_BUILD__', JSON.stringify(build));
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source: sw });
     },
   };
 }
