@@ -30,13 +30,18 @@ describe('strainer --ep', () => {
     const r = run([...TINY_FIT, '--ep', 'webgpu', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(lastJson(r.stdout).backend).toBe('onnxruntime-node (webgpu)');
-    expect(r.stderr).toMatch(/backend onnxruntime-node \(webgpu\) \(--ep webgpu: requested; a software adapter/);
+    expect(r.stderr).toMatch(env.software ? /backend onnxruntime-node \(webgpu\) \(--ep webgpu: requested; a software adapter/ : /backend onnxruntime-node \(webgpu\) \(--ep webgpu: requested; \w+ GPU/);
   }, 120_000);
 
-  it('--ep auto takes the CPU on a software adapter and says why', async (t) => {
+  it('--ep auto takes the CPU on a software adapter (WebGPU on a hardware one) and says why', async (t) => {
     if (!env.ready) return t.skip(env.why);
     const r = run([...TINY_FIT, '--ep', 'auto', '--json']);
     expect(r.status, r.stderr).toBe(0);
+    if (!env.software) {
+      expect(lastJson(r.stdout).backend).toBe('onnxruntime-node (webgpu)');
+      expect(r.stderr).toMatch(/\(--ep auto: webgpu on a hardware adapter: \w+ GPU/);
+      return;
+    }
     expect(lastJson(r.stdout).backend).toBe('onnxruntime-node (cpu)');
     expect(r.stderr).toMatch(/backend onnxruntime-node \(cpu\) \(--ep auto: cpu, as there is no hardware WebGPU adapter \(.*software/);
   }, 60_000);

@@ -12,7 +12,7 @@ import { loadNifti } from '../../src/data/nifti.ts';
 import { mriSliceImage, referenceSplit } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/pixels.ts';
 import type { InrConfig } from '../../src/model/config.ts';
-import { probeProvider } from '../../src/node/backend.ts';
+import { probeProvider, adapterKind, hostFacts } from '../../src/node/backend.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 /** Small enough for SwiftShader on 2 busy cores (a 16x16 step takes ~40 ms there, its first ~5 s). */
@@ -27,24 +27,26 @@ function swiftshaderIcd(): string | null {
   return candidates.find((p): p is string => !!p && existsSync(p)) ?? null;
 }
 
-export interface WebgpuEnv { ready: boolean; why: string; icd: string | null }
+export interface WebgpuEnv { ready: boolean; why: string; icd: string | null; /** the adapter is a software one (SwiftShader) */ software: boolean }
 
 let env: Promise<WebgpuEnv> | null = null;
 
-/** Points this process's Vulkan loader at a driver (a real one already configured wins) and checks
- *  that onnxruntime-node's WebGPU provider starts on it. */
+/** Points this process's Vulkan loader at SwiftShader unless a driver is configured or the machine has
+ *  a GPU with a Vulkan driver, and checks that onnxruntime-node's WebGPU provider starts. */
 export function webgpuEnv(): Promise<WebgpuEnv> {
   env ??= (async () => {
-    const icd = process.env.VK_ICD_FILENAMES ?? swiftshaderIcd();
+    const hardware = adapterKind(hostFacts()).hardware;
+    const icd = process.env.VK_ICD_FILENAMES ?? (hardware ? null : swiftshaderIcd());
     if (icd) process.env.VK_ICD_FILENAMES = icd;
+    const software = !adapterKind(hostFacts()).hardware;
     // Dawn's Vulkan loader warns on every start without it.
     process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'strainer-xdg-'));
     const probe = await probeProvider('webgpu');
-    if (probe.ok) return { ready: true, why: '', icd };
-    const why = icd ? `WebGPU does not start on ${icd} (${probe.error})` : 'no Vulkan driver found (install chromium and libvulkan1: bash scripts/test-deps.sh)';
+    if (probe.ok) return { ready: true, why: '', icd, software };
+    const why = icd || hardware ? `WebGPU does not start on ${icd ?? 'this GPU'} (${probe.error})` : 'no Vulkan driver found (install chromium and libvulkan1: bash scripts/test-deps.sh)';
     if (process.env.STRAINER_REQUIRE_WEBGPU === '1') throw new Error(`STRAINER_REQUIRE_WEBGPU=1 but ${why}`);
     console.warn(`tests/webgpu skipped: ${why}`);
-    return { ready: false, why, icd };
+    return { ready: false, why, icd, software };
   })();
   return env;
 }
