@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Fetch the datasets that are not bundled in data/ (see /work/shared/REFERENCE.md, "Real data") from
 # Debian packages into ${STRAINER_DATA:-$HOME/.cache/strainer}: lfw/lfw_subset.npy and skimage/* from
-# python3-skimage, nature/*.jpg from mate-backgrounds. Every file is checked against the sha256 pinned
-# below (taken from python3-skimage 0.19.3-8 and mate-backgrounds 1.26.0-1, Debian bookworm); a mismatch
-# is an error. Idempotent: files already present with the right hash are left alone.
+# python3-skimage, nature/*.jpg from mate-backgrounds, speech/{digits,letters}/*.wav (recorded English
+# prompts by one speaker, 8 kHz 16-bit mono, CC BY-SA 3.0) from asterisk-core-sounds-en-wav. Every file
+# is checked against the sha256 pinned below (taken from python3-skimage 0.19.3-8, mate-backgrounds
+# 1.26.0-1 and asterisk-core-sounds-en-wav 1.6.1-1, Debian bookworm); a mismatch is an error. Idempotent: files already present with the right hash are left alone.
 # Nothing is installed: `apt-get download` fetches the .deb, `dpkg-deb --fsys-tarfile | tar x` unpacks it.
 set -euo pipefail
 
 CACHE="${STRAINER_DATA:-$HOME/.cache/strainer}"
 SKIMAGE=usr/lib/python3/dist-packages/skimage/data
 NATURE=usr/share/backgrounds/mate/nature
+SPEECH=usr/share/asterisk/sounds/en_US_f_Allison
 
 # package | path inside the package | path under $CACHE | sha256
 # skimage: the classic skimage.data photographs, without the tiny test fixtures (block.png,
 # palette_*.png, truncated.jpg, ...) and without motorcycle_right.png (the other half of a stereo pair).
+# speech: digits/0..9 train the speech prior (the reference recipe's ten clips); digits/10, digits/12
+# and letters/a..e are held out (bench/audio.md; the omega_0 sweep uses letters/d and letters/e).
 PINS="
 python3-skimage|$SKIMAGE/lfw_subset.npy|lfw/lfw_subset.npy|9560ec2f5edfac01973f63a8a99d00053fecd11e21877e18038fbe500f8e872c
 python3-skimage|$SKIMAGE/astronaut.png|skimage/astronaut.png|88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5
@@ -51,6 +55,23 @@ mate-backgrounds|$NATURE/Storm.jpg|nature/Storm.jpg|77ca53077831d3237f73393a91fc
 mate-backgrounds|$NATURE/TwoWings.jpg|nature/TwoWings.jpg|665e5abf8a5399070a91a9a8e455fe071e5b61697ff78fdeda4e9843ef545aeb
 mate-backgrounds|$NATURE/Wood.jpg|nature/Wood.jpg|19c78500ac00a622e19907ab9cc7d06d46fe08c4a6142759a84195696150ec07
 mate-backgrounds|$NATURE/YellowFlower.jpg|nature/YellowFlower.jpg|254da96256acb7add685679775a04d1e4a5bc8cd13e5a5a3d61351ce198a5306
+asterisk-core-sounds-en-wav|$SPEECH/digits/0.wav|speech/digits/0.wav|62debe1daf11756460c0de78d0e1ac7fe28b12fb51a30df3364ce74b90f05d31
+asterisk-core-sounds-en-wav|$SPEECH/digits/1.wav|speech/digits/1.wav|fb38aca5558d50f7bd4d7986adeea19b97eba894c574fc92acc3b33b480eb701
+asterisk-core-sounds-en-wav|$SPEECH/digits/2.wav|speech/digits/2.wav|6ef0a6b67a1741e950c491ef664bbfb424b63fab314d616d6f0e467cc0838dee
+asterisk-core-sounds-en-wav|$SPEECH/digits/3.wav|speech/digits/3.wav|4ec0371d15f721c61be36fe6ca54d0de29d9b9a48062634969556c50ff81faed
+asterisk-core-sounds-en-wav|$SPEECH/digits/4.wav|speech/digits/4.wav|f1c007fbd2eefa235ea10260b79527b89b88f6d2182008e86221572ad92f204f
+asterisk-core-sounds-en-wav|$SPEECH/digits/5.wav|speech/digits/5.wav|412b4b7729a8bae7b2b13ad8af9f6989abba8a4b9d5fc1c499b13a3b986653a5
+asterisk-core-sounds-en-wav|$SPEECH/digits/6.wav|speech/digits/6.wav|89c80e3c120f90112159d911568d2ca4a13f369a864ee26e882802385fab2474
+asterisk-core-sounds-en-wav|$SPEECH/digits/7.wav|speech/digits/7.wav|125c9acb8b5b6549079233c922782bfdf585d8c438906467921329669c6939fe
+asterisk-core-sounds-en-wav|$SPEECH/digits/8.wav|speech/digits/8.wav|854114f9f3bb94d36490b2951957a662e75212648a5e2330f1f3c56184d30488
+asterisk-core-sounds-en-wav|$SPEECH/digits/9.wav|speech/digits/9.wav|535d4117923ad8bac20185eb0746b421479ddec4f4acd2329285096a573d6e34
+asterisk-core-sounds-en-wav|$SPEECH/digits/10.wav|speech/digits/10.wav|f751f3503f50a2bb7aa1fa5a789a2dfd83573f55be0df8661be4c95d85a402cf
+asterisk-core-sounds-en-wav|$SPEECH/digits/12.wav|speech/digits/12.wav|24570b35fe1aea7e3ebdbd2efe43c54ee4c78c7b4481bd8e1a0597d43f0772a2
+asterisk-core-sounds-en-wav|$SPEECH/letters/a.wav|speech/letters/a.wav|8ca6ea9d0f3a12ef1f70f37392da1c45546b8c460a05aebebb69286152a511e1
+asterisk-core-sounds-en-wav|$SPEECH/letters/b.wav|speech/letters/b.wav|45317a160aa33e8f462e7ab16afd58d40cfbe10c3d13613eacddd39616aa4ac2
+asterisk-core-sounds-en-wav|$SPEECH/letters/c.wav|speech/letters/c.wav|7da1532875f90286a316b7a2cbb7686d4e3a14170d9509fa71d9ec36baeb34ba
+asterisk-core-sounds-en-wav|$SPEECH/letters/d.wav|speech/letters/d.wav|c42ac893dfee249a22c366228a23bed90189f46047defef4fa628e63946b1c58
+asterisk-core-sounds-en-wav|$SPEECH/letters/e.wav|speech/letters/e.wav|3ae60cd6933f139e436095415d58d19672fa70fb75a908595b29336efcc7bf39
 "
 
 die() { echo "fetch-data: ERROR: $*" >&2; exit 1; }

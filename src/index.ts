@@ -23,13 +23,13 @@ export { boxDownsample, pixelMask } from './train/measure.ts';
 export { ADAM_DEFAULTS, type AdamConfig } from './train/adam.ts';
 export { Trainer, initialState, DivergenceError, type State } from './train/trainer.ts';
 export { fitSignal, render, startParams, REPORT_ITERS, psnrAt, type FitOptions, type FitResult } from './train/fit.ts';
-export { resolveFit, priorInit, checkIters, checkLr, type FitSettings, type ResolvedFit, type ModelOverrides } from './train/fit-config.ts';
-export { createRenderer, type Renderer } from './train/render.ts';
+export { resolveFit, priorInit, checkPriorSignal, checkIters, checkLr, defaultConfig, AUDIO_CONFIG, MAX_STEP_ROWS, type FitSettings, type ResolvedFit, type ModelOverrides } from './train/fit-config.ts';
+export { createRenderer, createGridRenderer, type Renderer, type Grid } from './train/render.ts';
 export type { Prior } from './train/prior.ts';
 export { pretrainOrt, stackedConfig } from './train/pretrain.ts';
 export type { PretrainOptions, PretrainResult, PretrainEngine } from './train/pretrain-api.ts';
 export { psnrCurve, transferGain } from './train/transfer.ts';
-export { gridCoords, linspace, psnrFromMse, type TargetRange } from './train/grid.ts';
+export { gridCoords, latticeCoords, linspace, psnrFromMse, type TargetRange } from './train/grid.ts';
 // Bundles: format, priors, fitted signals, checkpoints
 export { buildBundle, loadBundle, parseManifest, FORMAT_VERSION, type Manifest, type BuiltBundle, type LoadedBundle, type FileSource } from './export/bundle.ts';
 export { loadPrior, buildPriorBundle, type BundledPrior, type PriorBundleArgs } from './export/prior.ts';
@@ -40,6 +40,10 @@ export { hostTensor, type Backend, type Session, type HostTensor } from './runti
 export { referenceBackend } from './runtime/reference.ts';
 // Pixels (codec-free) and inverse problems
 export { makeImage, resizeArea, cropCenterSquare, padToSquare, toGray, toChannels, type Image, type ChannelMode } from './data/pixels.ts';
+// Signals of any rank (clips, images, volumes); WAV and NIfTI codecs
+export { makeSignal, imageSignal, signalImage, asSignal, resampleArea, padCentered, padEnd, middleSlices, sampleCount, type Signal } from './data/signal.ts';
+export { parseWav, encodeWav, wavSignal, signalWav, mixDown, snrDb, type Wav, type WavEncoding } from './data/wav.ts';
+export { encodeNifti, niftiSignal, npySignal, cubeAt } from './data/volume.ts';
 export { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreOptions, type RestoreResult, type RestorePoint, type RestoreTask } from './restore/restore.ts';
 export { downsample, addNoise, clamp01 } from './restore/degrade.ts';
 export { ssim, psnr } from './restore/ssim.ts';

@@ -1,12 +1,14 @@
 // `strainer fit IMAGE`: fit a SIREN (random init, or from a STRAINER prior with --prior) to one image
 // with onnxruntime, report PSNR over iterations, and with --out write the reconstruction, the PSNR
 // curve (CSV + SVG) and the fitted signal as artifacts any ONNX runtime can render or train further.
+// A WAV clip or a NIfTI/.npy volume goes to ./fit-signal.ts (same flags, by the file's extension).
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
 import { loadImage, cropCenterSquare, resizeArea, encodePng, type Image } from '../data/image.ts';
+import { signalFileKind } from '../data/signal-files.ts';
 import { fitSignal, REPORT_ITERS, psnrAt } from '../train/fit.ts';
 
 export { REPORT_ITERS, psnrAt };
@@ -22,7 +24,7 @@ import { median } from '../util/stats.ts';
 import type { TargetRange } from '../train/grid.ts';
 
 export interface FitCliOptions {
-  iters: number; res: number; width?: number; depth?: number; omega?: number; lr: number; seed: number;
+  iters: number; res?: number; width?: number; depth?: number; omega?: number; omega0?: number; lr: number; seed: number;
   out?: string; json?: boolean; prior?: string; publicKey?: string; targets?: TargetRange; batch?: number; force?: boolean;
   backend: NodeBackendName; ep?: Ep; channels: 'auto' | '1' | '3'; threads?: number;
 }
@@ -35,17 +37,23 @@ export function prepareImage(path: string, res: number, channels: 'auto' | '1' |
   return sq.width === res ? sq : resizeArea(sq, res, res);
 }
 
+/** Side of an image's square when --res is not given (the paper's 178x178). */
+export const IMAGE_RES = 178;
+
 export async function runFit(imagePath: string, o: FitCliOptions): Promise<void> {
+  const kind = signalFileKind(imagePath);
+  if (kind !== 'image') return (await import('./fit-signal.ts')).runSignalFit(imagePath, kind, o);
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const prior = o.prior ? await loadCliPrior(o.prior, o.publicKey) : undefined;
-  const img = prepareImage(imagePath, o.res, o.channels);
-  const { config, range, init }: ResolvedFit = resolveFit({ prior, model: { width: o.width, depth: o.depth, omega: o.omega }, channels: img.channels, iters: o.iters, lr: o.lr, ...(o.targets ? { range: o.targets } : {}) });
+  const res = o.res ?? IMAGE_RES;
+  const img = prepareImage(imagePath, res, o.channels);
+  const { config, range, init, batch }: ResolvedFit = resolveFit({ prior, model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 }, channels: img.channels, dims: [img.height, img.width], batch: o.batch, iters: o.iters, lr: o.lr, ...(o.targets ? { range: o.targets } : {}) });
   const { backend } = await cliBackend(o);
   const bar = progress(`fit ${basename(imagePath)}`, o.iters, false);
   const r = await fitSignal(img, {
     config, iters: o.iters, lr: o.lr, seed: o.seed, backend, range,
     ...(init ? { init } : {}),
-    ...(o.batch ? { batch: o.batch } : {}),
+    ...(batch ? { batch } : {}),
     keepState: !!o.out,
     onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
   }).finally(() => bar.stop());
@@ -67,7 +75,7 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
 
   const summary = {
     psnr: psnrAt(r, o.iters), final_psnr: +r.finalPsnr.toFixed(3), iters: o.iters,
-    step_ms_median: +median(r.stepMs).toFixed(2), res: o.res, width: config.width, backend: r.backend,
+    step_ms_median: +median(r.stepMs).toFixed(2), res, width: config.width, backend: r.backend,
     ...(prior ? { prior: prior.name } : {}),
   };
   if (o.json) {
@@ -80,18 +88,19 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
 
 export function registerFit(program: Command): void {
   program.command('fit')
-    .argument('<image>', 'PNG or JPEG file')
+    .argument('<file>', 'PNG or JPEG image, WAV clip (.wav), or volume (.nii, .nii.gz, rank-3 .npy)')
     .option('--iters <n>', 'training iterations', intArg('--iters', ...ITERS_RANGE), 2000)
-    .option('--res <r>', 'resolution: centre square resized to r x r', intArg('--res', 2, 4096), 178)
+    .option('--res <r>', `images: centre square resized to r x r (default ${IMAGE_RES}); volumes: zero-padded to a cube, area-averaged to r^3 (default 64); clips: ignored`, intArg('--res', 2, 4096))
     .option('--width <w>', 'hidden width (default 256, or the prior\'s)', intArg('--width', 1, 4096))
     .option('--depth <d>', 'linear layers in all (default 6, or the prior\'s)', intArg('--depth', 2, 64))
-    .option('--omega <w0>', 'SIREN omega_0 (default 30, or the prior\'s)', floatArg('--omega', 0, 1e4, true))
+    .option('--omega <w0>', 'SIREN omega_0 of the hidden layers, and of the first unless --omega0 (default 30, or the prior\'s)', floatArg('--omega', 0, 1e4, true))
+    .option('--omega0 <w0>', 'SIREN first-layer omega_0 (default --omega; clips 3000, SIREN\'s audio recipe; or the prior\'s)', floatArg('--omega0', 0, 1e5, true))
     .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, LR_MAX, true), 1e-4)
     .option('--seed <s>', 'random seed (init, sampling)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
     .option('--public-key <file>', 'refuse the prior unless it is signed by this key (PEM, e.g. models/strainer-project.pub)')
     .option('--targets <r>', 'target value range: unit = [0,1] (alpine), pm1 = [-1,1] (the paper notebook); default the prior\'s or unit', choiceArg('--targets', ['unit', 'pm1'] as const))
-    .option('--batch <n>', 'coordinates per step (default: the full image)', intArg('--batch', 1, 1 << 26))
+    .option('--batch <n>', 'coordinates per step, drawn at random (default: the whole grid; above 65536 samples, random batches of 65536)', intArg('--batch', 1, 1 << 26))
     .option('--channels <c>', 'auto, 1 (gray) or 3 (RGB)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')
     .option('--backend <b>', 'runtime: ort (onnxruntime-node) or reference (slow interpreter)', choiceArg('--backend', NODE_BACKENDS), 'ort')
     .option(...EP_FLAG)

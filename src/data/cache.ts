@@ -1,5 +1,6 @@
 // Where scripts/fetch-data.sh puts the datasets that are fetched rather than bundled (REFERENCE.md:
-// LFW subset and skimage test images from python3-skimage, nature photos from mate-backgrounds), and
+// LFW subset and skimage test images from python3-skimage, nature photos from mate-backgrounds, speech
+// clips from asterisk-core-sounds-en-wav), and
 // lookups that return null when a dataset is absent so tests can skip with a clear message.
 // Node-only (node:fs, node:os).
 
@@ -7,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export type CachedDatasetName = 'lfw' | 'skimage' | 'nature';
+export type CachedDatasetName = 'lfw' | 'skimage' | 'nature' | 'speech';
 
 /** $STRAINER_DATA, else ~/.cache/strainer (the default of scripts/fetch-data.sh). */
 export function dataCacheDir(): string {
@@ -24,7 +25,8 @@ export function cachedDataset(name: CachedDatasetName): string | null {
       return existsSync(file) && statSync(file).size > 0 ? file : null;
     }
     case 'skimage':
-    case 'nature': {
+    case 'nature':
+    case 'speech': {
       const folder = join(dir, name);
       return existsSync(folder) && readdirSync(folder).length > 0 ? folder : null;
     }

@@ -1,6 +1,7 @@
 // Size limits that every decoder checks from a file's header, before it decodes or allocates anything:
-// one ceiling on the pixels of an image, the voxels of a volume and the elements of an array, so a
-// small file whose header lies (a 1 KB PNG claiming 60000x60000) is refused at once. Raise it with the
+// one ceiling on the pixels of an image, the voxels of a volume, the elements of an array and the
+// samples of a WAV clip (frames x channels), so a small file whose header lies (a 1 KB PNG claiming
+// 60000x60000) is refused at once. Raise it with the
 // environment variable STRAINER_MAX_PIXELS or a decoder's `maxPixels` option. Platform-neutral: the
 // environment is read only where a `process` object exists (Node), never in the browser.
 import { UserError } from '../util/errors.ts';
@@ -41,7 +42,7 @@ export function formatCount(n: number): string {
   return n.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
 }
 
-const UNITS = { image: 'pixels', volume: 'voxels', array: 'elements' } as const;
+const UNITS = { image: 'pixels', volume: 'voxels', array: 'elements', audio: 'samples' } as const;
 
 /**
  * Refuse `dims` (from a header) when their product exceeds the ceiling, e.g.
@@ -51,6 +52,6 @@ export function checkPixels(name: string, what: keyof typeof UNITS, dims: readon
   const limit = maxPixels(opts);
   const n = dims.reduce((a, b) => a * b, 1);
   if (n <= limit) return;
-  const shown = what === 'array' ? `of shape (${dims.join(', ')})` : dims.join('x');
+  const shown = what === 'array' ? `of shape (${dims.join(', ')})` : what === 'audio' ? `${dims[0]} frames of ${dims[1] ?? 1} channel(s)` : dims.join('x');
   throw new UserError(`${name}: ${what} is ${shown} (${formatCount(n)} ${UNITS[what]}), above the limit of ${formatCount(limit)} (set ${MAX_PIXELS_ENV} to raise it)`);
 }

@@ -75,7 +75,7 @@ export function toChannels(img: Image, mode: ChannelMode): Image {
   return makeImage(img.width, img.height, 3, out);
 }
 
-interface Taps {
+export interface Taps {
   first: number; // first source index
   weights: number[]; // fraction of the output pixel covered by source first, first + 1, ...
 }
@@ -85,7 +85,7 @@ interface Taps {
  * scaling every coordinate by dst keeps the arithmetic in integers: output j spans
  * [j*src, (j+1)*src) and source i spans [i*dst, (i+1)*dst), so overlaps are exact.
  */
-function areaTaps(src: number, dst: number): Taps[] {
+export function areaTaps(src: number, dst: number): Taps[] {
   const taps: Taps[] = [];
   for (let j = 0; j < dst; j++) {
     const lo = j * src, hi = lo + src;

@@ -35,7 +35,10 @@ export interface Manifest {
   config: InrConfig;
   range: TargetRange;
   train: { lr: number; iters: number; adam: AdamConfig; batch: number; signals: number; final_loss?: number; engine?: string };
-  signal?: { height: number; width: number; channels: number; source?: string };
+  /** The signal's grid: height x width for images; clips and volumes add `dims` ([n], [d, h, w]; height
+   *  and width are then the last two axes, 1 x n for a clip), clips their sample `rate` (Hz) and, when
+   *  fitted on a prior's time grid, its `lattice` (sample i at -1 + 2 i / (lattice - 1), grid.ts). */
+  signal?: { height: number; width: number; channels: number; source?: string; dims?: number[]; rate?: number; lattice?: number[] };
   /** Priors: what they were trained on, the split, and measured quality. */
   data?: { description: string; files: { path: string; sha256: string }[]; train: string[]; test: string[] };
   eval?: Record<string, unknown>;
@@ -133,6 +136,9 @@ export function parseManifest(text: string, where: string): Manifest {
   if (!isObj(m.train) || typeof m.train.lr !== 'number' || typeof m.train.iters !== 'number') bad('train lacks lr or iters');
   const sig = m.signal as unknown;
   if (sig !== undefined && !(isObj(sig) && [sig.height, sig.width, sig.channels].every((v) => isCount(v) && (v as number) > 0))) bad('signal size is not positive integers');
+  if (isObj(sig) && sig.dims !== undefined && !(Array.isArray(sig.dims) && sig.dims.length === m.config?.inDim && sig.dims.every((v) => isCount(v) && (v as number) > 0))) bad('signal dims are not positive integers, one per input dimension');
+  if (isObj(sig) && sig.rate !== undefined && !(typeof sig.rate === 'number' && Number.isFinite(sig.rate) && sig.rate > 0)) bad('signal rate is not a positive number');
+  if (isObj(sig) && sig.lattice !== undefined && !(Array.isArray(sig.lattice) && sig.lattice.length === m.config?.inDim && sig.lattice.every((v) => isCount(v) && (v as number) > 0))) bad('signal lattice is not positive integers, one per input dimension');
   const data = m.data as unknown;
   if (data !== undefined && !(isObj(data) && strings(data.train) && strings(data.test) && Array.isArray(data.files) && data.files.every((f) => isObj(f) && typeof f.path === 'string' && typeof f.sha256 === 'string'))) bad('data lacks its files, train or test lists');
   if (!isObj(m.tensors) || typeof m.tensors.file !== 'string' || !Array.isArray(m.tensors.entries)) bad('tensors lack a file name or entries');

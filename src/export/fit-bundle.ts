@@ -2,7 +2,7 @@
 // browser's download: the inference graph with the fitted weights baked in (coords -> signal, any ONNX
 // runtime renders it), the train step for this signal (params and Adam state as inputs) and
 // weights.bin with the whole train state, so any runtime can keep fitting.
-import { buildBundle, type BuiltBundle } from './bundle.ts';
+import { buildBundle, type BuiltBundle, type Manifest } from './bundle.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import type { InrConfig } from '../model/config.ts';
 import { paramSpecs, type Params } from '../model/inr.ts';
@@ -16,9 +16,24 @@ export function graphEntry(file: string, p: Program, bytes: Uint8Array): { entry
   return { entry: { file, inputs: p.inputs.map((i) => i.params.name), outputs: Object.keys(p.outputs), doc: p.doc ?? '' }, bytes };
 }
 
+/** The manifest's `signal` for a grid of these dims: images keep { height, width, channels }; clips and
+ *  volumes add `dims` (height and width are then their last two axes, 1 x n for a clip). */
+export function manifestSignal(dims: readonly number[], channels: number, more: { source?: string; rate?: number; lattice?: number[] } = {}): NonNullable<Manifest['signal']> {
+  const last = (k: number): number => dims[dims.length - k] ?? 1;
+  return { height: last(2), width: last(1), channels, ...(dims.length !== 2 ? { dims: [...dims] } : {}), ...more };
+}
+
+/** The grid a manifest's `signal` describes: its dims, else height x width. */
+export function signalDims(s: NonNullable<Manifest['signal']>): number[] {
+  return s.dims ? [...s.dims] : [s.height, s.width];
+}
+
 export interface FitBundleArgs {
   name: string; config: InrConfig; range: TargetRange; lr: number; iters: number; state: State;
-  signal: { height: number; width: number; channels: number; source?: string }; finalLoss: number; engine: string;
+  /** From manifestSignal for clips and volumes. */
+  signal: NonNullable<Manifest['signal']>; finalLoss: number; engine: string;
+  /** Coordinates per step of the fit (default: the whole grid); the bundled train step takes this many. */
+  batch?: number;
   /** Measured quality and provenance, e.g. { psnr, prior }. */
   eval?: Record<string, unknown>;
   /** Further files to list (and hash) in the manifest, e.g. reconstruction.png. */
@@ -28,7 +43,7 @@ export interface FitBundleArgs {
 export async function fitBundle(a: FitBundleArgs): Promise<BuiltBundle> {
   const params: Params = {};
   for (const s of paramSpecs(a.config)) params[s.name] = a.state[s.name].data;
-  const batch = a.signal.height * a.signal.width;
+  const batch = a.batch ?? signalDims(a.signal).reduce((x, y) => x * y, 1);
   const step = trainStepProgram({ config: a.config, batch });
   const inf = inferenceProgram(a.config, params);
   const g1 = graphEntry('train_step.onnx', step, programToOnnx(step));

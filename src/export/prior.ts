@@ -6,7 +6,7 @@
 import { loadBundle, buildBundle, type FileSource, type Manifest, type BuiltBundle, type BundleLoadOptions } from './bundle.ts';
 import type { SignatureStatus } from './signature.ts';
 import { programToOnnx } from '../onnx/write.ts';
-import { graphEntry } from './fit-bundle.ts';
+import { graphEntry, manifestSignal, signalDims } from './fit-bundle.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import { trainStepProgram, encoderProgram } from '../train/programs.ts';
 import { ADAM_DEFAULTS } from '../train/adam.ts';
@@ -29,7 +29,10 @@ export async function loadPrior(src: FileSource, o: BundleLoadOptions = {}): Pro
     if (!t || t.data.length !== s.shape.reduce((a, c) => a * c, 1)) throw new UserError(`${src.where}: prior lacks encoder tensor '${s.name}' of shape [${s.shape}]`);
     encoder[s.name] = t.data;
   }
-  return { name: m.name, config: m.config, range: m.range, encoder, manifest: m, signature: b.signature };
+  return {
+    name: m.name, config: m.config, range: m.range, encoder, manifest: m, signature: b.signature,
+    ...(m.signal ? { dims: signalDims(m.signal) } : {}), ...(m.signal?.rate !== undefined ? { rate: m.signal.rate } : {}),
+  };
 }
 
 export interface PriorBundleArgs {
@@ -40,6 +43,10 @@ export interface PriorBundleArgs {
   encoder: Params;
   /** Resolution the prior was trained at; the bundled train step fits a new res x res signal. */
   res: number;
+  /** The grid of a clip or volume prior ([n], [d, h, w]; its train step fits that many samples), instead of res x res. */
+  dims?: number[];
+  /** Samples per second of an audio prior's clips. */
+  rate?: number;
   lr: number;
   iters: number;
   signals: number;
@@ -58,15 +65,16 @@ export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle>
     if (!v) throw new UserError(`prior '${a.name}': encoder tensor '${s.name}' missing`);
     tensors[s.name] = { dims: s.shape, data: v };
   }
-  const step = trainStepProgram({ config: a.config, batch: a.res * a.res });
+  const dims = a.dims ?? [a.res, a.res], batch = dims.reduce((x, y) => x * y, 1);
+  const step = trainStepProgram({ config: a.config, batch });
   // The encoder graph takes its weights as inputs (from weights.bin): stored once per bundle.
   const enc = encoderProgram(a.config);
   const g1 = graphEntry('encoder.onnx', enc, programToOnnx(enc));
   const g2 = graphEntry('train_step.onnx', step, programToOnnx(step));
   return buildBundle({
     kind: 'prior', name: a.name, config: a.config, range: a.range, ...(a.created ? { created: a.created } : {}),
-    train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch: a.res * a.res, signals: a.signals, engine: a.engine, ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}) },
-    signal: { height: a.res, width: a.res, channels: a.config.outDim },
+    train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch, signals: a.signals, engine: a.engine, ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}) },
+    signal: manifestSignal(dims, a.config.outDim, a.rate !== undefined ? { rate: a.rate } : {}),
     ...(a.data ? { data: a.data } : {}),
     ...(a.eval ? { eval: a.eval } : {}),
     graphs: { encoder: g1.entry, train_step: g2.entry },

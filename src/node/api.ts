@@ -1,25 +1,27 @@
-// What a Node program needs, in a few calls (the `strainer/node` entry): read an image file, load a
-// prior (a folder, or the name of one shipped in the package), fit a signal, pretrain a prior, save a
-// fit. Every call resolves its settings through the same functions as the CLI (resolveFit,
-// splitSource, fitBundle), so library and command line accept, refuse and report alike.
+// What a Node program needs, in a few calls (the `strainer/node` entry): read an image file (clips and
+// volumes: ./signals.ts), load a prior (a folder, or the name of one shipped in the package), fit a
+// signal of any dimension, pretrain a prior, save a fit. Every call resolves its settings through the
+// same functions as the CLI (resolveFit, splitSource, fitBundle), so library and command line accept,
+// refuse and report alike.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadImage, cropCenterSquare, resizeArea, type Image, type ChannelMode } from '../data/image.ts';
+import { asSignal, padEnd, type Signal } from '../data/signal.ts';
 import { splitSource, type Split } from '../data/split.ts';
 import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { Backend } from '../runtime/session.ts';
 import { fitSignal, psnrAt } from '../train/fit.ts';
-import { resolveFit, checkIters, checkLr, DEFAULT_LR, type ModelOverrides } from '../train/fit-config.ts';
+import { resolveFit, checkIters, checkLr, defaultConfig, DEFAULT_LR, AUDIO_RANGE, type ModelOverrides } from '../train/fit-config.ts';
 import type { TargetRange } from '../train/grid.ts';
 import type { Prior } from '../train/prior.ts';
 import type { State } from '../train/trainer.ts';
 import { pretrainOrt } from '../train/pretrain.ts';
 import { transferGain } from '../train/transfer.ts';
 import { loadPrior as loadPriorBundle, buildPriorBundle, type BundledPrior } from '../export/prior.ts';
-import { fitBundle } from '../export/fit-bundle.ts';
-import type { BuiltBundle, FileSource, BundleLoadOptions } from '../export/bundle.ts';
+import { fitBundle, manifestSignal } from '../export/fit-bundle.ts';
+import type { BuiltBundle, FileSource, BundleLoadOptions, Manifest } from '../export/bundle.ts';
 import { UserError } from '../util/errors.ts';
 import { nodeBackend, type NodeBackendName } from './backend.ts';
 import { dirSource, writeBundleDir, checkOutDir } from './fs.ts';
@@ -89,13 +91,15 @@ export interface NodeFitOptions {
   backend?: Backend | NodeBackendName;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
-  /** Coordinates per step (default: the whole image). */
+  /** Coordinates per step (default: the whole grid, or random batches of MAX_STEP_ROWS above that). */
   batch?: number;
+  /** A clip's sample rate (Hz): checked against an audio prior's, recorded by saveFit. */
+  rate?: number;
   /** After every update; return false to stop early. */
   onStep?: (s: StepReport) => void | boolean | Promise<void | boolean>;
 }
 
-export interface NodeFitResult {
+export interface NodeFitResult<S extends Image | Signal = Image> {
   /** PSNR (dB, [0,1] scale) at the iterations `strainer fit --json` reports ("0", "10", "50", ...). */
   psnr: Record<string, number>;
   /** PSNR before every update. */
@@ -111,9 +115,14 @@ export interface NodeFitResult {
   params: Params;
   /** The whole final train state (parameters and Adam moments): what saveFit stores. */
   state: State;
-  /** The final rendering, unclamped, same size and channels as the image. */
-  output: Image;
+  /** The final rendering, unclamped, same size and channels as the signal. */
+  output: S;
   stepMs: number[];
+  /** Coordinates per step when fewer than the grid's samples (random batches). */
+  batch?: number;
+  /** The lattice a clip sat on (an audio prior's length), when not its own. */
+  lattice?: number[];
+  rate?: number;
 }
 
 /** A built bundle's files as a FileSource (read back exactly as a folder would be). */
@@ -126,15 +135,18 @@ function backendOf(b: NodeFitOptions['backend'], threads?: number): Backend {
   return typeof b === 'object' ? b : nodeBackend(b ?? 'ort', threads);
 }
 
-/** Fits an INR to `image` (from a prior's encoder, or from a random SIREN) with the paper's protocol. */
-export async function fit(image: Image, o: NodeFitOptions = {}): Promise<NodeFitResult> {
+/** Fits an INR to an image, clip or volume (from a prior's encoder, or from a random SIREN; a clip
+ *  without a prior gets SIREN's audio model, fit-config.ts AUDIO_CONFIG) with the paper's protocol. */
+export async function fit<S extends Image | Signal>(image: S, o: NodeFitOptions = {}): Promise<NodeFitResult<S>> {
   const prior = typeof o.prior === 'string' ? await loadPrior(o.prior) : o.prior ?? null;
-  const r = resolveFit({ prior, model: o.model, channels: image.channels, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, range: o.range });
+  const sig = asSignal(image);
+  const r = resolveFit({ prior, model: o.model, channels: sig.channels, dims: sig.dims, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, range: o.range, batch: o.batch, ...(o.rate !== undefined ? { rate: o.rate } : {}) });
   const res = await fitSignal(image, {
     config: r.config, iters: r.iters, lr: r.lr, seed: o.seed ?? 0, backend: backendOf(o.backend, o.threads), range: r.range,
     ...(r.init ? { init: r.init } : {}),
     ...(r.encoderLr !== undefined ? { encoderLr: r.encoderLr } : {}),
-    ...(o.batch !== undefined ? { batch: o.batch } : {}),
+    ...(r.batch !== undefined ? { batch: r.batch } : {}),
+    ...(r.lattice ? { lattice: r.lattice } : {}),
     keepState: true,
     ...(o.onStep ? { onStep: (it: number, psnr: number, loss: number, ms: number) => o.onStep!({ it, iters: r.iters, psnr, loss, ms }) } : {}),
   });
@@ -142,18 +154,21 @@ export async function fit(image: Image, o: NodeFitOptions = {}): Promise<NodeFit
     psnr: psnrAt(res, r.iters), curve: res.psnr, finalPsnr: res.finalPsnr, backend: res.backend,
     config: r.config, range: r.range, iters: res.psnr.length, lr: r.lr, prior: prior?.name ?? null,
     params: res.params, state: res.state!, output: { ...image, data: res.output }, stepMs: res.stepMs,
+    ...(r.batch !== undefined ? { batch: r.batch } : {}), ...(r.lattice ? { lattice: r.lattice } : {}), ...(o.rate !== undefined ? { rate: o.rate } : {}),
   };
 }
 
 /** The fitted signal as a bundle (`strainer fit --out`'s layout: manifest, weights.bin with the train
  *  state, inference.onnx, train_step.onnx), written atomically into `dir`; refuses a non-empty folder
  *  unless `force`. */
-export async function saveFit(r: NodeFitResult, dir: string, o: { name?: string; force?: boolean; extra?: Record<string, Uint8Array> } = {}): Promise<BuiltBundle> {
+export async function saveFit(r: NodeFitResult<Image | Signal>, dir: string, o: { name?: string; force?: boolean; source?: string; extra?: Record<string, Uint8Array> } = {}): Promise<BuiltBundle> {
   checkOutDir(dir, o.force ?? false);
   const last = r.curve[r.curve.length - 1];
+  const out = asSignal(r.output);
   const bundle = await fitBundle({
     name: o.name ?? basename(resolve(dir)), config: r.config, range: r.range, lr: r.lr, iters: r.iters, state: r.state,
-    signal: { height: r.output.height, width: r.output.width, channels: r.output.channels },
+    signal: manifestSignal(out.dims, out.channels, { ...(o.source ? { source: o.source } : {}), ...(r.rate !== undefined ? { rate: r.rate } : {}), ...(r.lattice ? { lattice: r.lattice } : {}) }),
+    ...(r.batch !== undefined ? { batch: r.batch } : {}),
     finalLoss: last === undefined ? NaN : 10 ** (-last / 10), engine: r.backend,
     eval: { psnr: r.finalPsnr, ...(r.prior ? { prior: r.prior } : {}) },
     ...(o.extra ? { extra: o.extra } : {}),
@@ -169,14 +184,25 @@ export interface NodePretrainOptions {
   n?: number;
   /** Held-out images for the transfer-gain measurement stored in the manifest (default 5). */
   test?: number;
+  /** With given signals: held-out signals for that measurement (clips keep the prior's time scale). */
+  testSignals?: readonly { id: string; signal: Image | Signal }[];
+  /** Ids of the given training signals, recorded in the manifest (default image0, image1, ...). */
+  ids?: readonly string[];
+  /** What the given signals are, with their files' sha256 (recorded in the manifest's `data`). */
+  data?: { description: string; files: { path: string; sha256: string }[] };
   /** Pretraining iterations (default 5000, the paper's). */
   iters?: number;
   lr?: number;
   seed?: number;
   model?: ModelOverrides;
+  /** Default 'unit'; clips 'pm1' (the samples themselves, fit-config.ts AUDIO_RANGE). */
   range?: TargetRange;
+  /** Samples per second of the clips (audio priors; recorded and checked when fitting). */
+  rate?: number;
   /** Iterations of the held-out transfer measurement (default 100; 0: skip). */
   gainIters?: number;
+  /** Iterations at which that measurement reports PSNR (default 0, 50, 100, 200, and gainIters). */
+  gainAt?: readonly number[];
   /** Prior name in the manifest (default: the basename of `out`, or 'prior'). */
   name?: string;
   /** Write the bundle here (atomically; a non-empty folder only with `force`). */
@@ -195,35 +221,47 @@ export interface NodePretrainResult {
   engine: string;
   /** The held-out measurement (also in the manifest's `eval`), when made. */
   gain?: Record<string, unknown>;
-  split: Pick<Split, 'train' | 'test'>;
+  split: { train: readonly { id: string; image: Image | Signal }[]; test: readonly { id: string; image: Image | Signal }[] };
 }
 
 /** Pretrains a STRAINER prior (shared encoder, N decoders) on a data source (a folder of images, a NIfTI
- *  volume or a .npy stack, split as `strainer pretrain` splits it) or on given same-size images. */
-export async function pretrain(data: string | readonly Image[], o: NodePretrainOptions = {}): Promise<NodePretrainResult> {
-  const res = o.res ?? (typeof data === 'string' ? 64 : data[0]?.width ?? 0);
+ *  volume or a .npy stack, split as `strainer pretrain` splits it) or on given signals of one size and
+ *  dimension; clips of different lengths are zero-padded at the end to the longest (the reference
+ *  recipe), and the prior records that length, so clips fitted from it keep its time scale. */
+export async function pretrain(data: string | readonly (Image | Signal)[], o: NodePretrainOptions = {}): Promise<NodePretrainResult> {
+  const res = o.res ?? (typeof data === 'string' ? 64 : 0);
   const n = o.n ?? (typeof data === 'string' ? 10 : data.length);
-  const split: Pick<Split, 'train' | 'test'> & { source?: Split['source'] } = typeof data === 'string'
+  const split: NodePretrainResult['split'] & { source?: Split['source'] } = typeof data === 'string'
     ? await splitSource(data, { res, n, test: o.test ?? 5 })
-    : { train: data.map((image, i) => ({ id: `image${i}`, image })), test: [] };
-  const signals = split.train.map((s) => s.image);
+    : { train: data.map((image, i) => ({ id: o.ids?.[i] ?? `image${i}`, image })), test: (o.testSignals ?? []).map((t) => ({ id: t.id, image: t.signal })) };
+  let signals = split.train.map((s) => asSignal(s.image));
   if (signals.length === 0) throw new UserError('pretrain needs at least one image');
-  for (const s of signals) if (s.width !== signals[0].width || s.height !== signals[0].height || s.channels !== signals[0].channels) throw new UserError('pretrain: every image must have the same size and channels');
-  const range = o.range ?? 'unit';
+  const inDim = signals[0].dims.length;
+  if (inDim === 1) {
+    const longest = Math.max(...signals.map((s) => s.dims[0]));
+    signals = signals.map((s) => (s.dims[0] === longest ? s : padEnd(s, longest)));
+  }
+  for (const s of signals) if (s.dims.join('x') !== signals[0].dims.join('x') || s.channels !== signals[0].channels) throw new UserError('pretrain: every signal must have the same size and channels');
+  const dims = signals[0].dims;
+  const range = o.range ?? (inDim === 1 ? AUDIO_RANGE : 'unit');
   const iters = checkIters(o.iters ?? 5000);
   const lr = checkLr(o.lr ?? DEFAULT_LR);
-  const config = validateConfig({ ...PAPER_CONFIG, ...o.model, outDim: signals[0].channels } as InrConfig);
+  const config = validateConfig({ ...defaultConfig(inDim), ...o.model, inDim, outDim: signals[0].channels } as InrConfig);
   const backend = backendOf(o.backend, o.threads);
   const result = await pretrainOrt(backend, signals, { config, iters, lr, seed: o.seed ?? 0, range, ...(o.onStep ? { onStep: o.onStep } : {}) });
   const gainIters = o.gainIters ?? 100;
   const gain = gainIters > 0 && split.test.length > 0
-    ? await transferGain(backend, config, result.encoder, split.test, { iters: gainIters, lr, seed: o.seed ?? 0, range })
+    ? await transferGain(backend, config, result.encoder, split.test, { iters: gainIters, lr, seed: o.seed ?? 0, range, ...(inDim === 1 ? { lattice: dims } : {}), ...(o.gainAt ? { at: o.gainAt } : {}) })
     : undefined;
   const name = o.name ?? (o.out ? basename(resolve(o.out)) : 'prior');
+  const described: Manifest['data'] | undefined = split.source
+    ? { description: split.source.description, files: split.source.files, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) }
+    : o.data ? { ...o.data, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) } : undefined;
   const bundle = await buildPriorBundle({
-    name, config, range, encoder: result.encoder, res: signals[0].width, lr, iters, signals: signals.length, engine: result.engine,
+    name, config, range, encoder: result.encoder, res: dims[dims.length - 1], lr, iters, signals: signals.length, engine: result.engine,
+    ...(inDim !== 2 ? { dims } : {}), ...(o.rate !== undefined ? { rate: o.rate } : {}),
     finalLoss: result.loss[result.loss.length - 1],
-    ...(split.source ? { data: { description: split.source.description, files: split.source.files, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) } } : {}),
+    ...(described ? { data: described } : {}),
     ...(gain ? { eval: gain } : {}),
   });
   if (o.out) writeBundleDir(o.out, bundle, o.force ?? false);

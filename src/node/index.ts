@@ -6,6 +6,7 @@
 //   const r = await fit(readImage('slice.png', { res: 64 }), { prior: await loadPrior('mri-64'), iters: 200 });
 export * from '../index.ts';
 export { readImage, loadPrior, priorDir, fit, saveFit, pretrain, shippedPriors, SHIPPED_PRIORS_DIR, type ReadImageOptions, type NodeFitOptions, type NodeFitResult, type NodePretrainOptions, type NodePretrainResult, type StepReport } from './api.ts';
+export { readAudio, readVolume, readSignal, writeAudio, writeVolume, type Audio, type VolumeRead, type ReadSignalOptions } from './signals.ts';
 export { nodeBackend, NODE_BACKENDS, type NodeBackendName } from './backend.ts';
 export { ortNodeBackend, type OrtNodeOptions } from '../runtime/ort-node.ts';
 export { dirSource, writeBundleDir, writeFileAtomic, checkOutDir } from './fs.ts';

@@ -1,7 +1,9 @@
-// Fit one signal: build the train-step graph for the config, write it as ONNX, drive it with a
-// Trainer on the chosen backend, record PSNR before every update (the paper code's convention), then
-// render the result. The one step loop behind the CLI, restoration, the benchmarks and the browser.
+// Fit one signal (a clip, an image, a volume: any rank): build the train-step graph for the config,
+// write it as ONNX, drive it with a Trainer on the chosen backend, record PSNR before every update (the
+// paper code's convention), then render the result. The one step loop behind the CLI, restoration, the
+// benchmarks and the browser.
 import type { Image } from '../data/pixels.ts';
+import { asSignal, sampleCount, type Signal } from '../data/signal.ts';
 import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
@@ -9,9 +11,9 @@ import { validateConfig } from '../model/config.ts';
 import { initParams, paramSpecs, type Params } from '../model/inr.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import { trainStepProgram, type Measurement } from './programs.ts';
-import { createRenderer, type Renderer } from './render.ts';
+import { createRenderer, createGridRenderer, type Renderer } from './render.ts';
 import { Trainer, initialState, type State } from './trainer.ts';
-import { gridCoords, psnrFromMse, toTargetRange, type TargetRange } from './grid.ts';
+import { latticeCoords, psnrFromMse, toTargetRange, type TargetRange } from './grid.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
@@ -26,11 +28,15 @@ export interface FitOptions {
   range?: TargetRange;
   /** Start from these parameters (e.g. a prior's encoder); missing ones come from a fresh init. */
   init?: Partial<Params>;
-  /** Coordinates per step; default the full image. Fewer samples a random subset each step. */
+  /** Coordinates per step; default the whole grid. Fewer draws that many samples uniformly at random
+   *  (with replacement) each step: volumes too large for one step. */
   batch?: number;
+  /** The lattice the signal's samples sit on (latticeCoords; default its own dims): a clip fitted from
+   *  an audio prior keeps the prior's sample spacing (resolveFit decides). */
+  lattice?: number[];
   measurement?: Measurement;
   /** Observation to fit when a measurement is used (e.g. the low-resolution image). */
-  observed?: Image;
+  observed?: Image | Signal;
   /** Learning rate of the encoder's parameters (default: `lr`, the paper's protocol); 0 keeps a
    *  prior's encoder fixed, so only the decoder combines its features. */
   encoderLr?: number;
@@ -39,7 +45,7 @@ export interface FitOptions {
   /** Render the model after these numbers of updates (0: the initial model; never `iters`, whose
    *  rendering is the result's `output`) into onRender: previews, measurements against a truth. */
   renderAt?: (k: number) => boolean;
-  /** The signal (HWC in [0,1], unclamped) after k updates, for each k chosen by renderAt. Render time
+  /** The signal (row-major, channels last, in [0,1], unclamped) after k updates, for each k chosen by renderAt. Render time
    *  is not in the step times. */
   onRender?: (output: Float32Array, k: number) => void | Promise<void>;
   /** Once the train step is loaded, before the first update (`backend`: the runtime's name). */
@@ -56,7 +62,7 @@ export interface FitResult {
   params: Params;
   /** With `keepState`: the whole final train state (params, Adam moments, step), what a fit bundle stores. */
   state?: State;
-  /** Rendering of the final model on the signal's grid, HWC in [0,1] (unclamped). */
+  /** Rendering of the final model on the signal's grid, row-major with channels last (an image's HWC), in [0,1] (unclamped). */
   output: Float32Array;
   stepModel: Uint8Array;
   backend: string;
@@ -83,12 +89,14 @@ export async function render(backend: Backend, c: InrConfig, params: Params, h: 
   }
 }
 
-export async function fitSignal(sig: Image, o: FitOptions): Promise<FitResult> {
+export async function fitSignal(input: Image | Signal, o: FitOptions): Promise<FitResult> {
+  const sig = asSignal(input);
   const c = validateConfig({ ...o.config, outDim: sig.channels });
+  if (c.inDim !== sig.dims.length) throw new UserError(`a ${sig.dims.length}-D signal needs a model with inDim ${sig.dims.length}; the config has inDim ${c.inDim}`);
   const range = o.range ?? 'unit';
-  const rows = sig.height * sig.width;
+  const rows = sampleCount(sig.dims);
   const batch = o.batch ?? rows;
-  if (batch > rows || batch < 1) throw new UserError(`batch must be between 1 and ${rows} (the image's pixel count), got ${batch}`);
+  if (!Number.isInteger(batch) || batch > rows || batch < 1) throw new UserError(`batch must be an integer between 1 and ${rows} (the signal's sample count), got ${batch}`);
   const encLr = o.encoderLr;
   if (encLr !== undefined && !(Number.isFinite(encLr) && encLr >= 0)) throw new UserError(`encoder learning rate must be a number >= 0, got ${encLr}`);
   const stepModel = programToOnnx(trainStepProgram({ config: c, batch, ...(o.measurement ? { measurement: o.measurement } : {}), ...(encLr !== undefined ? { encoderLr: true } : {}) }));
@@ -97,14 +105,15 @@ export async function fitSignal(sig: Image, o: FitOptions): Promise<FitResult> {
   let renderer: Renderer | null = null, failed = false;
   try {
     // One render graph for the previews and the final output.
-    renderer = await createRenderer(o.backend, c, sig.height, sig.width, range);
+    const grid = { dims: sig.dims, ...(o.lattice ? { lattice: o.lattice } : {}) };
+    renderer = await createGridRenderer(o.backend, c, grid, range);
     const renderAt = o.onRender ? o.renderAt ?? (() => false) : () => false;
     if (renderAt(0)) await o.onRender!(await renderer.render(start), 0);
-    const coords = gridCoords(sig.height, sig.width);
-    const target = o.observed ?? sig;
+    const coords = latticeCoords(sig.dims, o.lattice ?? sig.dims);
+    const target = o.observed ? asSignal(o.observed) : sig;
     const targets = toTargetRange(target.data, range);
     const full = batch === rows;
-    if (full) trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([target.height * target.width, c.outDim], targets));
+    if (full) trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([sampleCount(target.dims), c.outDim], targets));
     const r = rng(o.seed + 1);
     const psnr: number[] = [];
     const stepMs: number[] = [];

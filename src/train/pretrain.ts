@@ -2,6 +2,7 @@
 // trained jointly. The N decoders are stacked into one [width, N*C] layer, so every step runs the
 // encoder once over the shared coordinates (REFERENCE.md cost note) and the loss is the sum over
 // signals of each signal's MSE. Adam is elementwise, so stacking is exactly N independent decoders.
+// Signals of any rank (clips, images, volumes), all of one size.
 import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { validateConfig, type InrConfig } from '../model/config.ts';
@@ -11,6 +12,7 @@ import { trainStepProgram } from './programs.ts';
 import { Trainer, initialState, type State } from './trainer.ts';
 import { gridCoords, psnrFromMse, toTargetRange } from './grid.ts';
 import type { Image } from '../data/pixels.ts';
+import { asSignal, describeSignal, sampleCount, type Signal } from '../data/signal.ts';
 import type { PretrainOptions, PretrainResult } from './pretrain-api.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -18,17 +20,18 @@ export function stackedConfig(c: InrConfig, n: number): InrConfig {
   return { ...c, outDim: c.outDim * n };
 }
 
-/** Targets [H*W, N*C]: row p, column i*C + c holds signal i's channel c at pixel p. */
-export function stackTargets(signals: readonly Image[], opts: Pick<PretrainOptions, 'range'>): Float32Array {
-  const { height: h, width: w, channels: c } = signals[0];
+/** Targets [samples, N*C]: row p, column i*C + c holds signal i's channel c at sample p. */
+export function stackTargets(input: readonly (Image | Signal)[], opts: Pick<PretrainOptions, 'range'>): Float32Array {
+  const signals = input.map(asSignal);
+  const first = signals[0], c = first.channels, rows = sampleCount(first.dims);
   for (const s of signals) {
-    if (s.height !== h || s.width !== w || s.channels !== c) throw new UserError(`pretraining needs signals of one size: got ${s.width}x${s.height}x${s.channels} and ${w}x${h}x${c}`);
+    if (s.dims.join('x') !== first.dims.join('x') || s.channels !== c) throw new UserError(`pretraining needs signals of one size: got ${describeSignal(s)} and ${describeSignal(first)}`);
   }
   const n = signals.length;
-  const out = new Float32Array(h * w * n * c);
+  const out = new Float32Array(rows * n * c);
   signals.forEach((s, i) => {
     const t = toTargetRange(s.data, opts.range);
-    for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) out[p * n * c + i * c + k] = t[p * c + k];
+    for (let p = 0; p < rows; p++) for (let k = 0; k < c; k++) out[p * n * c + i * c + k] = t[p * c + k];
   });
   return out;
 }
@@ -53,16 +56,18 @@ export interface PretrainRun {
   checkpoint?: { every: number; save: (state: State, loss: number[], meanPsnr: number[]) => void | Promise<void> };
 }
 
-export async function pretrainOrt(backend: Backend, signals: readonly Image[], opts: PretrainOptions, run: PretrainRun = {}): Promise<PretrainResult> {
-  if (signals.length === 0) throw new UserError('pretraining needs at least one signal');
+export async function pretrainOrt(backend: Backend, input: readonly (Image | Signal)[], opts: PretrainOptions, run: PretrainRun = {}): Promise<PretrainResult> {
+  if (input.length === 0) throw new UserError('pretraining needs at least one signal');
+  const signals = input.map(asSignal);
   const c = validateConfig({ ...opts.config, outDim: signals[0].channels });
+  if (c.inDim !== signals[0].dims.length) throw new UserError(`pretraining ${signals[0].dims.length}-D signals needs a model with inDim ${signals[0].dims.length}; the config has inDim ${c.inDim}`);
   const n = signals.length;
   const sc = stackedConfig(c, n);
-  const rows = signals[0].height * signals[0].width;
+  const rows = sampleCount(signals[0].dims);
   const step = programToOnnx(trainStepProgram({ config: sc, batch: rows, signals: n }));
   const state = run.resume?.state ?? initialState(sc, initParams(sc, opts.seed));
   const trainer = await Trainer.create(backend, step, sc, state, opts.lr);
-  trainer.setBatch(hostTensor([rows, c.inDim], gridCoords(signals[0].height, signals[0].width)), hostTensor([rows, n * c.outDim], stackTargets(signals, opts)));
+  trainer.setBatch(hostTensor([rows, c.inDim], gridCoords(...signals[0].dims)), hostTensor([rows, n * c.outDim], stackTargets(signals, opts)));
   const loss = [...(run.resume?.loss ?? [])];
   const meanPsnr = [...(run.resume?.meanPsnr ?? [])];
   const stepMs: number[] = [];

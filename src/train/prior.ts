@@ -12,4 +12,9 @@ export interface Prior {
   config: InrConfig;
   range: TargetRange;
   encoder: Params;
+  /** The grid it was pretrained on ([7290] clips, [64, 64] images), when known: a clip fitted from an
+   *  audio prior keeps the prior's sample spacing (resolveFit). */
+  dims?: number[];
+  /** Samples per second along axis 0 (audio priors): a clip of another rate is refused. */
+  rate?: number;
 }
