@@ -31,10 +31,13 @@ export type { PretrainOptions, PretrainResult, PretrainEngine } from './train/pr
 export { psnrCurve, transferGain } from './train/transfer.ts';
 export { gridCoords, latticeCoords, linspace, psnrFromMse, type TargetRange } from './train/grid.ts';
 // Bundles: format, priors, fitted signals, checkpoints
-export { buildBundle, loadBundle, parseManifest, FORMAT_VERSION, type Manifest, type BuiltBundle, type LoadedBundle, type FileSource } from './export/bundle.ts';
+export { buildBundle, loadBundle, parseManifest, FORMAT_VERSION, type Manifest, type BuiltBundle, type LoadedBundle, type FileSource, type BundleLoadOptions } from './export/bundle.ts';
 export { loadPrior, buildPriorBundle, type BundledPrior, type PriorBundleArgs } from './export/prior.ts';
 export { fitBundle, type FitBundleArgs } from './export/fit-bundle.ts';
 export { encodeCheckpoint, decodeCheckpoint, type CheckpointMeta } from './export/checkpoint.ts';
+export { generateKeyPair, signManifest, verifyManifest, importPublicKey, publicKeyId, SIGNATURE_FILE, type SignatureStatus, type KeyPairPem } from './export/signature.ts';
+export { quantizePrior, QUANTIZE_TARGETS, type QuantizeTarget } from './export/quantize.ts';
+export { TENSOR_DTYPES, type TensorDtype } from './export/tensor-codec.ts';
 // Runtimes: the interface and the reference interpreter (onnxruntime adapters live in the platform entries)
 export { hostTensor, type Backend, type Session, type HostTensor } from './runtime/session.ts';
 export { referenceBackend } from './runtime/reference.ts';
