@@ -1,6 +1,8 @@
 // The CLI's side of choosing a runtime: the `--ep` flag of fit, pretrain, eval, restore and demo,
-// resolved by the one chooser (src/node/backend.ts) before any work, and announced on stderr as one
-// line saying which runtime runs and why.
+// resolved by the one chooser (src/node/backend.ts) before any work, so a provider that cannot start
+// is the command's one error line; which runtime runs and why is announced on stderr when it first
+// loads a model (after the command's own input checks, which keep their one-line errors).
+import type { Backend } from '../runtime/session.ts';
 import { chooseBackend, describeChoice, EP_CHOICES, type ChosenBackend, type Ep, type NodeBackendName } from '../node/backend.ts';
 import { choiceArg } from './args.ts';
 
@@ -8,6 +10,14 @@ export const EP_FLAG = ['--ep <ep>', `onnxruntime-node execution provider: ${EP_
 
 export async function cliBackend(o: { ep?: Ep; threads?: number; backend?: NodeBackendName }): Promise<ChosenBackend> {
   const chosen = await chooseBackend({ ...(o.ep ? { ep: o.ep } : {}), ...(o.threads ? { threads: o.threads } : {}), ...(o.backend ? { engine: o.backend } : {}) });
-  process.stderr.write(describeChoice(chosen) + '\n');
-  return chosen;
+  let announced = false;
+  const backend: Backend = {
+    name: chosen.backend.name,
+    load: (model, lo) => {
+      if (!announced) process.stderr.write(describeChoice(chosen) + '\n');
+      announced = true;
+      return chosen.backend.load(model, lo);
+    },
+  };
+  return { ...chosen, backend };
 }
