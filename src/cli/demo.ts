@@ -2,18 +2,19 @@
 // in pretraining) from the shipped STRAINER-10 prior and from a random SIREN, same seed and recipe,
 // and prints both PSNR curves side by side; --out also writes target | SIREN | STRAINER as one PNG.
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { intArg } from './args.ts';
 import { progress } from './progress.ts';
 import { loadNifti } from '../data/nifti.ts';
 import { mriSliceImage, referenceSplit, sliceId } from '../data/mri.ts';
 import { encodePng, type Image } from '../data/image.ts';
-import { loadPrior } from '../export/prior.ts';
+import { loadCliPrior } from './verify.ts';
 import { priorInit } from '../train/fit-config.ts';
 import { fitSignal, type FitResult } from '../train/fit.ts';
 import type { Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
-import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
+import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -31,8 +32,11 @@ function sideBySide(images: Image[]): Image {
 
 export async function runDemo(o: { prior: string; iters: number; slice?: number; out?: string; force?: boolean; ep?: Ep }): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
-  const prior = await loadPrior(dirSource(o.prior));
-  const vol = loadNifti(join(ROOT, 'data/ch2bet.nii.gz'));
+  const prior = await loadCliPrior(o.prior);
+  const volume = join(ROOT, 'data/ch2bet.nii.gz');
+  // The MRI volume is in the repository, not in the npm package (which ships code, priors and licences).
+  if (!existsSync(volume)) throw new UserError(`the demo fits a slice of data/ch2bet.nii.gz, which is in the strainer repository but not in the npm package; run it from a checkout, or fit your own image: strainer fit IMAGE --prior mri-64 --res 64`);
+  const vol = loadNifti(volume);
   const split = referenceSplit(vol);
   const z = o.slice ?? split.test[0];
   if (prior.manifest.data?.train.includes(sliceId(z))) throw new UserError(`slice ${sliceId(z)} was used to train ${prior.name}; pick a held-out one (${split.test.map(sliceId).join(', ')})`);

@@ -8,13 +8,13 @@ import { intArg, floatArg } from './args.ts';
 import { splitSource, parseSelect } from '../data/split.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { type Prior } from '../train/prior.ts';
-import { loadPrior } from '../export/prior.ts';
+import { loadCliPrior } from './verify.ts';
 import { priorInit } from '../train/fit-config.ts';
 import { psnrCurve } from '../train/transfer.ts';
 import { pretrainOrt } from '../train/pretrain.ts';
 import type { Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
-import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
+import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import type { Params } from '../model/inr.ts';
 import type { SourceImage } from '../data/sources.ts';
@@ -38,7 +38,7 @@ export async function runEval(o: EvalCli): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const methods = o.methods.split(',').map((m) => m.trim());
   for (const m of methods) if (!(METHODS as readonly string[]).includes(m)) throw new UserError(`--methods: unknown method '${m}' (choose from ${METHODS.join(', ')})`);
-  const prior = await loadPrior(dirSource(o.prior));
+  const prior = await loadCliPrior(o.prior);
   const res = o.res ?? prior.manifest.signal?.height ?? 64;
   const lr = o.lr ?? prior.manifest.train.lr;
   const { backend } = await cliBackend(o);
@@ -74,7 +74,7 @@ export async function runEval(o: EvalCli): Promise<void> {
   }
   if (methods.includes('strainer1')) {
     let p1: Prior | undefined;
-    if (o.prior1) p1 = await loadPrior(dirSource(o.prior1));
+    if (o.prior1) p1 = await loadCliPrior(o.prior1);
     if (p1) inits.strainer1 = priorInit(p1, config);
     else {
       const iters = o.strainer1Iters ?? prior.manifest.train.iters;

@@ -12,10 +12,10 @@ import { REPORT_ITERS } from './fit.ts';
 import { ITERS_RANGE, LR_MAX } from '../train/fit-config.ts';
 import { median } from '../util/stats.ts';
 import { loadImage, encodePng, type Image } from '../data/image.ts';
-import { loadPrior } from '../export/prior.ts';
+import { loadCliPrior } from './verify.ts';
 import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
-import { dirSource, checkOutDir, writeFileAtomic } from '../node/fs.ts';
+import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreResult, type RestoreTask } from '../restore/restore.ts';
 import { addNoise, checkScale } from '../restore/degrade.ts';
 import { UserError } from '../util/errors.ts';
@@ -63,7 +63,7 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
   if (truth && scale > 1) checkScale(truth.width, truth.height, scale, 'truth');
   taskGeometry(obs, o.task, scale); // size checks before any work
 
-  const prior = o.prior ? await loadPrior(dirSource(o.prior)) : null;
+  const prior = o.prior ? await loadCliPrior(o.prior) : null;
   const { backend } = await cliBackend(o);
   const bar = progress(`restore ${basename(imagePath)} (${o.task})`, o.iters, false);
   const r = await restoreImage(obs, {
