@@ -45,7 +45,7 @@ export { referenceBackend } from './runtime/reference.ts';
 export { makeImage, resizeArea, cropCenterSquare, padToSquare, toGray, toChannels, type Image, type ChannelMode } from './data/pixels.ts';
 // Signals of any rank (clips, images, volumes); WAV and NIfTI codecs
 export { makeSignal, imageSignal, signalImage, asSignal, resampleArea, padCentered, padEnd, middleSlices, sampleCount, type Signal } from './data/signal.ts';
-export { parseWav, encodeWav, wavSignal, signalWav, mixDown, snrDb, type Wav, type WavEncoding } from './data/wav.ts';
+export { parseWav, encodeWav, wavSignal, signalWav, mixDown, snrDb, SILENCE, type Wav, type WavEncoding } from './data/wav.ts';
 export { encodeNifti, niftiSignal, npySignal, cubeAt } from './data/volume.ts';
 export { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreOptions, type RestoreResult, type RestorePoint, type RestoreTask } from './restore/restore.ts';
 export { downsample, addNoise, clamp01 } from './restore/degrade.ts';

@@ -69,8 +69,8 @@ export function formatInfo(i: BundleInfo): string {
   const sig = i.signature;
   const lines: [string, string][] = [
     ['bundle', `${i.kind} '${i.name}'${i.release !== null ? ` release ${i.release}` : ' (no release)'}, format version ${i.format_version}, created ${i.created}`],
-    ['config', `${c.kind} inDim ${c.inDim} outDim ${c.outDim} width ${c.width} depth ${c.depth}${c.kind === 'siren' ? ` omega ${c.omega}` : ''}, targets ${i.range}`],
-    ['trained', `${t.iters} iterations, lr ${t.lr}, ${t.signals} signal(s)${i.signal ? ` at ${i.signal.height}x${i.signal.width}x${i.signal.channels}` : ''}${t.engine ? `, ${t.engine}` : ''}${t.final_loss !== undefined ? `, final loss ${t.final_loss.toExponential(3)}` : ''}`],
+    ['config', `${c.kind} inDim ${c.inDim} outDim ${c.outDim} width ${c.width} depth ${c.depth}${c.kind === 'siren' ? ` omega ${c.omega}` : ''}${c.kind === 'siren' && c.omega0 !== undefined && c.omega0 !== c.omega ? ` omega0 ${c.omega0}` : ''}, targets ${i.range}`],
+    ['trained', `${t.iters} iterations, lr ${t.lr}, ${t.signals} signal(s)${i.signal ? ` at ${(i.signal.dims ?? [i.signal.height, i.signal.width]).join('x')}x${i.signal.channels}${i.signal.rate ? ` (${i.signal.rate} Hz)` : ''}` : ''}${t.engine ? `, ${t.engine}` : ''}${t.final_loss !== undefined ? `, final loss ${t.final_loss.toExponential(3)}` : ''}`],
   ];
   const q = i.quantization;
   if (q) lines.push(['weights', `${q.dtype ?? '?'}${q.from?.name ? `, converted from '${q.from.name}'` : ''}${q.max_abs_error !== undefined ? ` (max abs error ${q.max_abs_error})` : ''}`]);

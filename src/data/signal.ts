@@ -110,10 +110,12 @@ export function padCentered(s: Signal, dims: readonly number[]): Signal {
   return out;
 }
 
-/** Zero-pad at the end of axis 0 to `n` samples (clips brought to one length for pretraining). */
-export function padEnd(s: Signal, n: number): Signal {
+/** Pad at the end of axis 0 to `n` samples with the value `fill` (clips brought to one length for
+ *  pretraining: silence, y = 0, is wav.ts SILENCE = 0.5 on the [0, 1] scale). */
+export function padEnd(s: Signal, n: number, fill: number): Signal {
   check(n >= s.dims[0], `pad: cannot pad ${s.dims[0]} samples to ${n}`);
   const out = makeSignal([n, ...s.dims.slice(1)], s.channels);
+  out.data.fill(fill);
   out.data.set(s.data);
   return out;
 }

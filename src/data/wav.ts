@@ -142,6 +142,9 @@ export function encodeWav(w: Pick<Wav, 'rate' | 'channels' | 'samples'>, o: { en
   return out;
 }
 
+/** Silence (y = 0) on the pipeline's [0, 1] scale: what "zero-padding" a clip pads with. */
+export const SILENCE = 0.5;
+
 /** A clip as a 1-D signal [frames] with the file's channels, on the pipeline's [0, 1] scale: y -> (y + 1) / 2
  *  (so PSNR is the reference's PSNR of (y + 1) / 2 with data range 1, and range 'pm1' fits y itself). */
 export function wavSignal(w: Wav): Signal {

@@ -9,7 +9,7 @@ export interface Trace { name: string; samples: ArrayLike<number>; color: string
 export const TRACE_COLORS = ['#1f77b4', '#d62728', '#2ca02c'];
 
 interface Box { W: number; H: number; L: number; R: number; T: number; B: number }
-const BOX: Box = { W: 900, H: 320, L: 50, R: 20, T: 36, B: 40 };
+const BOX: Box = { W: 900, H: 330, L: 50, R: 20, T: 52, B: 40 };
 
 /** Per plot column: min and max of the samples it covers. */
 function envelope(x: ArrayLike<number>, cols: number): { lo: Float32Array; hi: Float32Array } {
@@ -52,7 +52,7 @@ export function waveformSvg(traces: readonly Trace[], o: { rate: number; title: 
       pts = Array.from(lo, (_, c) => `${L + c + 0.5},${sy(lo[c]).toFixed(1)} ${L + c + 0.5},${sy(hi[c]).toFixed(1)}`).join(' ');
     }
     parts.push(`<polyline fill="none" stroke="${t.color}" stroke-width="1" stroke-opacity="0.85" points="${pts}"/>`);
-    parts.push(`<rect x="${L + 10 + 170 * k}" y="${T - 12}" width="12" height="3" fill="${t.color}"/><text x="${L + 28 + 170 * k}" y="${T - 7}">${esc(t.name)}</text>`);
+    parts.push(`<rect x="${L + 10 + 170 * k}" y="${T - 17}" width="12" height="3" fill="${t.color}"/><text x="${L + 28 + 170 * k}" y="${T - 12}">${esc(t.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -8,6 +8,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadImage, cropCenterSquare, resizeArea, type Image, type ChannelMode } from '../data/image.ts';
 import { asSignal, padEnd, type Signal } from '../data/signal.ts';
+import { SILENCE } from '../data/wav.ts';
 import { splitSource, type Split } from '../data/split.ts';
 import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
@@ -203,6 +204,8 @@ export interface NodePretrainOptions {
   gainIters?: number;
   /** Iterations at which that measurement reports PSNR (default 0, 50, 100, 200, and gainIters). */
   gainAt?: readonly number[];
+  /** The iteration whose gain is the manifest's headline `gain_db` (default gainIters). */
+  gainHeadline?: number;
   /** Prior name in the manifest (default: the basename of `out`, or 'prior'). */
   name?: string;
   /** Write the bundle here (atomically; a non-empty folder only with `force`). */
@@ -239,7 +242,7 @@ export async function pretrain(data: string | readonly (Image | Signal)[], o: No
   const inDim = signals[0].dims.length;
   if (inDim === 1) {
     const longest = Math.max(...signals.map((s) => s.dims[0]));
-    signals = signals.map((s) => (s.dims[0] === longest ? s : padEnd(s, longest)));
+    signals = signals.map((s) => (s.dims[0] === longest ? s : padEnd(s, longest, SILENCE)));
   }
   for (const s of signals) if (s.dims.join('x') !== signals[0].dims.join('x') || s.channels !== signals[0].channels) throw new UserError('pretrain: every signal must have the same size and channels');
   const dims = signals[0].dims;
@@ -251,7 +254,7 @@ export async function pretrain(data: string | readonly (Image | Signal)[], o: No
   const result = await pretrainOrt(backend, signals, { config, iters, lr, seed: o.seed ?? 0, range, ...(o.onStep ? { onStep: o.onStep } : {}) });
   const gainIters = o.gainIters ?? 100;
   const gain = gainIters > 0 && split.test.length > 0
-    ? await transferGain(backend, config, result.encoder, split.test, { iters: gainIters, lr, seed: o.seed ?? 0, range, ...(inDim === 1 ? { lattice: dims } : {}), ...(o.gainAt ? { at: o.gainAt } : {}) })
+    ? await transferGain(backend, config, result.encoder, split.test, { iters: gainIters, lr, seed: o.seed ?? 0, range, ...(inDim === 1 ? { lattice: dims } : {}), ...(o.gainAt ? { at: o.gainAt } : {}), ...(o.gainHeadline !== undefined ? { headline: o.gainHeadline } : {}) })
     : undefined;
   const name = o.name ?? (o.out ? basename(resolve(o.out)) : 'prior');
   const described: Manifest['data'] | undefined = split.source

@@ -15,6 +15,8 @@ export interface CurveOptions {
   lattice?: number[];
   /** PSNR at these iterations too (transferGain; default 0, 50, 100, 200). */
   at?: readonly number[];
+  /** The iteration of transferGain's headline (iteration, strainer_psnr, siren_psnr, gain_db); default iters. */
+  headline?: number;
 }
 
 /** PSNR curve (length iters+1: before each update, then the final model) of one fit. */
@@ -24,9 +26,11 @@ export async function psnrCurve(backend: Backend, config: InrConfig, image: Imag
 }
 
 /** Mean PSNR of fits from the prior's encoder and from a random SIREN (same seed) on held-out signals,
- *  at iterations 0, 50, 100, 200 (or o.at; those <= o.iters) and at o.iters; gain_db is at o.iters. */
+ *  at iterations 0, 50, 100, 200 (or o.at; those <= o.iters) and at o.iters; gain_db is at o.headline
+ *  (default o.iters). */
 export async function transferGain(backend: Backend, config: InrConfig, encoder: Params, test: readonly { id: string; image: Image | Signal }[], o: CurveOptions): Promise<Record<string, unknown>> {
-  const at = [...new Set([...(o.at ?? [0, 50, 100, 200]), o.iters].filter((i) => i <= o.iters))].sort((a, b) => a - b);
+  const head = Math.min(o.headline ?? o.iters, o.iters);
+  const at = [...new Set([...(o.at ?? [0, 50, 100, 200]), head, o.iters].filter((i) => i <= o.iters))].sort((a, b) => a - b);
   const per: { id: string; strainer: number[]; siren: number[] }[] = [];
   for (const t of test) {
     const a = await psnrCurve(backend, config, t.image, o, encoder);
@@ -34,9 +38,9 @@ export async function transferGain(backend: Backend, config: InrConfig, encoder:
     per.push({ id: t.id, strainer: at.map((i) => +a.curve[i].toFixed(3)), siren: at.map((i) => +b.curve[i].toFixed(3)) });
   }
   const mean = (k: 'strainer' | 'siren', j: number): number => +(per.reduce((s, p) => s + p[k][j], 0) / per.length).toFixed(3);
-  const last = at.length - 1;
+  const last = at.indexOf(head);
   return {
-    iteration: o.iters, images: per.map((p) => p.id),
+    iteration: head, images: per.map((p) => p.id),
     strainer_psnr: mean('strainer', last), siren_psnr: mean('siren', last), gain_db: +(mean('strainer', last) - mean('siren', last)).toFixed(3),
     curve: Object.fromEntries(at.map((i, j) => [String(i), { strainer: mean('strainer', j), siren: mean('siren', j), gain: +(mean('strainer', j) - mean('siren', j)).toFixed(3) }])),
     per_image: per.map((p) => ({ id: p.id, at, strainer: p.strainer, siren: p.siren })),

@@ -81,11 +81,11 @@ describe('signals', () => {
     expect(half.data[(1 * 2 + 0) * 2 + 1]).toBeCloseTo(s / 8, 6);
   });
 
-  it('centred padding equals padToSquare in 2-D; padEnd appends zeros', () => {
+  it('centred padding equals padToSquare in 2-D; padEnd appends the fill value (silence for clips)', () => {
     const img = makeImage(3, 6, 1, rnd(18));
     expect(padCentered(imageSignal(img), [6, 6]).data).toEqual(padToSquare(img).data);
     const c = makeSignal([3], 2, Float32Array.from([1, 2, 3, 4, 5, 6]));
-    expect(Array.from(padEnd(c, 5).data)).toEqual([1, 2, 3, 4, 5, 6, 0, 0, 0, 0]);
+    expect(Array.from(padEnd(c, 5, 0.5).data)).toEqual([1, 2, 3, 4, 5, 6, 0.5, 0.5, 0.5, 0.5]);
     const cube = cubeAt(makeSignal([2, 4, 3], 1, rnd(24)), 4);
     expect(cube.dims).toEqual([4, 4, 4]);
   });
