@@ -4,6 +4,6 @@
   "algorithm": "Ed25519",
   "signed": "manifest.json",
   "key_id": "1916fca460a90d76",
-  "manifest_sha256": "fb4ce7aecf830b6133db7ba8f8fb1eae65a0f12c5005e96d44c59a1ecadd3bc8",
-  "signature": "y4jww7pTpUJklBV2dRqNK6ha8kHUr/nZnXMeFSbUe1Ms8jfZj5+ji3SQgJ3HzHlzxCsPT3BjnSKFJgJQvgotDA=="
+  "manifest_sha256": "0ceac926fd028cba3eabb3f177690f1ce9bde0b90882e6436eccea60df82ab53",
+  "signature": "0RUSvyr+H8KWzh93elWJZ905IUGx4I0cn3Vs+IRrrBF4DOUIuTOmR+eZfRMkM/f/5N/ppfBD2aPFlHpGERbTBA=="
 }

@@ -4,6 +4,6 @@
   "algorithm": "Ed25519",
   "signed": "manifest.json",
   "key_id": "1916fca460a90d76",
-  "manifest_sha256": "343b5b29febd613970841a9242d78b6e32633233b47733e564fc8d0785059213",
-  "signature": "AGZMihY3/v8vwSkPjLBcZ0w+oHQyRX52WfOjR2Xv4wZ8qlJ83qCqR4Zqod1yVBl7TaCIFz9Kptb9zbOpdbtZBw=="
+  "manifest_sha256": "7500aa78849fdaa5d22faa5363160acc298ece733fa28e664dd6d4f4d88e5b1a",
+  "signature": "Ov26QwirILgu2I0GonwjCR/W/seFB5tgjYAlsjdcHNjn6sHONQ5q6WfY3l06I0TJWK3vMTeXv4obEXQPInu3BQ=="
 }

@@ -4,6 +4,6 @@
   "algorithm": "Ed25519",
   "signed": "manifest.json",
   "key_id": "1916fca460a90d76",
-  "manifest_sha256": "593359c5dee23bbfda0ea4c90c32422896e34b8c798e0e6dfff6ae11f4f4d8d8",
-  "signature": "Zhvwe0K48LTCEn6THv+iI/gc4aCS/krFiddlwL1g0KuG+bhRLH4dGSx3FhNsfAx+nl2yheIejGiLmU8OO+oyAQ=="
+  "manifest_sha256": "2b2a757fc2b0cc23e841efc9522dac493147fa19922ad835e38a2bee8647e06b",
+  "signature": "ajE0a8cLy8o/9/kCKfobHXOOWfiEwqcukmk/sxYa3WsshKjrTgGbbf9hw2xrFj2pdXB+rfPrc+1iT91BqD2wAw=="
 }
