@@ -18,7 +18,7 @@ export { webgpuAdapter, webgpuAvailable, decideProvider, chooseProvider, type Ad
 export interface OrtWebOptions {
   /** 'auto' (default): WebGPU on a hardware adapter, else wasm. */
   provider?: ProviderChoice;
-  /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: the core count, at most 4. */
+  /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: half the logical cores, at most 4. */
   threads?: number;
   /** URL prefix where onnxruntime-web's .wasm/.mjs files are served; default: next to the ort module. */
   wasmPaths?: string;
@@ -46,7 +46,13 @@ function configureWasm(o: OrtWebOptions): void {
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
   // Threads need SharedArrayBuffer, i.e. a cross-origin-isolated page (COOP + COEP headers).
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  ort.env.wasm.numThreads = isolated ? Math.max(1, o.threads ?? Math.min(4, cores)) : 1;
+  // Half the logical cores, at most 4: onnxruntime-web's own default (lib/backend-wasm.ts). Its wasm
+  // threads are one global pool that busy-waits between kernels (the session option
+  // intra_op.allow_spinning=0 changed nothing, measured), and the train step's Sin/Cos run on one
+  // thread, so a thread per core fights the page, the browser and other work for the cores: on this
+  // project's 2-core machine, shared with other work, the 64x64 step ran 15-50 % faster on 1 thread
+  // than on 2 (measured in turn; bench/web.md, "Where the wasm step's time goes").
+  ort.env.wasm.numThreads = isolated ? Math.max(1, o.threads ?? Math.min(4, Math.ceil(cores / 2))) : 1;
 }
 
 let lostMessage: string | null = null;
