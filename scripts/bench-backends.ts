@@ -3,7 +3,7 @@
 // providers, Chromium on onnxruntime-web's wasm and WebGPU. Step time, it/s, the adapter each used
 // (software adapters labelled: SwiftShader stands in where the machine has no GPU) and the bytes a
 // step moves between host and runtime. Writes bench/backends.md and its JSON twin bench/backends.json.
-//   npm run bench:backends [-- --steps 12 --software-steps 2 --res 64,178 --out bench/backends.md --force]
+//   npm run bench:backends [-- --steps 12 --software-steps 1 --res 64,178 --out bench/backends.md --force]
 // Warm-up steps (session creation, shader compilation) are reported apart. A software adapter takes
 // tens of seconds per step at 178x178, so it runs `--software-steps` timed steps after one warm-up.
 import { execFileSync } from 'node:child_process';
@@ -31,7 +31,7 @@ const arg = (name: string, dflt: string): string => {
 };
 const fail = (m: string): never => { console.error(`strainer: ${m}`); process.exit(2); };
 const steps = Number(arg('steps', '12'));
-const softwareSteps = Number(arg('software-steps', '2'));
+const softwareSteps = Number(arg('software-steps', '1'));
 const resList = arg('res', '64,178').split(',').map(Number);
 const out = arg('out', join(REPO_ROOT, 'bench', 'backends.md'));
 if (!Number.isInteger(steps) || steps < 3) fail('--steps must be an integer >= 3 (2 warm-up steps + at least 1 timed)');
@@ -50,6 +50,7 @@ const timed = (r: Row): number[] => r.stepMs.slice(r.warmup);
 /** The largest per-step transfer over the timed steps (they are all equal when the state stays put). */
 const worst = (ts: Transfer[]): Transfer => ({ uploaded: Math.max(...ts.map((t) => t.uploaded)), downloaded: Math.max(...ts.map((t) => t.downloaded)) });
 
+const T0 = performance.now();
 const loadAtStart = loadavg()[0];
 const threads = availableParallelism();
 const cpu = (() => { try { return /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1].trim() ?? 'unknown'; } catch { return 'unknown'; } })();
@@ -121,7 +122,7 @@ const lines = [
   '# Every backend: one fit step',
   '',
   `Step: SIREN width ${CONFIG.width}, depth ${CONFIG.depth}, omega ${CONFIG.omega}, full image per step, Adam lr ${LR} (the paper's recipe), on a held-out slice of the bundled MRI volume; all rows from one run of \`npm run bench:backends\` (${date}).`,
-  'it/s = 1000 / median step time over the timed steps; the warm-up steps (session creation, shader compilation) are apart. A step includes downloading its loss.',
+  'it/s = 1000 / median step time over the timed steps; the warm-up steps (session creation, shader compilation) are apart. A step includes downloading its loss. A software adapter runs one warm-up and one timed step (`--software-steps`).',
   'bytes/step: bytes the step loop moved host -> runtime / runtime -> host in each timed step (Trainer.lastStep); the state (weights, Adam moments) stays in the runtime, so only the loss (4 bytes) comes back. On a CPU runtime the "runtime" is host memory.',
   '',
   '| size | runtime | backend | adapter | warm-up + timed steps | first step (ms) | median step (ms) | it/s | bytes/step up / down | PSNR after step 1 (dB) |',
@@ -136,7 +137,7 @@ const lines = [
   `- CPU: ${cpu}, ${threads} cores available; ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ${machineGpu.hardware ? machineGpu.detail : `no GPU (${machineGpu.detail})`}; load average ${loadAtStart.toFixed(1)} at the start (other work may share the machine: compare rows of one run)`,
   `- Node ${process.versions.node}, onnxruntime-node ${pkg('onnxruntime-node')} (${threads} threads; WebGPU through its bundled Dawn${gpuEnv.icd ? `, Vulkan ICD ${gpuEnv.icd}` : ''}), onnxruntime-web ${pkg('onnxruntime-web')}, Chromium ${chromiumVersion} headless with --enable-unsafe-webgpu (page cross-origin isolated)`,
   '',
-  'Regenerate: `npm run bench:backends -- --force` (run it alone; on a machine without a GPU the software adapters make it take ~15 minutes). On a GPU machine: `bash scripts/gpu-check.sh`.',
+  `Regenerate: \`npm run bench:backends -- --force\` (run it alone; without a GPU the software adapters make it long: ${((performance.now() - T0) / 60_000).toFixed(0)} minutes for this table). On a GPU machine: \`bash scripts/gpu-check.sh\`.`,
   '',
 ];
 const json = {
