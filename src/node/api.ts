@@ -24,7 +24,7 @@ import { loadPrior as loadPriorBundle, buildPriorBundle, type BundledPrior } fro
 import { fitBundle, manifestSignal } from '../export/fit-bundle.ts';
 import type { BuiltBundle, FileSource, BundleLoadOptions, Manifest } from '../export/bundle.ts';
 import { UserError } from '../util/errors.ts';
-import { nodeBackend, type NodeBackendName } from './backend.ts';
+import { chooseBackend, type Ep, type NodeBackendName } from './backend.ts';
 import { dirSource, writeBundleDir, checkOutDir } from './fs.ts';
 
 /** Where the priors shipped with the package live (models/ at the package root, beside dist/ and src/). */
@@ -90,6 +90,8 @@ export interface NodeFitOptions {
   range?: TargetRange;
   /** A Backend, or 'ort' (onnxruntime-node, default) / 'reference' (the slow float64 interpreter). */
   backend?: Backend | NodeBackendName;
+  /** onnxruntime-node's execution provider: 'auto' (default: webgpu on a hardware adapter, else cpu), 'cpu', 'webgpu', 'cuda'. */
+  ep?: Ep;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
   /** Coordinates per step (default: the whole grid, or random batches of MAX_STEP_ROWS above that). */
@@ -132,8 +134,10 @@ function bundleSource(b: BuiltBundle, where: string): FileSource {
   return { where, read: async (n) => { const f = files[n]; if (!f) throw new Error(`${n} not found`); return f; } };
 }
 
-function backendOf(b: NodeFitOptions['backend'], threads?: number): Backend {
-  return typeof b === 'object' ? b : nodeBackend(b ?? 'ort', threads);
+/** The runtime a call asked for, through the one chooser the CLI uses too (src/node/backend.ts). */
+async function backendOf(o: Pick<NodeFitOptions, 'backend' | 'ep' | 'threads'>): Promise<Backend> {
+  if (typeof o.backend === 'object') return o.backend;
+  return (await chooseBackend({ engine: o.backend ?? 'ort', ...(o.ep ? { ep: o.ep } : {}), ...(o.threads ? { threads: o.threads } : {}) })).backend;
 }
 
 /** Fits an INR to an image, clip or volume (from a prior's encoder, or from a random SIREN; a clip
@@ -143,7 +147,7 @@ export async function fit<S extends Image | Signal>(image: S, o: NodeFitOptions 
   const sig = asSignal(image);
   const r = resolveFit({ prior, model: o.model, channels: sig.channels, dims: sig.dims, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, range: o.range, batch: o.batch, ...(o.rate !== undefined ? { rate: o.rate } : {}) });
   const res = await fitSignal(image, {
-    config: r.config, iters: r.iters, lr: r.lr, seed: o.seed ?? 0, backend: backendOf(o.backend, o.threads), range: r.range,
+    config: r.config, iters: r.iters, lr: r.lr, seed: o.seed ?? 0, backend: await backendOf(o), range: r.range,
     ...(r.init ? { init: r.init } : {}),
     ...(r.encoderLr !== undefined ? { encoderLr: r.encoderLr } : {}),
     ...(r.batch !== undefined ? { batch: r.batch } : {}),
@@ -212,6 +216,8 @@ export interface NodePretrainOptions {
   out?: string;
   force?: boolean;
   backend?: Backend | NodeBackendName;
+  /** As in NodeFitOptions. */
+  ep?: Ep;
   threads?: number;
   onStep?: (it: number, loss: number, meanPsnr: number, stepMs: number) => void;
 }
@@ -250,7 +256,7 @@ export async function pretrain(data: string | readonly (Image | Signal)[], o: No
   const iters = checkIters(o.iters ?? 5000);
   const lr = checkLr(o.lr ?? DEFAULT_LR);
   const config = validateConfig({ ...defaultConfig(inDim), ...o.model, inDim, outDim: signals[0].channels } as InrConfig);
-  const backend = backendOf(o.backend, o.threads);
+  const backend = await backendOf(o);
   const result = await pretrainOrt(backend, signals, { config, iters, lr, seed: o.seed ?? 0, range, ...(o.onStep ? { onStep: o.onStep } : {}) });
   const gainIters = o.gainIters ?? 100;
   const gain = gainIters > 0 && split.test.length > 0

@@ -12,3 +12,4 @@ export { webFitBundle, zipBundle } from './bundle.ts';
 export { FitWorker, FitError, type FitHandlers } from './client.ts';
 export type { FitRequest, RunSummary, WebTask } from './protocol.ts';
 export { ortWebBackend, autoBackend, chooseProvider, webgpuAvailable, onDeviceLost, DeviceLostError, type WebProvider, type ProviderChoice, type OrtWebOptions } from '../runtime/ort-web.ts';
+export { decideProvider, webgpuAdapter, type AdapterInfo, type ProviderDecision } from '../runtime/webgpu-adapter.ts';
