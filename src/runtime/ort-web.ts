@@ -18,7 +18,8 @@ export { webgpuAdapter, webgpuAvailable, decideProvider, chooseProvider, type Ad
 export interface OrtWebOptions {
   /** 'auto' (default): WebGPU on a hardware adapter, else wasm. */
   provider?: ProviderChoice;
-  /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: half the logical cores, at most 4. */
+  /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: in a worker half the logical
+   *  cores, at most 4; on a page's main thread 1 (see configureWasm). */
   threads?: number;
   /** URL prefix where onnxruntime-web's .wasm/.mjs files are served; default: next to the ort module. */
   wasmPaths?: string;
@@ -52,7 +53,12 @@ function configureWasm(o: OrtWebOptions): void {
   // thread, so a thread per core fights the page, the browser and other work for the cores: on this
   // project's 2-core machine, shared with other work, the 64x64 step ran 15-50 % faster on 1 thread
   // than on 2 (measured in turn; bench/web.md, "Where the wasm step's time goes").
-  ort.env.wasm.numThreads = isolated ? Math.max(1, o.threads ?? Math.min(4, Math.ceil(cores / 2))) : 1;
+  // onnxruntime starts its wasm threads as workers of the script that holds it. Bundled into a page's own
+  // chunk, that script is the page's code, which then runs again in each thread, and the first fit never
+  // ends (seen with a Vite build of a consumer app); bundled into strainer/web/worker, the worker knows
+  // those threads and leaves them to onnxruntime. So by default threads only inside a worker.
+  const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+  ort.env.wasm.numThreads = isolated ? Math.max(1, o.threads ?? (inWorker ? Math.min(4, Math.ceil(cores / 2)) : 1)) : 1;
 }
 
 let lostMessage: string | null = null;
