@@ -25,16 +25,9 @@ export interface OrtWebOptions {
   wasmPaths?: string;
 }
 
-// The few WebGPU types we touch (TypeScript's DOM lib has no WebGPU declarations; @webgpu/types is
-// not installed). Numbers from the WebGPU spec, GPUBufferUsage: COPY_SRC 0x4, COPY_DST 0x8, STORAGE 0x80.
-interface GpuBufferLike { destroy(): void }
-interface GpuDeviceLike {
-  createBuffer(d: { size: number; usage: number }): GpuBufferLike;
-  queue: { writeBuffer(b: GpuBufferLike, offset: number, data: Float32Array): void };
-  lost: Promise<{ message: string; reason?: string }>;
-  destroy(): void;
-}
-const GPU_USAGE = 0x4 | 0x8 | 0x80;
+// WebGPU's types come from @webgpu/types (tsconfig "types"); none appears in this file's exports, so
+// consumers of the package need no WebGPU declarations. Buffers we upload: read back, written, storage.
+const gpuUsage = (): number => GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE;
 
 export class DeviceLostError extends UserError {
   constructor(detail: string) {
@@ -63,7 +56,7 @@ function configureWasm(o: OrtWebOptions): void {
 
 let lostMessage: string | null = null;
 const lostListeners = new Set<(m: string) => void>();
-let watchedDevice: GpuDeviceLike | null = null;
+let watchedDevice: GPUDevice | null = null;
 
 /** Calls `f` when the WebGPU device in use is lost (driver reset, GPU removed, ...); returns an unsubscribe. */
 export function onDeviceLost(f: (message: string) => void): () => void {
@@ -78,9 +71,9 @@ export function loseDeviceForTesting(): void {
   watchedDevice.destroy();
 }
 
-let simulatedLoss: GpuDeviceLike | null = null;
+let simulatedLoss: GPUDevice | null = null;
 
-function watchDevice(device: GpuDeviceLike): void {
+function watchDevice(device: GPUDevice): void {
   if (watchedDevice === device) return;
   watchedDevice = device;
   void device.lost.then((info) => {
@@ -109,7 +102,7 @@ function holdDevice(): Promise<ort.InferenceSession> {
 
 /** A failed run or download on a device that is being lost reports the loss, not the symptom (the
  *  failure can arrive before the device's `lost` promise settles, so give it a moment). */
-async function explain(e: unknown, device: GpuDeviceLike | null): Promise<unknown> {
+async function explain(e: unknown, device: GPUDevice | null): Promise<unknown> {
   if (device && lostMessage === null) await Promise.race([device.lost, new Promise((r) => setTimeout(r, 250))]);
   return lostMessage !== null ? new DeviceLostError(lostMessage) : e;
 }
@@ -134,13 +127,13 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
       } catch (e) {
         throw new UserError(`onnxruntime-web (${provider}) could not load the model (${String((e as Error).message ?? e).split('\n')[0]})`);
       }
-      const device = provider === 'webgpu' ? ((await ort.env.webgpu.device) as unknown as GpuDeviceLike) : null;
+      const device = provider === 'webgpu' ? ((await ort.env.webgpu.device) as unknown as GPUDevice) : null;
       if (device) watchDevice(device);
       const upload = (t: HostTensor): ort.Tensor => {
         if (!device) return new ort.Tensor('float32', t.data, [...t.dims]);
         // Round the size up to 16 bytes, the alignment onnxruntime-web uses for its own GPU buffers.
-        const buf = device.createBuffer({ size: Math.max(16, Math.ceil(t.data.byteLength / 16) * 16), usage: GPU_USAGE });
-        device.queue.writeBuffer(buf, 0, t.data);
+        const buf = device.createBuffer({ size: Math.max(16, Math.ceil(t.data.byteLength / 16) * 16), usage: gpuUsage() });
+        device.queue.writeBuffer(buf, 0, t.data as Float32Array<ArrayBuffer>);
         return ort.Tensor.fromGpuBuffer(buf as unknown as ort.Tensor.GpuBufferType, { dataType: 'float32', dims: [...t.dims], dispose: () => buf.destroy() });
       };
       const session: Session<ort.Tensor> = {

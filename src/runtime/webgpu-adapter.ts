@@ -7,9 +7,7 @@ import { UserError } from '../util/errors.ts';
 export type WebProvider = 'webgpu' | 'wasm';
 export type ProviderChoice = WebProvider | 'auto';
 
-// The few WebGPU types we touch (the core compiles without @webgpu/types).
-interface GpuAdapterInfoLike { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }
-interface GpuLike { requestAdapter(): Promise<{ info?: GpuAdapterInfoLike; isFallbackAdapter?: boolean } | null> }
+// WebGPU's types come from @webgpu/types (tsconfig "types"); none appears in this file's exports.
 
 /** The WebGPU adapter a page or worker is offered. `software`: the spec's fallback flag
  *  (GPUAdapterInfo.isFallbackAdapter; GPUAdapter.isFallbackAdapter before Chrome 136), or the name of
@@ -20,14 +18,14 @@ const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|warp|basic render|softwa
 
 /** This browser's WebGPU adapter, or null when there is none. */
 export async function webgpuAdapter(): Promise<AdapterInfo | null> {
-  const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return null;
   try {
     const a = await gpu.requestAdapter();
     if (!a) return null;
-    const i = a.info ?? {};
+    const i: Partial<GPUAdapterInfo> = a.info ?? {};
     const label = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unnamed adapter';
-    return { label, software: i.isFallbackAdapter === true || a.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(label) };
+    return { label, software: i.isFallbackAdapter === true || (a as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || SOFTWARE_ADAPTER.test(label) };
   } catch {
     return null;
   }
