@@ -1,87 +1,168 @@
-// `npm run bench [-- --res 178 --width 256 --iters 20]`: the SIREN train step at the paper's scale on
-// onnxruntime-node against the same step's matrix multiplies alone (the machine's ceiling for this
-// step), measured alternately in one run. Prints a markdown table and writes bench/core.md.
-import { execSync } from 'node:child_process';
-import { availableParallelism, cpus } from 'node:os';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { topoSort, type Node, type Program } from '../src/graph/ir.ts';
-import * as B from '../src/graph/builder.ts';
+// `npm run bench [-- --res 178 --width 256 --depth 6 --iters 15 --no-jax --no-write]`: the SIREN train
+// step at the paper's scale on onnxruntime-node against (1) the same step's matrix multiplies alone (the
+// machine's ceiling for this step) and (2) the same recipe under JAX/XLA on the same cores, measured in
+// turn, round by round, in one run. Writes its section of bench/core.md (other sections are kept).
+// JAX is optional: $STRAINER_JAX_PYTHON, else .cache/jax-venv/bin/python (make it with
+// `python3 -m venv .cache/jax-venv && .cache/jax-venv/bin/pip install jax jaxlib`); skipped with a note when absent.
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { programToOnnx } from '../src/onnx/write.ts';
 import { trainStepProgram } from '../src/train/programs.ts';
-import { initialState } from '../src/train/trainer.ts';
-import { initParams } from '../src/model/inr.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
-import { hostTensor, type HostTensor, type Session } from '../src/runtime/session.ts';
-import { gridCoords } from '../src/train/grid.ts';
+import type { HostTensor, Session } from '../src/runtime/session.ts';
 import { median } from '../src/util/stats.ts';
+import { writeFileAtomic } from '../src/node/fs.ts';
 import type { InrConfig } from '../src/model/config.ts';
+import { matmulsOnly, feedsFor, trigAsNeg } from './bench-graphs.ts';
 
+const ROOT = join(import.meta.dirname, '..');
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 };
 const res = arg('res', 178), width = arg('width', 256), iters = arg('iters', 15), depth = arg('depth', 6);
+const WARMUP = 2;
+// The paper's recipe (REFERENCE.md): SIREN, omega 30, full image per step, Adam.
 const c: InrConfig = { kind: 'siren', inDim: 2, outDim: 1, width, depth, omega: 30 };
 const step = trainStepProgram({ config: c, batch: res * res });
 
-/** The step's matrix products alone, each on fresh inputs of the same shapes (Gemm keeps the bias). */
-function matmulsOnly(p: Program): { prog: Program; flops: number } {
-  const inputs: Node<'input'>[] = [];
-  const outputs: Record<string, Node> = {};
-  let flops = 0;
-  for (const n of topoSort(Object.values(p.outputs))) {
-    if (n.op !== 'matmul' && n.op !== 'linear') continue;
-    const ins = n.inputs.map((x) => { const i = B.input(`in${inputs.length}`, x.shape); inputs.push(i); return i; });
-    const out = n.op === 'linear' ? B.linear(ins[0], ins[1], ins[2]) : B.matmul(ins[0], ins[1], (n as Node<'matmul'>).params.transA, (n as Node<'matmul'>).params.transB);
-    const [m, k] = (n.op === 'matmul' && (n as Node<'matmul'>).params.transA) ? [n.inputs[0].shape[1], n.inputs[0].shape[0]] : [n.inputs[0].shape[0], n.inputs[0].shape[1]];
-    flops += 2 * (m as number) * (k as number) * (n.shape[1] as number);
-    outputs[`out${Object.keys(outputs).length}`] = out;
+/** CPU time (ns) each thread of a process has run so far (Linux schedstat; empty where there is none). */
+function threadCpu(pid: number | 'self'): Map<string, number> {
+  const m = new Map<string, number>();
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try { m.set(t, Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0])); } catch { /* thread ended */ }
+    }
+  } catch { /* not Linux */ }
+  return m;
+}
+/** The busiest thread's CPU ms between two snapshots. On an idle machine a run takes about this long
+ *  (onnxruntime's calling thread runs the one-thread kernels and its share of the parallel ones); on a
+ *  shared one it is far less disturbed than wall time, which also counts the time other work held the cores. */
+function busiest(a: Map<string, number>, b: Map<string, number>): number {
+  let max = 0;
+  for (const [t, ns] of b) max = Math.max(max, ns - (a.get(t) ?? 0));
+  return max / 1e6;
+}
+interface Timed { wall: number; cpu: number }
+
+/** The same step under JAX (scripts/bench-jax.py), one step per request so its steps interleave with ours. */
+interface Jax { version: string; step(): Promise<Timed>; close(): void }
+async function startJax(): Promise<Jax | string> {
+  if (process.argv.includes('--no-jax')) return 'not run (--no-jax)';
+  const py = process.env.STRAINER_JAX_PYTHON ?? join(ROOT, '.cache', 'jax-venv', 'bin', 'python');
+  if (!existsSync(py)) return `skipped: no Python with JAX at ${py} (python3 -m venv .cache/jax-venv && .cache/jax-venv/bin/pip install jax jaxlib, or set STRAINER_JAX_PYTHON)`;
+  const child: ChildProcessWithoutNullStreams = spawn(py, [join(ROOT, 'scripts', 'bench-jax.py'), String(res), String(width), String(depth), String(c.omega)]);
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`JAX process ended: ${err.trim().split('\n').pop() ?? ''}`);
+    return r.value;
+  };
+  try {
+    const ready = await next();
+    const m = /^ready \S+ jax (\S+)/.exec(ready);
+    if (!m) throw new Error(ready);
+    return {
+      version: m[1],
+      async step() {
+        const a = threadCpu(child.pid!);
+        child.stdin.write('step\n');
+        const wall = Number((await next()).split(' ')[0]);
+        return { wall, cpu: busiest(a, threadCpu(child.pid!)) };
+      },
+      close() { child.stdin.end('quit\n'); },
+    };
+  } catch (e) {
+    child.kill();
+    return `skipped: JAX did not start (${(e as Error).message.slice(0, 200)})`;
   }
-  return { prog: { name: 'matmuls', inputs, outputs }, flops };
 }
 
 const mm = matmulsOnly(step);
 const be = ortNodeBackend();
 const stepSession = await be.load(programToOnnx(step));
 const mmSession = await be.load(programToOnnx(mm.prog));
-const st = initialState(c, initParams(c, 0));
-const stepFeeds: Record<string, HostTensor> = {
-  ...st, lr: hostTensor([], new Float32Array([1e-4])),
-  coords: hostTensor([res * res, 2], gridCoords(res, res)),
-  targets: hostTensor([res * res, 1], new Float32Array(res * res).fill(0.5)),
-};
-const mmFeeds: Record<string, HostTensor> = Object.fromEntries(mm.prog.inputs.map((i) => [i.params.name, hostTensor(i.params.shape as number[], new Float32Array((i.params.shape as number[]).reduce((a, b) => a * b, 1)).fill(0.01))]));
+const noTrig = trigAsNeg(step);
+const noTrigSession = await be.load(programToOnnx(noTrig));
+const stepFeeds = feedsFor(step, c, res);
+const mmFeeds = feedsFor(mm.prog, c, res);
+const noTrigFeeds = feedsFor(noTrig, c, res);
 
-async function time(s: Session, feeds: Record<string, HostTensor>): Promise<number> {
+async function time(s: Session, feeds: Record<string, HostTensor>): Promise<Timed> {
   const up = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, s.upload(v)]));
-  const t0 = performance.now();
+  const a = threadCpu('self'), t0 = performance.now();
   await s.run(up);
-  return performance.now() - t0;
+  const wall = performance.now() - t0;
+  return { wall, cpu: busiest(a, threadCpu('self')) };
 }
 
-const tStep: number[] = [], tMm: number[] = [];
-for (let i = 0; i < 2; i++) { await time(stepSession, stepFeeds); await time(mmSession, mmFeeds); } // warm-up
-for (let i = 0; i < iters; i++) {
-  tStep.push(await time(stepSession, stepFeeds));
-  tMm.push(await time(mmSession, mmFeeds));
+const load0 = loadavg()[0];
+const jax = await startJax();
+const tStep: Timed[] = [], tMm: Timed[] = [], tNoTrig: Timed[] = [], tJax: Timed[] = [];
+for (let i = 0; i < WARMUP + iters; i++) {
+  // One round: our step, its MatMuls, the step without Sin/Cos, the JAX step, back to back, so
+  // they share the machine's state.
+  const a = await time(stepSession, stepFeeds), b = await time(mmSession, mmFeeds), d = await time(noTrigSession, noTrigFeeds);
+  const j = typeof jax === 'string' ? { wall: NaN, cpu: NaN } : await jax.step();
+  if (i >= WARMUP) { tStep.push(a); tMm.push(b); tNoTrig.push(d); tJax.push(j); }
 }
-const ms = median(tStep), mmMs = median(tMm);
-let cpu = cpus()[0]?.model ?? 'unknown';
-try { cpu = execSync("lscpu | sed -n 's/^Model name: *//p'", { encoding: 'utf8' }).trim() || cpu; } catch { /* keep os.cpus() */ }
-const table = [
-  `Machine: ${cpu}, ${availableParallelism()} threads; onnxruntime-node ${'1.30'}; ${new Date().toISOString().slice(0, 10)}`,
-  '',
-  `| what (${res}x${res}, width ${width}, depth ${depth}) | median ms | GFLOP/s (matmul FLOPs / time) | vs MatMuls alone |`,
-  '|---|---|---|---|',
-  `| full train step (forward, backward, Adam) | ${ms.toFixed(1)} | ${(mm.flops / ms / 1e6).toFixed(1)} | ${(ms / mmMs).toFixed(3)}x |`,
-  `| the step's ${Object.keys(mm.prog.outputs).length} MatMul/Gemm alone | ${mmMs.toFixed(1)} | ${(mm.flops / mmMs / 1e6).toFixed(1)} | 1.000x |`,
-  '',
-  `${iters} alternating runs each after 2 warm-ups; ${(mm.flops / 1e9).toFixed(2)} GFLOP of matrix products per step. Goal: step within 1.15x of its MatMuls alone.`,
-].join('\n') + '\n';
-process.stdout.write(table);
-if (!process.argv.includes('--no-write')) {
-  mkdirSync('bench', { recursive: true });
-  writeFileSync('bench/core.md', `# Core train-step benchmark\n\nCommand: \`npm run bench\`\n\n${table}`);
-}
+if (typeof jax !== 'string') jax.close();
 await stepSession.release();
 await mmSession.release();
+await noTrigSession.release();
+const load1 = loadavg()[0];
+
+const q = (xs: number[], p: number): number => { const v = [...xs].sort((x, y) => x - y); return v[Math.min(v.length - 1, Math.floor(p * v.length))]; };
+const wall = (ts: Timed[]): number[] => ts.map((t) => t.wall), cpuOf = (ts: Timed[]): number[] => ts.map((t) => t.cpu);
+/** Median of the per-round ratios: each ratio's two runs were adjacent in time. */
+const paired = (a: number[], b: number[]): number => median(a.map((x, i) => x / b[i]));
+const spread = (xs: number[]): string => `${q(xs, 0.25).toFixed(0)}–${q(xs, 0.75).toFixed(0)}`;
+let cpu = 'unknown CPU';
+try { cpu = /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1].trim() ?? cpu; } catch { /* no lscpu */ }
+const ortVersion = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string }).version;
+const hasJax = typeof jax !== 'string';
+const gf = (t: number): string => (mm.flops / t / 1e6).toFixed(1);
+const ratio = (a: Timed[], b: Timed[]): string => `${paired(wall(a), wall(b)).toFixed(3)}x (${paired(cpuOf(a), cpuOf(b)).toFixed(3)}x)`;
+const row = (label: string, t: Timed[]): string =>
+  `| ${label} | ${median(wall(t)).toFixed(1)} | ${spread(wall(t))} | ${median(cpuOf(t)).toFixed(1)} | ${gf(median(wall(t)))} | ${ratio(t, tMm)} | ${hasJax ? ratio(t, tJax) : '–'} |`;
+const rows = [
+  row('full train step (forward, backward, Adam)', tStep),
+  row(`the step's ${Object.keys(mm.prog.outputs).length} MatMul/Gemm alone`, tMm),
+  row('the step with its Sin/Cos as Neg (timing only: their share)', tNoTrig),
+  hasJax ? row(`the same step under JAX ${jax.version} (XLA, CPU)`, tJax) : null,
+].filter((r) => r !== null);
+const verdict = (w: number, c: number, goal: number): string => `${w.toFixed(3)}x wall, ${c.toFixed(3)}x CPU, ${w <= goal && c <= goal ? 'met' : w > goal && c > goal ? 'missed' : 'met by one measure only'}`;
+const trigMs = median(tStep.map((t, i) => t.wall - tNoTrig[i].wall)), trigCpu = median(tStep.map((t, i) => t.cpu - tNoTrig[i].cpu));
+const section = [
+  `Machine: ${cpu}, ${availableParallelism()} threads; onnxruntime-node ${ortVersion}; load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end (a shared machine: compare the ratios, each taken within one round); ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `| what (${res}x${res}, width ${width}, depth ${depth}) | median ms | middle half (ms) | busiest thread CPU (ms) | GFLOP/s (matmul FLOPs / median ms) | vs MatMuls alone: wall (CPU) | vs JAX step: wall (CPU) |`,
+  '|---|---|---|---|---|---|---|',
+  ...rows,
+  '',
+  `${iters} rounds after ${WARMUP} warm-up rounds; each round runs the step, its MatMuls, the step without Sin/Cos and ${hasJax ? 'the JAX step' : '(no JAX)'} back to back; a ratio is the median over rounds of that round's ratio, of wall times and (in brackets) of the busiest thread's CPU time, which on an idle machine is about the wall time and is far less disturbed by other work. ${(mm.flops / 1e9).toFixed(2)} GFLOP of matrix products per step.`,
+  hasJax ? '' : `JAX step: ${jax}.`,
+  `Sin/Cos (onnxruntime runs them on one thread): ${trigMs.toFixed(1)} ms of the step's wall time, ${trigCpu.toFixed(1)} ms of its busiest thread's CPU time (medians of per-round differences).`,
+  `Goals (issue 11): the step within 1.10x of its MatMuls alone: ${verdict(paired(wall(tStep), wall(tMm)), paired(cpuOf(tStep), cpuOf(tMm)), 1.10)} (without its Sin/Cos: ${paired(wall(tNoTrig), wall(tMm)).toFixed(3)}x); `
+    + `at most 0.85x the JAX step: ${hasJax ? verdict(paired(wall(tStep), wall(tJax)), paired(cpuOf(tStep), cpuOf(tJax)), 0.85) : 'not measured'}.`,
+].filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n') + '\n';
+process.stdout.write(section);
+
+// bench/core.md: this script owns the part between the markers; text around them (notes, other
+// benchmarks' lines) is kept.
+const BEGIN = '<!-- npm run bench: begin -->', END = '<!-- npm run bench: end -->';
+if (!process.argv.includes('--no-write')) {
+  const file = join(ROOT, 'bench', 'core.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const block = `${BEGIN}\n${section}${END}`;
+  const text = old.includes(BEGIN) && old.includes(END)
+    ? old.slice(0, old.indexOf(BEGIN)) + block + old.slice(old.indexOf(END) + END.length)
+    : `# Core train-step benchmark\n\nCommand: \`npm run bench\`\n\n${block}\n`;
+  writeFileAtomic(file, text);
+}
