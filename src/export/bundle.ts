@@ -58,9 +58,9 @@ export function packTensors(tensors: Record<string, HostTensor & { dtype?: Tenso
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     const dtype = t.dtype ?? 'float32';
-    const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.dims);
+    const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.shape);
     // float32 entries keep the layout of bundles written before dtypes existed (no dtype field).
-    entries.push({ name, shape: [...t.dims], offset, length: t.data.length, ...(dtype !== 'float32' ? { dtype } : {}), ...(scaleAt !== undefined ? { scaleOffset: offset + scaleAt } : {}) });
+    entries.push({ name, shape: [...t.shape], offset, length: t.data.length, ...(dtype !== 'float32' ? { dtype } : {}), ...(scaleAt !== undefined ? { scaleOffset: offset + scaleAt } : {}) });
     parts.push(bytes);
     offset = align4(offset + bytes.byteLength);
   }
@@ -84,7 +84,7 @@ export function unpackTensors(bin: Uint8Array, entries: readonly TensorEntry[]):
     if (!ok || e.shape.reduce((a, b) => a * b, 1) !== e.length || total > bin.byteLength) {
       throw new UserError(`tensor '${name}' does not fit the tensor file (corrupt bundle)`);
     }
-    out[name] = { dims: [...e.shape], data: decodeTensor(bin, e) };
+    out[name] = { shape: [...e.shape], data: decodeTensor(bin, e) };
   }
   return out;
 }

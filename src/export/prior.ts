@@ -63,7 +63,7 @@ export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle>
   for (const s of paramSpecs(a.config).filter((p) => isEncoderParam(p.name))) {
     const v = a.encoder[s.name];
     if (!v) throw new UserError(`prior '${a.name}': encoder tensor '${s.name}' missing`);
-    tensors[s.name] = { dims: s.shape, data: v };
+    tensors[s.name] = { shape: s.shape, data: v };
   }
   const dims = a.dims ?? [a.res, a.res], batch = dims.reduce((x, y) => x * y, 1);
   const step = trainStepProgram({ config: a.config, batch });

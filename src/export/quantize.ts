@@ -39,11 +39,11 @@ export async function quantizePrior(b: LoadedBundle, to: QuantizeTarget, name?: 
   const tensors: Record<string, HostTensor & { dtype: TensorDtype }> = {};
   let err = 0;
   for (const [k, t] of Object.entries(b.tensors)) {
-    const dtype = storageDtype(to, t.dims);
+    const dtype = storageDtype(to, t.shape);
     tensors[k] = { ...t, dtype };
     // What storage loses, measured by decoding the stored bytes as every loader will.
-    const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.dims);
-    const back = decodeTensor(bytes, { name: k, shape: [...t.dims], offset: 0, length: t.data.length, dtype, ...(scaleAt !== undefined ? { scaleOffset: scaleAt } : {}) });
+    const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.shape);
+    const back = decodeTensor(bytes, { name: k, shape: [...t.shape], offset: 0, length: t.data.length, dtype, ...(scaleAt !== undefined ? { scaleOffset: scaleAt } : {}) });
     t.data.forEach((v, i) => { err = Math.max(err, Math.abs(v - back[i])); });
   }
 

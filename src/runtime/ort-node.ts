@@ -143,12 +143,12 @@ export function ortNodeBackend(opts: OrtNodeOptions = {}): Backend {
           return (await s.run(resolved)) as Record<string, Ort.Tensor>;
         },
         upload: (t: HostTensor) => {
-          const host = new ort.Tensor('float32', t.data, [...t.dims]);
+          const host = new ort.Tensor('float32', t.data, [...t.shape]);
           return copies ? new PendingUpload(host) : host;
         },
         download: async (v) => {
-          if (v instanceof PendingUpload) return { dims: [...v.host.dims], data: v.host.data as Float32Array };
-          return { dims: [...v.dims], data: onGpu(v) ? await copies!.toHost(v) : (v.data as Float32Array) };
+          if (v instanceof PendingUpload) return { shape: [...v.host.dims], data: v.host.data as Float32Array };
+          return { shape: [...v.dims], data: onGpu(v) ? await copies!.toHost(v) : (v.data as Float32Array) };
         },
         dispose: (v) => {
           if (v === undefined) return;

@@ -130,11 +130,11 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
       const device = provider === 'webgpu' ? ((await ort.env.webgpu.device) as unknown as GPUDevice) : null;
       if (device) watchDevice(device);
       const upload = (t: HostTensor): ort.Tensor => {
-        if (!device) return new ort.Tensor('float32', t.data, [...t.dims]);
+        if (!device) return new ort.Tensor('float32', t.data, [...t.shape]);
         // Round the size up to 16 bytes, the alignment onnxruntime-web uses for its own GPU buffers.
         const buf = device.createBuffer({ size: Math.max(16, Math.ceil(t.data.byteLength / 16) * 16), usage: gpuUsage() });
         device.queue.writeBuffer(buf, 0, t.data as Float32Array<ArrayBuffer>);
-        return ort.Tensor.fromGpuBuffer(buf as unknown as ort.Tensor.GpuBufferType, { dataType: 'float32', dims: [...t.dims], dispose: () => buf.destroy() });
+        return ort.Tensor.fromGpuBuffer(buf as unknown as ort.Tensor.GpuBufferType, { dataType: 'float32', dims: [...t.shape], dispose: () => buf.destroy() });
       };
       const session: Session<ort.Tensor> = {
         backend: name,
@@ -152,7 +152,7 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
         download: async (v) => {
           try {
             const data = v.location === 'cpu' ? v.data : await v.getData();
-            return { dims: [...v.dims], data: data as Float32Array };
+            return { shape: [...v.dims], data: data as Float32Array };
           } catch (e) {
             throw await explain(e, device);
           }

@@ -5,7 +5,7 @@ import { evaluateProgram } from '../graph/interp.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import type { Backend, HostTensor, Session } from './session.ts';
 
-const toTensor = (t: HostTensor): Tensor => ({ shape: [...t.dims], data: Float64Array.from(t.data) });
+const toTensor = (t: HostTensor): Tensor => ({ shape: [...t.shape], data: Float64Array.from(t.data) });
 
 export const referenceBackend: Backend = {
   name: 'reference',
@@ -17,7 +17,7 @@ export const referenceBackend: Backend = {
       outputNames: Object.keys(program.outputs),
       run: async (feeds) => evaluateProgram(program, feeds),
       upload: toTensor,
-      download: async (v) => ({ dims: [...v.shape], data: Float32Array.from(v.data) }),
+      download: async (v) => ({ shape: [...v.shape], data: Float32Array.from(v.data) }),
       dispose: () => {},
       release: async () => {},
     };

@@ -3,7 +3,7 @@
 // steps; only what the host asks for is downloaded. The core never imports onnxruntime-* itself.
 
 export interface HostTensor {
-  dims: readonly number[];
+  shape: readonly number[];
   data: Float32Array;
 }
 
@@ -28,5 +28,5 @@ export interface Backend {
 export function hostTensor(dims: readonly number[], data?: Float32Array): HostTensor {
   const n = dims.reduce((a, b) => a * b, 1);
   if (data !== undefined && data.length !== n) throw new Error(`tensor of shape [${dims}] needs ${n} values, got ${data.length}`);
-  return { dims: [...dims], data: data ?? new Float32Array(n) };
+  return { shape: [...dims], data: data ?? new Float32Array(n) };
 }

@@ -121,7 +121,7 @@ export class Trainer {
     const st: State = {};
     for (const k of this.keys) {
       const t = await this.down(this.values[k]);
-      st[k] = { dims: [...t.dims], data: Float32Array.from(t.data) };
+      st[k] = { shape: [...t.shape], data: Float32Array.from(t.data) };
     }
     return st;
   }

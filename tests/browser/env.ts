@@ -62,7 +62,7 @@ export async function makeTestPrior(modelsDir: string, name = 'test-mri'): Promi
   const img = mriSlice('train', 0);
   const r = await fitSignal(img, { config: PRIOR_CONFIG, iters: 300, lr: 1e-3, seed: 1, backend: ortNodeBackend({ threads: 1 }) });
   const tensors: Record<string, HostTensor> = {};
-  for (const s of paramSpecs(PRIOR_CONFIG).filter((p) => isEncoderParam(p.name))) tensors[s.name] = { dims: s.shape, data: r.params[s.name] };
+  for (const s of paramSpecs(PRIOR_CONFIG).filter((p) => isEncoderParam(p.name))) tensors[s.name] = { shape: s.shape, data: r.params[s.name] };
   const bundle = await buildBundle({
     kind: 'prior', name, config: PRIOR_CONFIG, range: 'unit',
     train: { lr: 1e-3, iters: 300, adam: ADAM_DEFAULTS, batch: img.width * img.height, signals: 1, engine: 'onnxruntime-node (cpu)' },

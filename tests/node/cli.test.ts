@@ -31,7 +31,7 @@ describe('strainer fit', () => {
     const b = await loadBundle(dirSource(out));
     const s = await ortNodeBackend().load(await b.graph('inference'));
     const y = await s.download((await s.run({ coords: s.upload(hostTensor([32 * 32, 2], gridCoords(32, 32))) })).output);
-    expect(y.dims).toEqual([1024, 1]);
+    expect(y.shape).toEqual([1024, 1]);
     await s.release();
     expect(b.manifest.kind).toBe('fit');
     expect(b.tensors.step.data[0]).toBe(60);

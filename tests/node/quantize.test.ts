@@ -121,7 +121,7 @@ describe('strainer quantize', () => {
       const feeds = Object.fromEntries(Object.entries(b.tensors).map(([k, t]) => [k, s.upload(t)]));
       const y = await s.download((await s.run({ ...feeds, coords: s.upload(hostTensor([n, 2], coords)) })).features);
       await s.release();
-      expect(y.dims).toEqual([n, CONFIG.width]);
+      expect(y.shape).toEqual([n, CONFIG.width]);
       return y.data;
     };
     const a = await features(f32Dir), b8 = await features(join(tmp, 'tiny-int8')), b16 = await features(join(tmp, 'tiny-f16'));
@@ -158,7 +158,7 @@ describe('strainer quantize', () => {
     writeBundleDir(fitDir, await buildBundle({
       kind: 'fit', name: 'a-fit', config: CONFIG, range: 'unit', graphs: {},
       train: { lr: 1e-3, iters: 1, adam: ADAM_DEFAULTS, batch: 4, signals: 1 },
-    }, { 'decoder.bias': { dims: [1], data: Float32Array.of(0.5) } }, {}), false);
+    }, { 'decoder.bias': { shape: [1], data: Float32Array.of(0.5) } }, {}), false);
     const cases: [string[], RegExp][] = [
       [['quantize', join(tmp, 'tiny-int8'), '--to', 'f16', '--out', join(tmp, 'x1')], /prior 'tiny-int8' is already stored as int8; quantize its float32 bundle instead/],
       [['quantize', fitDir, '--to', 'int8', '--out', join(tmp, 'x2')], /bundle 'a-fit' is a 'fit'; only priors can be quantized/],
@@ -182,7 +182,7 @@ describe('older bundles', () => {
     const baked = Object.fromEntries(Object.entries(encoder).map(([k, v]) => [k, B.constant(v, paramSpecs(CONFIG).find((s) => s.name === k)!.shape, k)]));
     const prog = { name: 'encoder', inputs: [coords], outputs: { features: encode(CONFIG, baked, coords) }, doc: 'old layout' };
     const g = graphEntry('encoder.onnx', prog, programToOnnx(prog));
-    const tensors = Object.fromEntries(paramSpecs(CONFIG).filter((s) => isEncoderParam(s.name)).map((s) => [s.name, { dims: s.shape, data: encoder[s.name] }]));
+    const tensors = Object.fromEntries(paramSpecs(CONFIG).filter((s) => isEncoderParam(s.name)).map((s) => [s.name, { shape: s.shape, data: encoder[s.name] }]));
     const old = await buildBundle({ kind: 'prior', name: 'old', config: CONFIG, range: 'unit', graphs: { encoder: g.entry },
       train: { lr: 1e-3, iters: 200, adam: ADAM_DEFAULTS, batch: RES * RES, signals: 1 } }, tensors, { 'encoder.onnx': g.bytes });
     const dir = join(tmp, 'old');

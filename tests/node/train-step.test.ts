@@ -68,7 +68,7 @@ describe('train step: onnxruntime-node equals the reference interpreter', () => 
     const s = await ortNodeBackend().load(programToOnnx(inferenceProgram(c, initParams(c, 1))));
     for (const n of [1, 7, 30]) {
       const out = await s.run({ coords: s.upload(hostTensor([n, 2], new Float32Array(n * 2))) });
-      expect((await s.download(out.output)).dims).toEqual([n, 3]);
+      expect((await s.download(out.output)).shape).toEqual([n, 3]);
     }
     await s.release();
   });

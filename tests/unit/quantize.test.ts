@@ -96,10 +96,10 @@ describe('tensor file with dtypes', () => {
 
   it('packs float32, float16 and int8 at 4-byte offsets and unpacks all to float32', () => {
     const { bin, entries } = packTensors({
-      a: { dims: [6, 5], data: mat, dtype: 'int8' },
-      b: { dims: [3], data: odd, dtype: 'float16' },
-      c: { dims: [5], data: vec },
-      d: { dims: [6, 5], data: mat, dtype: 'float16' },
+      a: { shape: [6, 5], data: mat, dtype: 'int8' },
+      b: { shape: [3], data: odd, dtype: 'float16' },
+      c: { shape: [5], data: vec },
+      d: { shape: [6, 5], data: mat, dtype: 'float16' },
     });
     for (const e of entries) expect(e.offset % 4).toBe(0);
     expect(entries[2]).toEqual({ name: 'c', shape: [5], offset: entries[2].offset, length: 5 }); // float32: the old entry layout
@@ -113,11 +113,11 @@ describe('tensor file with dtypes', () => {
     expect(maxErr(t.a.data, mat)).toBeGreaterThan(0);
     expect(maxErr(t.b.data, odd)).toBeLessThanOrEqual(2 ** -11); // half an ulp of binary16 in [0.5, 1)
     expect(maxErr(t.d.data, mat)).toBeLessThanOrEqual(0.1 * 2 ** -11);
-    expect(t.a.dims).toEqual([6, 5]);
+    expect(t.a.shape).toEqual([6, 5]);
   });
 
   it('refuses an unknown dtype, scales outside the file and a truncated file with one message', () => {
-    const { bin, entries } = packTensors({ a: { dims: [6, 5], data: mat, dtype: 'int8' }, b: { dims: [5], data: vec, dtype: 'float16' } });
+    const { bin, entries } = packTensors({ a: { shape: [6, 5], data: mat, dtype: 'int8' }, b: { shape: [5], data: vec, dtype: 'float16' } });
     const bad = (patch: Partial<TensorEntry>, i = 0, file = bin): (() => unknown) =>
       () => unpackTensors(file, entries.map((e, k) => (k === i ? { ...e, ...patch } : e)));
     expect(bad({ dtype: 'bfloat16' as never })).toThrow(/tensor 'a' has unknown dtype 'bfloat16'/);

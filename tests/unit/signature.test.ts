@@ -27,7 +27,7 @@ const memory = (files: Files): FileSource => ({
 async function priorFiles(): Promise<Files> {
   const params = initParams(CONFIG, 3);
   const tensors: Record<string, HostTensor> = {};
-  for (const s of paramSpecs(CONFIG).filter((p) => isEncoderParam(p.name))) tensors[s.name] = { dims: s.shape, data: params[s.name] };
+  for (const s of paramSpecs(CONFIG).filter((p) => isEncoderParam(p.name))) tensors[s.name] = { shape: s.shape, data: params[s.name] };
   const b = await buildBundle({
     kind: 'prior', name: 'sig-test', release: 3, config: CONFIG, range: 'unit',
     train: { lr: 1e-4, iters: 1, adam: ADAM_DEFAULTS, batch: 16, signals: 1 },
