@@ -40,12 +40,13 @@ function configureWasm(o: OrtWebOptions): void {
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
   // Threads need SharedArrayBuffer, i.e. a cross-origin-isolated page (COOP + COEP headers).
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  // Half the logical cores, at most 4: onnxruntime-web's own default (lib/backend-wasm.ts). Its wasm
-  // threads are one global pool that busy-waits between kernels (the session option
-  // intra_op.allow_spinning=0 changed nothing, measured), and the train step's Sin/Cos run on one
-  // thread, so a thread per core fights the page, the browser and other work for the cores: on this
-  // project's 2-core machine, shared with other work, the 64x64 step ran 15-50 % faster on 1 thread
-  // than on 2 (measured in turn; bench/web.md, "Where the wasm step's time goes").
+  // Half the logical cores, at most 4: onnxruntime-web's own default (lib/backend-wasm.ts), i.e. the
+  // physical cores where there is SMT. Its wasm threads are one global pool that busy-waits between
+  // kernels (the session option intra_op.allow_spinning=0 changed nothing, measured) and the train
+  // step's Sin/Cos run on one thread, so a thread per core fights the page, the browser and other work
+  // for the cores. Measured on this project's 2-core machine (64x64 step, in a Worker): idle, 2 threads
+  // were 16 % faster than 1 (248 vs 295 ms); shared with other work (load 5-9), 1 thread was 15-50 %
+  // faster (bench/web.md, "Where the wasm step's time goes"). `threads` overrides it.
   // onnxruntime starts its wasm threads as workers of the script that holds it. Bundled into a page's own
   // chunk, that script is the page's code, which then runs again in each thread, and the first fit never
   // ends (seen with a Vite build of a consumer app); bundled into strainer/web/worker, the worker knows
