@@ -82,7 +82,7 @@ function strainerAssets(modelsDir: string): Plugin {
       server.middlewares.use(models);
     },
     generateBundle(_options, bundle) {
-      // A built app carries the priors next to it (vite build -> dist/web).
+      // A built app carries the priors next to it (vite build -> demo-dist/).
       const index = priorIndex(modelsDir);
       this.emitFile({ type: 'asset', fileName: 'models/index.json', source: JSON.stringify(index) });
       for (const e of index) {
@@ -123,7 +123,8 @@ export function webConfig(o: WebServerOptions = {}): InlineConfig {
     // the page in the middle of a test).
     optimizeDeps: { exclude: ['onnxruntime-web'], include: ['protobufjs'], entries: ['index.html', 'worker.ts'] },
     worker: { format: 'es' },
-    build: { outDir: join(REPO_ROOT, 'dist', 'web'), emptyOutDir: true, target: 'es2022' },
+    // Not under dist/: that is the package's compiled library (dist/web is the strainer/web entry).
+    build: { outDir: join(REPO_ROOT, 'demo-dist'), emptyOutDir: true, target: 'es2022' },
     plugins: [strainerAssets(modelsDir)],
   };
 }

@@ -68,6 +68,7 @@ describe('the packed tarball', () => {
     expect(files).toContain('dist/node/index.d.ts');
     expect(files).toContain('models/mri-64/manifest.json');
     expect(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
+    expect(files.filter((f) => /\.(wasm|png|onnx|bin)$/.test(f) && !f.startsWith('models/'))).toEqual([]); // no build of the demo page, no stray assets
   });
 
   it('passes publint and arethetypeswrong', async () => {
