@@ -18,8 +18,8 @@ export { webgpuAdapter, webgpuAvailable, decideProvider, chooseProvider, type Ad
 export interface OrtWebOptions {
   /** 'auto' (default): WebGPU on a hardware adapter, else wasm. */
   provider?: ProviderChoice;
-  /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: in a worker half the logical
-   *  cores, at most 4; on a page's main thread 1 (see configureWasm). */
+  /** wasm threads; needs a cross-origin-isolated page for more than 1. Default: in a worker one per core,
+   *  at most 4; on a page's main thread 1 (see configureWasm). */
   threads?: number;
   /** URL prefix where onnxruntime-web's .wasm/.mjs files are served; default: next to the ort module. */
   wasmPaths?: string;
@@ -40,19 +40,19 @@ function configureWasm(o: OrtWebOptions): void {
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
   // Threads need SharedArrayBuffer, i.e. a cross-origin-isolated page (COOP + COEP headers).
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  // Half the logical cores, at most 4: onnxruntime-web's own default (lib/backend-wasm.ts), i.e. the
-  // physical cores where there is SMT. Its wasm threads are one global pool that busy-waits between
-  // kernels (the session option intra_op.allow_spinning=0 changed nothing, measured) and the train
-  // step's Sin/Cos run on one thread, so a thread per core fights the page, the browser and other work
-  // for the cores. Measured on this project's 2-core machine (64x64 step, in a Worker): idle, 2 threads
-  // were 16 % faster than 1 (248 vs 295 ms); shared with other work (load 5-9), 1 thread was 15-50 %
-  // faster (bench/web.md, "Where the wasm step's time goes"). `threads` overrides it.
+  // In a worker, one thread per core, at most 4. onnxruntime-web's own default is half the logical
+  // cores (lib/backend-wasm.ts): its wasm threads are one global pool that busy-waits between kernels
+  // (the session option intra_op.allow_spinning=0 changed nothing, measured) and the step's Sin/Cos run
+  // on one thread, so on cores shared with other work fewer threads can win. Measured on this
+  // project's 2-core machine (64x64 step in a Worker, bench/web.md): idle, 2 threads were 1.2-1.4x
+  // faster than 1 (210 vs 300 ms); under other work (load 5-9), 1 thread was 1.15-1.5x faster. Users'
+  // machines are mostly idle, so a thread per core; `threads: 1` suits a loaded one.
   // onnxruntime starts its wasm threads as workers of the script that holds it. Bundled into a page's own
   // chunk, that script is the page's code, which then runs again in each thread, and the first fit never
   // ends (seen with a Vite build of a consumer app); bundled into strainer/web/worker, the worker knows
   // those threads and leaves them to onnxruntime. So by default threads only inside a worker.
   const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
-  ort.env.wasm.numThreads = isolated ? Math.max(1, o.threads ?? (inWorker ? Math.min(4, Math.ceil(cores / 2)) : 1)) : 1;
+  ort.env.wasm.numThreads = isolated ? Math.max(1, o.threads ?? (inWorker ? Math.min(4, cores) : 1)) : 1;
 }
 
 let lostMessage: string | null = null;
