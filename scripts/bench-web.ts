@@ -76,8 +76,8 @@ let adapter = 'none';
 let wasmWhere: Where | null = null, moreWhere: Where | null = null;
 const chromiumVersion = browser.version();
 try {
-  // Page A: the library's defaults. Page B: wasm with a thread per core (its own Worker, so its own
-  // onnxruntime-web instance), for the breakdown only.
+  // Page A: the library's defaults. Page B: wasm with the other thread count (1, or one per core when
+  // the default is 1), in its own Worker, so its own onnxruntime-web instance; for the breakdown only.
   const [page, pageB] = await Promise.all([0, 1].map(async () => { const p = await (await browser.newContext()).newPage(); await p.goto(`${web.url}harness.html`); return p; }));
   adapter = await page.evaluate(async () => {
     const a = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu?.requestAdapter();
@@ -90,9 +90,9 @@ try {
   wasmWhere = rw;
   rows.push({ runtime: `Chromium ${chromiumVersion} (onnxruntime-web, worker)`, backend: rw.backend, stepMs: rw.stepMs, psnr: rw.psnr[rw.psnr.length - 1] });
 
-  console.log(`breakdown: ${rounds} rounds; Node, Chromium wasm (default threads), Chromium wasm (${threads} threads) in turn...`);
+  console.log(`breakdown: ${rounds} rounds; Node, Chromium wasm (default threads), Chromium wasm (other thread count) in turn...`);
   await task(page, 'loadBreakdown', CONFIG, RES);
-  moreWhere = await task(pageB, 'loadBreakdown', CONFIG, RES, threads);
+  moreWhere = await task(pageB, 'loadBreakdown', CONFIG, RES, wasmWhere.wasmThreads > 1 ? 1 : threads);
   // A pause before each runtime's turn: onnxruntime-web's wasm threads busy-wait for a while after a
   // run, which would otherwise steal the cores from the next runtime's run.
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
@@ -155,12 +155,15 @@ const lines = [
   `replaced by Neg (timing only); Node and Chromium (worker, wasm) take turns, ${rounds} rounds, medians after the first; Sin/Cos and`,
   '"the rest" are medians of per-round differences.',
   '',
-  `| part of the step | Node, onnxruntime-node, ${threads} threads (ms) | Chromium wasm, ${wasmWhere?.wasmThreads ?? '?'} thread(s), the default (ms) | Chromium / Node | Chromium wasm, ${moreWhere?.wasmThreads ?? '?'} threads (ms) |`,
+  `| part of the step | Node, onnxruntime-node, ${threads} threads (ms) | Chromium wasm, ${wasmWhere?.wasmThreads ?? '?'} thread(s), the default (ms) | Chromium / Node | Chromium wasm, ${moreWhere?.wasmThreads ?? '?'} thread(s) (ms) |`,
   '|---|---:|---:|---:|---:|',
   ...([['whole train step', 'step'], ['its MatMul/Gemm alone', 'matmuls'], ['Sin/Cos (step minus step with Sin/Cos as Neg)', 'trig'], ['the rest (element-wise, Adam, copies in and out)', 'rest']] as const)
     .map(([label, k]) => `| ${label} | ${ms(pn[k])} | ${ms(pw[k])} | ${(pw[k] / pn[k]).toFixed(2)}x | ${ms(p2[k])} |`),
   '',
-  `MatMul throughput: Node ${(mmFlops / pn.matmuls / 1e6).toFixed(1)} GFLOP/s, Chromium wasm ${(mmFlops / pw.matmuls / 1e6).toFixed(1)} GFLOP/s (default threads), ${(mmFlops / p2.matmuls / 1e6).toFixed(1)} GFLOP/s (${moreWhere?.wasmThreads ?? '?'} threads); ${(mmFlops / 1e9).toFixed(2)} GFLOP per step.`,
+  `MatMul throughput: Node ${(mmFlops / pn.matmuls / 1e6).toFixed(1)} GFLOP/s, Chromium wasm ${(mmFlops / pw.matmuls / 1e6).toFixed(1)} GFLOP/s (default threads), ${(mmFlops / p2.matmuls / 1e6).toFixed(1)} GFLOP/s (${moreWhere?.wasmThreads ?? '?'} thread(s)); ${(mmFlops / 1e9).toFixed(2)} GFLOP per step.`,
+  '',
+  `The gap by part: the matrix products alone ${(pw.matmuls / pn.matmuls).toFixed(2)}x (onnxruntime's native kernels use AVX-512 where the CPU has it, its wasm build 128-bit SIMD), Sin/Cos ${(pw.trig / pn.trig).toFixed(2)}x (one thread in both), the bare step ${(pw.step / pn.step).toFixed(2)}x. `
+    + 'Measured and not kept (issue 11): the session option intra_op.allow_spinning=0 (no effect: the wasm thread pool is global), the plain `onnxruntime-web/wasm` build instead of the `onnxruntime-web/webgpu` one (0-4 % faster on wasm, not worth a second 14 MB wasm binary), 1 wasm thread instead of one per core (the last column; faster only when other work holds the cores). Kept: the fit runs in a Worker with one wasm thread per core, the page cross-origin isolated, graph optimisation "all".',
   '',
   '## Machine',
   '',
