@@ -3,11 +3,11 @@
 // curve (CSV + SVG) and the fitted signal as artifacts any ONNX runtime can render or train further.
 // A WAV clip or a NIfTI/.npy volume goes to ./fit-signal.ts (same flags, by the file's extension).
 import type { Command } from 'commander';
+import { readImage } from '../node/api.ts';
 import { basename, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
-import { loadImage, cropCenterSquare, resizeArea, encodePng, type Image } from '../data/image.ts';
+import { encodePng, type Image } from '../data/image.ts';
 import { signalFileKind } from '../data/signal-files.ts';
 import { fitSignal, REPORT_ITERS, psnrAt } from '../train/fit.ts';
 
@@ -19,7 +19,6 @@ import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeBundleDir } from '../node/fs.ts';
 import { fitBundle } from '../export/fit-bundle.ts';
 import { lineChartSvg } from '../util/plot.ts';
-import { UserError } from '../util/errors.ts';
 import { median } from '../util/stats.ts';
 import type { TargetRange } from '../train/grid.ts';
 
@@ -27,14 +26,6 @@ export interface FitCliOptions {
   iters: number; res?: number; width?: number; depth?: number; omega?: number; omega0?: number; lr: number; seed: number;
   out?: string; json?: boolean; prior?: string; publicKey?: string; targets?: TargetRange; batch?: number; force?: boolean;
   backend: NodeBackendName; ep?: Ep; channels: 'auto' | '1' | '3'; threads?: number;
-}
-
-/** Image -> centre square -> res x res (area averaging). */
-export function prepareImage(path: string, res: number, channels: 'auto' | '1' | '3'): Image {
-  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-  const img = loadImage(path, { channels: channels === 'auto' ? 'auto' : (Number(channels) as 1 | 3) });
-  const sq = cropCenterSquare(img);
-  return sq.width === res ? sq : resizeArea(sq, res, res);
 }
 
 /** Side of an image's square when --res is not given (the paper's 178x178). */
@@ -46,7 +37,7 @@ export async function runFit(imagePath: string, o: FitCliOptions): Promise<void>
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const prior = o.prior ? await loadCliPrior(o.prior, o.publicKey) : undefined;
   const res = o.res ?? IMAGE_RES;
-  const img = prepareImage(imagePath, res, o.channels);
+  const img = readImage(imagePath, { res, channels: o.channels === 'auto' ? 'auto' : (Number(o.channels) as 1 | 3) });
   const { config, range, init, batch }: ResolvedFit = resolveFit({ prior, model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 }, channels: img.channels, dims: [img.height, img.width], batch: o.batch, iters: o.iters, lr: o.lr, ...(o.targets ? { range: o.targets } : {}) });
   const { backend } = await cliBackend(o);
   const bar = progress(`fit ${basename(imagePath)}`, o.iters, false);
