@@ -2,11 +2,12 @@
 // model folder (model.json topology + weightsManifest + .bin shards), accepts exactly the layers our
 // models use — InputLayer, SineLayer (src/tfjs/sine-layer.ts), and one final linear Dense (the stacked
 // decoders) — refuses any other layer naming its class and name, maps the SineLayer kernels/biases
-// onto `encoder.{l}.weight|bias` (both [fan_in, fan_out]) and builds the same prior bundle as the
-// onnxruntime engine (encoder ONNX + single-signal train step, written by our protobufjs ONNX writer).
+// onto `encoder.{l}.weight|bias` (both [fan_in, fan_out]), reads each SineLayer's saved omega (a first
+// layer of its own becomes the config's omega0), and builds the same prior bundle as the onnxruntime
+// engine (encoder ONNX + single-signal train step, written by our protobufjs ONNX writer).
 import { basename, resolve } from 'node:path';
 import type { BuiltBundle } from '../export/bundle.ts';
-import { validateConfig, type InrConfig } from '../model/config.ts';
+import { firstOmega, validateConfig, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { UserError } from '../util/errors.ts';
@@ -69,7 +70,8 @@ export interface ConvertOptions {
   name: string;
   /** Channels of one signal; default from the model's strainer metadata. */
   channels?: number;
-  /** Resolution of the prior's train_step graph; default the pretraining images' (metadata). */
+  /** Resolution of the prior's train_step graph (res x res; a clip of res samples, a res^3 volume);
+   *  default the pretraining signals' grid (metadata). */
   res?: number;
   range?: TargetRange;
 }
@@ -95,10 +97,14 @@ export function parseTfjsModel(m: SavedTfjsModel, channelsOpt?: number): ParsedT
   const act = last.config.activation ?? 'linear';
   if (act !== 'linear') throw new UserError(`${where}: Dense '${last.name}' has activation '${String(act)}'; only a linear decoder is supported`);
   if (last.config.use_bias === false) throw new UserError(`${where}: Dense '${last.name}' has no bias; strainer decoders have one`);
-  const omegas = new Set(enc.map((l) => Number(l.config.omega)));
+  // The first SineLayer may have an omega of its own (SIREN's first_omega_0: the config's omega0); the
+  // others share one. With a single SineLayer the hidden omega (the fresh decoder's init) is the metadata's.
+  const first = Number(enc[0].config.omega);
+  const omegas = new Set(enc.slice(1).map((l) => Number(l.config.omega)));
   const widths = new Set(enc.map((l) => Number(l.config.units)));
-  if (omegas.size !== 1 || widths.size !== 1) throw new UserError(`${where}: SineLayers differ in omega (${[...omegas]}) or units (${[...widths]}); a strainer encoder uses one of each`);
-  const omega = [...omegas][0], width = [...widths][0];
+  if (omegas.size > 1 || widths.size !== 1) throw new UserError(`${where}: SineLayers after the first differ in omega (${[...omegas]}), or the layers in units (${[...widths]}); a strainer encoder uses one of each`);
+  const mc = meta.config;
+  const omega = omegas.size === 1 ? [...omegas][0] : (mc?.omega ?? first), width = [...widths][0];
   const firstKernel = m.weights.get(`${enc[0].name}/kernel`);
   if (!firstKernel || firstKernel.shape.length !== 2) throw new UserError(`${where}: no 2-D weight '${enc[0].name}/kernel' in the weights manifest`);
   const inDim = firstKernel.shape[0];
@@ -113,10 +119,9 @@ export function parseTfjsModel(m: SavedTfjsModel, channelsOpt?: number): ParsedT
   const channels = channelsOpt ?? meta.config?.outDim;
   if (channels === undefined) throw new UserError(`${where}: model.json has no strainer metadata saying the channels per signal; pass --channels`);
   if (!(Number.isInteger(channels) && channels > 0 && units % channels === 0)) throw new UserError(`${where}: Dense '${last.name}' has ${units} outputs, not a multiple of ${channels} channels`);
-  const config = validateConfig({ kind: 'siren', inDim, outDim: channels, width, depth: enc.length + 1, omega });
-  const mc = meta.config;
-  if (mc && (mc.width !== width || mc.depth !== config.depth || mc.omega !== omega || mc.inDim !== inDim)) {
-    throw new UserError(`${where}: strainer metadata (width ${mc.width} depth ${mc.depth} omega ${mc.omega}) disagrees with the topology (width ${width} depth ${config.depth} omega ${omega})`);
+  const config = validateConfig({ kind: 'siren', inDim, outDim: channels, width, depth: enc.length + 1, omega, ...(first !== omega ? { omega0: first } : {}) });
+  if (mc && (mc.width !== width || mc.depth !== config.depth || mc.omega !== omega || firstOmega(mc) !== first || mc.inDim !== inDim)) {
+    throw new UserError(`${where}: strainer metadata (width ${mc.width} depth ${mc.depth} omega ${mc.omega} omega0 ${firstOmega(mc)}) disagrees with the topology (width ${width} depth ${config.depth} omega ${omega} omega0 ${first})`);
   }
   return { config, signals: units / channels, encoder, meta };
 }
@@ -124,14 +129,17 @@ export function parseTfjsModel(m: SavedTfjsModel, channelsOpt?: number): ParsedT
 /** Reads a saved tfjs LayersModel folder and builds the prior bundle the onnxruntime engine writes. */
 export async function convertTfjsModel(dir: string, o: ConvertOptions): Promise<{ bundle: BuiltBundle; parsed: ParsedTfjsModel }> {
   const parsed = parseTfjsModel(readTfjsModelDir(dir), o.channels);
-  const { meta } = parsed;
-  if (meta.height !== undefined && meta.width !== undefined && meta.height !== meta.width && o.res === undefined) {
-    throw new UserError(`${dir}: the model was pretrained on ${meta.width}x${meta.height} images; pass --res for the prior's square train_step graph`);
+  const { meta } = parsed, inDim = parsed.config.inDim;
+  const metaDims = meta.dims ?? (meta.height !== undefined && meta.width !== undefined ? [meta.height, meta.width] : undefined);
+  if (metaDims && metaDims.length !== inDim) throw new UserError(`${dir}: strainer metadata gives a ${metaDims.length}-D grid (${metaDims.join('x')}) for a model of ${inDim}-D coordinates`);
+  if (inDim === 2 && metaDims && metaDims[0] !== metaDims[1] && o.res === undefined) {
+    throw new UserError(`${dir}: the model was pretrained on ${metaDims[1]}x${metaDims[0]} images; pass --res for the prior's square train_step graph`);
   }
-  const res = o.res ?? meta.height;
-  if (res === undefined) throw new UserError(`${dir}: model.json has no strainer metadata giving the image resolution; pass --res`);
+  const dims = o.res !== undefined ? new Array<number>(inDim).fill(o.res) : metaDims;
+  if (dims === undefined) throw new UserError(`${dir}: model.json has no strainer metadata giving the signals' grid; pass --res`);
   const bundle = await buildPriorBundle({
-    name: o.name, config: parsed.config, range: o.range ?? meta.range ?? 'unit', encoder: parsed.encoder, res,
+    name: o.name, config: parsed.config, range: o.range ?? meta.range ?? 'unit', encoder: parsed.encoder, res: dims[dims.length - 1],
+    ...(inDim !== 2 ? { dims } : {}), ...(meta.rate !== undefined ? { rate: meta.rate } : {}),
     lr: meta.lr ?? 1e-4, iters: meta.iters ?? 0, signals: parsed.signals, // without metadata: the paper's lr, 0 iterations recorded
     engine: `${meta.engine ?? 'tfjs'}; converted from ${basename(resolve(dir))}/model.json by strainer export --from-tfjs`,
     ...(meta.finalLoss !== undefined ? { finalLoss: meta.finalLoss } : {}),

@@ -1,7 +1,8 @@
 // The TensorFlow.js pretraining engine (PretrainEngine, src/train/pretrain-api.ts): the STRAINER
-// recipe of src/train/pretrain.ts on a tfjs LayersModel — shared SIREN encoder + N stacked linear
-// decoders, same init (strainer's initParams for the same seed), Adam with torch's defaults, full image
-// every step, loss = sum over signals of each signal's MSE, PSNR per signal before each update.
+// recipe of src/train/pretrain.ts on a tfjs LayersModel — shared SIREN encoder (first layer at omega0,
+// the rest at omega) + N stacked linear decoders, same init (strainer's initParams for the same seed),
+// Adam with torch's defaults, the whole grid every step, loss = sum over signals of each signal's MSE,
+// PSNR per signal before each update. Signals of any rank: clips, images, volumes.
 // Also saves the result as a standard tfjs LayersModel (model.json + shard) for src/tfjs/convert.ts.
 import * as tf from '@tensorflow/tfjs';
 import type { Manifest } from '../export/bundle.ts';
@@ -9,7 +10,7 @@ import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
 import { initParams, isEncoderParam, type Params } from '../model/inr.ts';
 import type { PretrainEngine, PretrainResult } from '../train/pretrain-api.ts';
-import type { Image } from '../data/pixels.ts';
+import { asSignal, sampleCount } from '../data/signal.ts';
 import { gridCoords, psnrFromMse, type TargetRange } from '../train/grid.ts';
 import { stackedConfig, stackTargets, unstackDecoders } from '../train/pretrain.ts';
 import { ADAM_DEFAULTS } from '../train/adam.ts';
@@ -26,8 +27,13 @@ export interface TfjsPriorMetadata {
   /** Single-signal config (outDim = channels); the model's decoder Dense has signals*outDim units. */
   config: InrConfig;
   signals: number;
+  /** The grid's last two extents (manifestSignal's convention: a clip of n samples is 1 x n). */
   height: number;
   width: number;
+  /** The grid of a clip or volume ([n], [d, h, w]); absent: height x width. */
+  dims?: number[];
+  /** Samples per second of an audio prior's clips. */
+  rate?: number;
   range: TargetRange;
   lr: number;
   iters: number;
@@ -48,10 +54,11 @@ export interface TfjsEngineOptions {
 export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
   return async (signals, opts): Promise<PretrainResult> => {
     if (signals.length === 0) throw new UserError('pretraining needs at least one signal');
-    const { height: h, width: w, channels: ch } = signals[0];
-    const N = signals.length, rows = h * w;
+    const { dims, channels: ch } = asSignal(signals[0]);
+    const N = signals.length, rows = sampleCount(dims);
     const single = validateConfig({ ...opts.config, outDim: ch });
     if (single.kind !== 'siren') throw new UserError(`--engine tfjs pretrains SIREN models only, not '${single.kind}'`);
+    if (single.inDim !== dims.length) throw new UserError(`pretraining ${dims.length}-D signals needs a model with inDim ${dims.length}; the config has inDim ${single.inDim}`);
     const stacked = stackedConfig(single, N);
     const targetData = stackTargets(signals, opts); // also checks that all signals have one size
     const info = await selectTfjsBackend(o.backend ?? backendFromEnv());
@@ -60,7 +67,7 @@ export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
 
     const model = buildTfjsModel(stacked);
     setStrainerWeights(model, stacked, initParams(stacked, opts.seed));
-    const coords = tf.tensor2d(gridCoords(h, w), [rows, stacked.inDim]);
+    const coords = tf.tensor2d(gridCoords(...dims), [rows, stacked.inDim]);
     const targets = tf.tensor2d(targetData, [rows, N * ch]);
     // tfjs's Adam defaults eps to the backend's epsilon (1e-7 in float32); torch.optim.Adam uses 1e-8.
     const optimizer = tf.train.adam(opts.lr, ADAM_DEFAULTS.beta1, ADAM_DEFAULTS.beta2, ADAM_DEFAULTS.eps);

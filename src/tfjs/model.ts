@@ -1,9 +1,10 @@
 // The pretraining model as a TensorFlow.js LayersModel: coords -> depth-1 SineLayers (the shared
-// encoder, layers `encoder_0` ... `encoder_{depth-2}`) -> one linear Dense `decoders` with N*C outputs
+// encoder, layers `encoder_0` ... `encoder_{depth-2}`; the first at the config's first-layer omega0,
+// the rest at omega, each saving its own omega) -> one linear Dense `decoders` with N*C outputs
 // (the N per-signal decoders stacked column-wise, signal i in columns i*C .. i*C+C-1, as strainer's
 // stacked train step). Also converts weights between this model and strainer's named parameters.
 import * as tf from '@tensorflow/tfjs';
-import type { InrConfig } from '../model/config.ts';
+import { firstOmega, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import { SineLayer } from './sine-layer.ts';
 
@@ -17,7 +18,7 @@ export function buildTfjsModel(c: InrConfig): tf.LayersModel {
   const input = tf.input({ shape: [c.inDim], name: 'coords', dtype: 'float32' });
   let h: tf.SymbolicTensor = input;
   for (let l = 0; l < c.depth - 1; l++) {
-    h = new SineLayer({ units: c.width, omega: c.omega, firstLayer: l === 0, name: encoderLayerName(l) }).apply(h) as tf.SymbolicTensor;
+    h = new SineLayer({ units: c.width, omega: l === 0 ? firstOmega(c) : c.omega, firstLayer: l === 0, name: encoderLayerName(l) }).apply(h) as tf.SymbolicTensor;
   }
   const out = tf.layers.dense({ units: c.outDim, activation: 'linear', useBias: true, name: DECODERS_LAYER }).apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'strainer_pretrain' });

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 
 export interface SineLayerArgs {
   units: number;
-  /** SIREN frequency omega_0; 30 in SIREN and STRAINER (shared/REFERENCE.md). */
+  /** SIREN frequency omega_0 of this layer: 30 in SIREN and STRAINER (shared/REFERENCE.md); a first
+   *  layer takes the model's first-layer omega0 (3000 for audio, vsitzmann/siren explore_siren.ipynb). */
   omega: number;
   /** Selects the first-layer weight init (see `sirenBounds`). */
   firstLayer: boolean;
@@ -16,8 +17,9 @@ export interface SineLayerArgs {
 }
 
 /** SIREN init bounds, the same as src/model/inr.ts paramSpecs: weights U(-1/fan_in, 1/fan_in) in the
- *  first layer, U(-sqrt(6/fan_in)/omega, +) later (vsitzmann/siren issue #4: the code, not the paper
- *  text); biases U(-1/sqrt(fan_in), +) (PyTorch nn.Linear default, never overridden by SIREN). */
+ *  first layer (whatever its omega), U(-sqrt(6/fan_in)/omega, +) later (vsitzmann/siren issue #4: the
+ *  code, not the paper text); biases U(-1/sqrt(fan_in), +) (PyTorch nn.Linear default, never
+ *  overridden by SIREN). */
 export function sirenBounds(fanIn: number, omega: number, firstLayer: boolean): { weight: number; bias: number } {
   return { weight: firstLayer ? 1 / fanIn : Math.sqrt(6 / fanIn) / omega, bias: 1 / Math.sqrt(fanIn) };
 }

@@ -1,10 +1,12 @@
 // The contract every pretraining engine implements (onnxruntime: src/train/pretrain.ts; TensorFlow.js:
 // src/tfjs/). One shared encoder + N independent linear decoders trained jointly on N same-size
-// signals, loss = sum over signals of each signal's MSE, Adam, full image every step (REFERENCE.md).
+// signals of any rank (clips, images, volumes), loss = sum over signals of each signal's MSE, Adam,
+// the whole grid every step (REFERENCE.md).
 import type { InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { TargetRange } from './grid.ts';
 import type { Image } from '../data/pixels.ts';
+import type { Signal } from '../data/signal.ts';
 
 export interface PretrainOptions {
   /** Single-signal config: outDim = channels of one signal; the N decoders are stacked internally. */
@@ -29,4 +31,4 @@ export interface PretrainResult {
   engine: string;
 }
 
-export type PretrainEngine = (signals: readonly Image[], opts: PretrainOptions) => Promise<PretrainResult>;
+export type PretrainEngine = (signals: readonly (Image | Signal)[], opts: PretrainOptions) => Promise<PretrainResult>;

@@ -3,6 +3,8 @@
 //  - the prior's ONNX encoder (onnxruntime-node) equals tfjs `predict` of the reloaded model's encoder;
 //  - the tfjs engine follows the onnxruntime engine step for step from the same init, and its prior
 //    improves fitting of a held-out slice over a random init as the onnxruntime prior does;
+//  - a first-layer omega0 of its own (SIREN's first_omega_0) is honoured by the engine, saved in the
+//    first SineLayer's config, and carried by the converter into the prior's config (also for a 1-D model);
 //  - a model with an unsupported layer (Conv2D) or a non-linear decoder is refused by name.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,12 +42,38 @@ let tmp: string;
 let tfjsRun: PretrainResult;
 let ortRun: PretrainResult;
 let held: ReturnType<typeof mriSliceImage>;
+let train: ReturnType<typeof mriSliceImage>[];
+
+/** Max |ONNX encoder of the prior in priorDir - tfjs predict of the saved model's encoder| on random coordinates. */
+async function encoderMismatch(tfjsDir: string, priorDir: string, config: InrConfig): Promise<{ max: number; at: number; got: Float32Array; want: Float32Array }> {
+  const loaded = await tf.loadLayersModel(nodeLoadHandler(tfjsDir));
+  const r = rng(42);
+  const n = 200;
+  const coords = Float32Array.from({ length: n * config.inDim }, () => r.uniform(-1, 1));
+  const enc = encoderOf(loaded, config);
+  const x = tf.tensor2d(coords, [n, config.inDim]);
+  const y = enc.predict(x) as tf.Tensor;
+  const want = Float32Array.from(y.dataSync());
+  tf.dispose([x, y]);
+  loaded.dispose();
+  const bundle = await loadBundle(dirSource(priorDir));
+  const s = await ort.load(await bundle.graph('encoder'));
+  // The encoder graph takes its weights as inputs, from weights.bin (stored once).
+  const weights = Object.fromEntries(Object.entries(bundle.tensors).map(([k, t]) => [k, s.upload(t)]));
+  const out = await s.run({ ...weights, coords: s.upload(hostTensor([n, config.inDim], coords)) });
+  const got = (await s.download(out.features)).data;
+  await s.release();
+  expect(got.length).toBe(n * config.width);
+  let max = 0, at = 0;
+  got.forEach((v, i) => { const d = Math.abs(v - want[i]); if (d > max) { max = d; at = i; } });
+  return { max, at, got, want };
+}
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'strainer-tfjs-'));
   const vol = loadNifti('data/ch2bet.nii.gz');
   const split = referenceSplit(vol);
-  const train = split.train.slice(0, 3).map((z) => mriSliceImage(vol, z, RES));
+  train = split.train.slice(0, 3).map((z) => mriSliceImage(vol, z, RES));
   held = mriSliceImage(vol, split.test[0], RES);
   tfjsRun = await makeTfjsEngine({ backend: 'wasm', log: () => {} })(train, OPTS);
   ortRun = await pretrainOrt(ort, train, OPTS);
@@ -68,29 +96,9 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
   });
 
   it('the ONNX encoder equals tfjs predict of the saved model on random coordinates', async () => {
-    const loaded = await tf.loadLayersModel(nodeLoadHandler(join(tmp, 'tfjs')));
-    const r = rng(42);
-    const n = 200;
-    const coords = Float32Array.from({ length: n * 2 }, () => r.uniform(-1, 1));
-    const enc = encoderOf(loaded, { ...CONFIG, outDim: 3 });
-    const x = tf.tensor2d(coords, [n, 2]);
-    const y = enc.predict(x) as tf.Tensor;
-    const want = y.dataSync();
-    tf.dispose([x, y]);
-    loaded.dispose();
-
     const prior = await loadPrior(dirSource(join(tmp, 'prior')));
     expect(prior.config).toEqual(CONFIG);
-    const bundle = await loadBundle(dirSource(join(tmp, 'prior')));
-    const s = await ort.load(await bundle.graph('encoder'));
-    // The encoder graph takes its weights as inputs, from weights.bin (stored once).
-    const weights = Object.fromEntries(Object.entries(bundle.tensors).map(([k, t]) => [k, s.upload(t)]));
-    const out = await s.run({ ...weights, coords: s.upload(hostTensor([n, 2], coords)) });
-    const got = (await s.download(out.features)).data;
-    await s.release();
-    expect(got.length).toBe(n * CONFIG.width);
-    let max = 0, at = 0;
-    got.forEach((v, i) => { const d = Math.abs(v - want[i]); if (d > max) { max = d; at = i; } });
+    const { max, at, got, want } = await encoderMismatch(join(tmp, 'tfjs'), join(tmp, 'prior'), CONFIG);
     // float32 tolerance: strainer's graph folds omega into the weights, sin(x (30 W) + 30 b), tfjs computes
     // sin(30 (x W + b)); sine arguments reach tens, so each layer rounds differently by ~1e-6 and later
     // layers amplify it by omega |W| (measured max 1.3e-5 here).
@@ -108,6 +116,60 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
     expect(fromTfjs[at], `PSNR at iteration ${at}: tfjs prior ${fromTfjs[at]} vs random ${random[at]}`).toBeGreaterThan(random[at] + 1);
     expect(fromOrt[at]).toBeGreaterThan(random[at] + 1);
     expect(Math.abs(fromTfjs[at] - fromOrt[at])).toBeLessThan(0.1);
+  });
+});
+
+describe('a first-layer omega0 of its own', () => {
+  // 90, not the audio 3000: the engines' float32 roundings at sine arguments in the thousands make two
+  // correct runs drift apart (tests/node/signals.test.ts); 3x the hidden omega is plainly different.
+  const C0: InrConfig = { ...CONFIG, omega0: 90 };
+  const O0: PretrainOptions = { ...OPTS, config: C0, iters: 30 };
+
+  it('the tfjs engine trains with it as the onnxruntime engine does; model.json and the converted prior say it', async () => {
+    const t = await makeTfjsEngine({ backend: 'wasm', log: () => {} })(train, O0);
+    const o = await pretrainOrt(ort, train, O0);
+    // Same init and data as the omega-30 run: by the last step only omega0 can have moved the loss this far.
+    const last = O0.iters - 1;
+    expect(Math.abs(t.loss[last] - tfjsRun.loss[last]) / tfjsRun.loss[last], 'omega0 changes the training').toBeGreaterThan(1e-2);
+    for (let i = 0; i < O0.iters; i += 5) expect(Math.abs(t.loss[i] - o.loss[i]) / o.loss[i], `loss at step ${i}`).toBeLessThan(1e-3);
+    const dir = join(tmp, 'tfjs-omega0');
+    await saveTfjsPretrained(dir, t, { config: C0, signals: 3, height: RES, width: RES, range: 'unit', lr: O0.lr, iters: O0.iters, seed: 0, engine: t.engine }, false);
+    const topology = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).modelTopology;
+    const layers = (topology.model_config ?? topology).config.layers as { name: string; config: { omega?: number } }[];
+    expect(layers.filter((l) => l.name.startsWith('encoder_')).map((l) => l.config.omega)).toEqual([90, 30, 30]);
+    const { bundle, parsed } = await convertTfjsModel(dir, { name: 'omega0' });
+    expect(parsed.config).toEqual(C0);
+    writeBundleDir(join(tmp, 'prior-omega0'), bundle, false);
+    expect((await loadPrior(dirSource(join(tmp, 'prior-omega0')))).config).toEqual(C0);
+    const { max } = await encoderMismatch(dir, join(tmp, 'prior-omega0'), C0);
+    expect(max, 'max |onnx - tfjs| encoder output').toBeLessThan(1e-4);
+  }, 60_000);
+
+  it('a 1-D Sequential model without metadata converts with its omega0 and a clip-length train step', async () => {
+    const m = tf.sequential({ layers: [
+      new SineLayer({ units: 8, omega: 3000, firstLayer: true, batchInputShape: [null, 1], name: 'a0' }),
+      new SineLayer({ units: 8, omega: 30, firstLayer: false, name: 'a1' }),
+      new SineLayer({ units: 8, omega: 30, firstLayer: false, name: 'a2' }),
+      tf.layers.dense({ units: 1, name: 'head' }),
+    ] });
+    await m.save(nodeSaveHandler(join(tmp, 'seq1d'), false));
+    m.dispose();
+    const { bundle, parsed } = await convertTfjsModel(join(tmp, 'seq1d'), { name: 'seq1d', channels: 1, res: 100 });
+    expect(parsed.config).toEqual({ kind: 'siren', inDim: 1, outDim: 1, width: 8, depth: 4, omega: 30, omega0: 3000 });
+    expect(bundle.manifest.signal?.dims).toEqual([100]);
+    expect(bundle.manifest.train.batch).toBe(100);
+  });
+
+  it('hidden SineLayers of different omegas are refused', async () => {
+    const m = tf.sequential({ layers: [
+      new SineLayer({ units: 4, omega: 30, firstLayer: true, batchInputShape: [null, 2], name: 'b0' }),
+      new SineLayer({ units: 4, omega: 30, firstLayer: false, name: 'b1' }),
+      new SineLayer({ units: 4, omega: 20, firstLayer: false, name: 'b2' }),
+      tf.layers.dense({ units: 1, name: 'head' }),
+    ] });
+    await m.save(nodeSaveHandler(join(tmp, 'mixed-omega'), false));
+    m.dispose();
+    await expect(convertTfjsModel(join(tmp, 'mixed-omega'), { name: 'x', channels: 1, res: 8 })).rejects.toThrow(/SineLayers after the first differ in omega \(30,20\)/);
   });
 });
 
