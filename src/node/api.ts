@@ -1,31 +1,34 @@
 // What a Node program needs, in a few calls (the `strainer/node` entry): read an image file (clips and
 // volumes: ./signals.ts), load a prior (a folder, or the name of one shipped in the package), fit a
 // signal of any dimension, pretrain a prior, save a fit. Every call resolves its settings through the
-// same functions as the CLI (resolveFit, splitSource, fitBundle), so library and command line accept,
-// refuse and report alike.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// same functions as the CLI (resolveFit, splitSignals, fitBundle), and `strainer pretrain` is a call of
+// pretrain, so library and command line accept, refuse and report alike.
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadImage, cropCenterSquare, resizeArea, type Image, type ChannelMode } from '../data/image.ts';
-import { asSignal, padEnd, type Signal } from '../data/signal.ts';
+import { asSignal, describeSignal, padEnd, type Signal } from '../data/signal.ts';
 import { SILENCE } from '../data/wav.ts';
-import { splitSource, type Split } from '../data/split.ts';
-import { PAPER_CONFIG, validateConfig, type InrConfig } from '../model/config.ts';
+import { splitSignals, type SignalSplit } from '../data/split.ts';
+import { firstOmega, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { Backend } from '../runtime/session.ts';
 import { fitSignal, psnrAt } from '../train/fit.ts';
-import { resolveFit, checkIters, checkLr, defaultConfig, DEFAULT_LR, AUDIO_RANGE, type ModelOverrides } from '../train/fit-config.ts';
+import { resolveFit, type ModelOverrides } from '../train/fit-config.ts';
 import type { TargetRange } from '../train/grid.ts';
 import type { Prior } from '../train/prior.ts';
 import type { State } from '../train/trainer.ts';
-import { pretrainOrt } from '../train/pretrain.ts';
+import { pretrainOrt, stackedConfig } from '../train/pretrain.ts';
+import type { PretrainEngine, PretrainOptions, PretrainResult } from '../train/pretrain-api.ts';
 import { transferGain } from '../train/transfer.ts';
 import { loadPrior as loadPriorBundle, buildPriorBundle, type BundledPrior } from '../export/prior.ts';
 import { fitBundle, manifestSignal } from '../export/fit-bundle.ts';
-import type { BuiltBundle, FileSource, BundleLoadOptions, Manifest } from '../export/bundle.ts';
+import type { BuiltBundle, FileSource, BundleLoadOptions } from '../export/bundle.ts';
 import { UserError } from '../util/errors.ts';
+import { sha256Hex } from '../util/sha256.ts';
 import { chooseBackend, type Ep, type NodeBackendName } from './backend.ts';
 import { dirSource, writeBundleDir, checkOutDir } from './fs.ts';
+import { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
 
 /** Where the priors shipped with the package live (models/ at the package root, beside dist/ and src/). */
 export const SHIPPED_PRIORS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -183,12 +186,16 @@ export async function saveFit(r: NodeFitResult<Image | Signal>, dir: string, o: 
 }
 
 export interface NodePretrainOptions {
-  /** Side of the square images (default 64; the paper: 178). */
+  /** Side of the square images (default 64; the paper: 178); clips keep their samples. */
   res?: number;
-  /** Training images (default 10, STRAINER-10). */
+  /** Training signals (default 10, STRAINER-10). */
   n?: number;
-  /** Held-out images for the transfer-gain measurement stored in the manifest (default 5). */
+  /** Held-out signals for the transfer-gain measurement stored in the manifest (default 5). */
   test?: number;
+  /** Half-open range of a data source to draw from: positions in a folder or stack, z in a volume. */
+  select?: [number, number];
+  /** Images: 'auto' (gray when every image is), 1 or 3; clips: 'auto' (as stored, all of one count) or 1 (mixed down to mono). */
+  channels?: ChannelMode;
   /** With given signals: held-out signals for that measurement (clips keep the prior's time scale). */
   testSignals?: readonly { id: string; signal: Image | Signal }[];
   /** Ids of the given training signals, recorded in the manifest (default image0, image1, ...). */
@@ -199,10 +206,11 @@ export interface NodePretrainOptions {
   iters?: number;
   lr?: number;
   seed?: number;
+  /** Architecture (default the paper's SIREN; clips SIREN's audio model, fit-config.ts AUDIO_CONFIG). */
   model?: ModelOverrides;
   /** Default 'unit'; clips 'pm1' (the samples themselves, fit-config.ts AUDIO_RANGE). */
   range?: TargetRange;
-  /** Samples per second of the clips (audio priors; recorded and checked when fitting). */
+  /** Samples per second of given clips (a folder of clips says its own); recorded and checked when fitting. */
   rate?: number;
   /** Iterations of the held-out transfer measurement (default 100; 0: skip). */
   gainIters?: number;
@@ -212,14 +220,22 @@ export interface NodePretrainOptions {
   gainHeadline?: number;
   /** Prior name in the manifest (default: the basename of `out`, or 'prior'). */
   name?: string;
-  /** Write the bundle here (atomically; a non-empty folder only with `force`). */
+  /** Write the bundle here (atomically; a non-empty folder only with `force`, checked before training). */
   out?: string;
   force?: boolean;
+  /** Another engine than onnxruntime, e.g. TensorFlow.js's (src/tfjs/engine.ts pretrainTfjs); the held-out
+   *  measurement still runs on `backend`. */
+  engine?: PretrainEngine;
+  /** onnxruntime engine: the full train state every `every` iterations (0: never) to `path` (default
+   *  `<out>.checkpoint`), deleted once the prior is written; with `resume`, continue from it. */
+  checkpoint?: { every: number; path?: string; resume?: boolean };
   backend?: Backend | NodeBackendName;
   /** As in NodeFitOptions. */
   ep?: Ep;
   threads?: number;
   onStep?: (it: number, loss: number, meanPsnr: number, stepMs: number) => void;
+  /** Lines saying what is trained on, a resume, the held-out measurement (default: none). */
+  log?: (line: string) => void;
 }
 
 export interface NodePretrainResult {
@@ -227,53 +243,104 @@ export interface NodePretrainResult {
   bundle: BuiltBundle;
   loss: number[];
   meanPsnr: number[];
+  stepMs: number[];
+  /** Per-signal decoders `decoder.{i}.weight|bias` (not in the prior; e.g. for saveTfjsPretrained). */
+  decoders: Params;
   engine: string;
   /** The held-out measurement (also in the manifest's `eval`), when made. */
   gain?: Record<string, unknown>;
   split: { train: readonly { id: string; image: Image | Signal }[]; test: readonly { id: string; image: Image | Signal }[] };
 }
 
-/** Pretrains a STRAINER prior (shared encoder, N decoders) on a data source (a folder of images, a NIfTI
- *  volume or a .npy stack, split as `strainer pretrain` splits it) or on given signals of one size and
- *  dimension; clips of different lengths are zero-padded at the end to the longest (the reference
- *  recipe), and the prior records that length, so clips fitted from it keep its time scale. */
+/** The training and held-out signals of either input, what they are (the manifest's `data`) and a clip's rate. */
+async function pretrainSplit(data: string | readonly (Image | Signal)[], o: NodePretrainOptions): Promise<Pick<SignalSplit, 'train' | 'test' | 'rate'> & { data?: { description: string; files: { path: string; sha256: string }[] } }> {
+  if (typeof data !== 'string') {
+    return {
+      train: data.map((image, i) => ({ id: o.ids?.[i] ?? `image${i}`, image })), test: (o.testSignals ?? []).map((t) => ({ id: t.id, image: t.signal })),
+      ...(o.data ? { data: o.data } : {}),
+    };
+  }
+  const s = await splitSignals(data, { res: o.res ?? 64, n: o.n ?? 10, test: o.test ?? 5, ...(o.select ? { select: o.select } : {}), ...(o.channels ? { channels: o.channels } : {}) });
+  if (s.rate !== undefined && o.rate !== undefined && s.rate !== o.rate) throw new UserError(`${data}: the clips are sampled at ${s.rate} Hz, not the ${o.rate} Hz asked for`);
+  return { train: s.train, test: s.test, ...(s.rate !== undefined ? { rate: s.rate } : {}), data: { description: s.description, files: s.files } };
+}
+
+const sha256Of = (s: Signal): Promise<string> => sha256Hex(new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.byteLength));
+
+/** Pretrains a STRAINER prior (shared encoder, N decoders) on a data source (a folder of images or of
+ *  WAV clips, a NIfTI volume or a .npy stack, split as `strainer pretrain` splits it: the CLI calls
+ *  this) or on given signals of one size and dimension; clips of different lengths are zero-padded at
+ *  the end to the longest (the reference recipe), and the prior records that length and the clips'
+ *  rate, so clips fitted from it keep its time scale. The held-out gain is measured on `backend`. */
 export async function pretrain(data: string | readonly (Image | Signal)[], o: NodePretrainOptions = {}): Promise<NodePretrainResult> {
-  const res = o.res ?? (typeof data === 'string' ? 64 : 0);
-  const n = o.n ?? (typeof data === 'string' ? 10 : data.length);
-  const split: NodePretrainResult['split'] & { source?: Split['source'] } = typeof data === 'string'
-    ? await splitSource(data, { res, n, test: o.test ?? 5 })
-    : { train: data.map((image, i) => ({ id: o.ids?.[i] ?? `image${i}`, image })), test: (o.testSignals ?? []).map((t) => ({ id: t.id, image: t.signal })) };
+  const log = o.log ?? ((): void => {});
+  const out = o.out === undefined ? undefined : resolve(o.out);
+  const name = o.name ?? (out ? basename(out) : 'prior');
+  const ck = o.checkpoint, resume = ck?.resume ?? false;
+  if (ck && o.engine) throw new UserError('checkpoints and --resume need the onnxruntime engine');
+  const ckptPath = ck ? (ck.path ?? (out ? `${out}.checkpoint` : undefined)) : undefined;
+  if (ck && ckptPath === undefined) throw new UserError('pretrain: a checkpoint needs a path (or an out folder)');
+  if (out && resume && existsSync(join(out, 'manifest.json')) && !o.force) throw new UserError(`${out} already holds a finished prior; nothing to resume (pass --force to retrain)`);
+  if (out && !resume) checkOutDir(out, o.force ?? false);
+
+  const split = await pretrainSplit(data, o);
   let signals = split.train.map((s) => asSignal(s.image));
-  if (signals.length === 0) throw new UserError('pretrain needs at least one image');
+  if (signals.length === 0) throw new UserError('pretrain needs at least one signal');
   const inDim = signals[0].dims.length;
+  let described = split.data;
   if (inDim === 1) {
     const longest = Math.max(...signals.map((s) => s.dims[0]));
+    if (typeof data === 'string' && described && signals.some((s) => s.dims[0] !== longest)) described = { ...described, description: `${described.description}; training clips zero-padded at the end to ${longest} samples` };
     signals = signals.map((s) => (s.dims[0] === longest ? s : padEnd(s, longest, SILENCE)));
   }
-  for (const s of signals) if (s.dims.join('x') !== signals[0].dims.join('x') || s.channels !== signals[0].channels) throw new UserError('pretrain: every signal must have the same size and channels');
-  const dims = signals[0].dims;
-  const range = o.range ?? (inDim === 1 ? AUDIO_RANGE : 'unit');
-  const iters = checkIters(o.iters ?? 5000);
-  const lr = checkLr(o.lr ?? DEFAULT_LR);
-  const config = validateConfig({ ...defaultConfig(inDim), ...o.model, inDim, outDim: signals[0].channels } as InrConfig);
+  for (const s of signals) if (s.dims.join('x') !== signals[0].dims.join('x') || s.channels !== signals[0].channels) throw new UserError(`pretrain: every signal must have one size and channel count; got ${describeSignal(s)} and ${describeSignal(signals[0])}`);
+  const dims = signals[0].dims, rate = split.rate ?? o.rate, n = signals.length;
+  // A pretraining's model, range, iterations and learning rate resolve as a fit's without a prior (one resolver).
+  const { config, range, iters, lr } = resolveFit({ model: o.model, channels: signals[0].channels, dims, iters: o.iters ?? 5000, lr: o.lr, range: o.range });
+  const seed = o.seed ?? 0;
   const backend = await backendOf(o);
-  const result = await pretrainOrt(backend, signals, { config, iters, lr, seed: o.seed ?? 0, range, ...(o.onStep ? { onStep: o.onStep } : {}) });
+  const kind = ['signals', 'clips', 'images', 'volumes'][inDim] ?? 'signals';
+  log(`pretrain ${name}: ${n} ${kind} of ${describeSignal(signals[0])}${rate !== undefined ? ` at ${rate} Hz` : ''}, ${split.test.length} held out; ${config.kind} width ${config.width} depth ${config.depth} omega ${config.omega}${firstOmega(config) !== config.omega ? ` omega0 ${firstOmega(config)}` : ''}, targets ${range}`);
+
+  const opts: PretrainOptions = { config, iters, lr, seed, range, ...(o.onStep ? { onStep: o.onStep } : {}) };
+  let result: PretrainResult;
+  if (o.engine) result = await o.engine(signals, opts);
+  else {
+    // What a checkpoint must have been made with to be resumed: the stacked model, the data and the recipe.
+    const recipe = {
+      config: stackedConfig(config, n), data: described?.files.map((f) => f.sha256) ?? await Promise.all(signals.map(sha256Of)),
+      train: split.train.map((s) => s.id), lr, seed, targets: range, res: dims[dims.length - 1], ...(inDim !== 2 ? { dims } : {}), ...(rate !== undefined ? { rate } : {}),
+    };
+    const resumed = resume ? await loadCheckpoint(ckptPath!, recipe) : null;
+    if (resume) log(resumed ? `resuming from ${ckptPath} at iteration ${resumed.meta.step}` : `no checkpoint at ${ckptPath}; starting from scratch`);
+    result = await pretrainOrt(backend, signals, opts, {
+      ...(resumed ? { resume: { state: resumed.state, loss: resumed.meta.loss, meanPsnr: resumed.meta.meanPsnr } } : {}),
+      ...(ck && ck.every > 0 ? { checkpoint: { every: ck.every, save: (state: State, loss: number[], meanPsnr: number[]) => saveCheckpoint(ckptPath!, state, { recipe, iters, step: state.step.data[0], loss, meanPsnr }) } } : {}),
+    });
+  }
+
   const gainIters = o.gainIters ?? 100;
-  const gain = gainIters > 0 && split.test.length > 0
-    ? await transferGain(backend, config, result.encoder, split.test, { iters: gainIters, lr, seed: o.seed ?? 0, range, ...(inDim === 1 ? { lattice: dims } : {}), ...(o.gainAt ? { at: o.gainAt } : {}), ...(o.gainHeadline !== undefined ? { headline: o.gainHeadline } : {}) })
-    : undefined;
-  const name = o.name ?? (o.out ? basename(resolve(o.out)) : 'prior');
-  const described: Manifest['data'] | undefined = split.source
-    ? { description: split.source.description, files: split.source.files, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) }
-    : o.data ? { ...o.data, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) } : undefined;
+  const finalPsnr = result.meanPsnr[result.meanPsnr.length - 1];
+  let gain: Record<string, unknown> | undefined;
+  if (gainIters > 0 && split.test.length > 0) {
+    log(`measuring transfer gain at iteration ${gainIters} on ${split.test.length} held-out ${kind}...`);
+    gain = {
+      ...(await transferGain(backend, config, result.encoder, split.test, { iters: gainIters, lr, seed, range, ...(inDim === 1 ? { lattice: dims } : {}), ...(o.gainAt ? { at: o.gainAt } : {}), ...(o.gainHeadline !== undefined ? { headline: o.gainHeadline } : {}) })),
+      pretrain_mean_psnr_final: finalPsnr,
+    };
+  }
   const bundle = await buildPriorBundle({
-    name, config, range, encoder: result.encoder, res: dims[dims.length - 1], lr, iters, signals: signals.length, engine: result.engine,
-    ...(inDim !== 2 ? { dims } : {}), ...(o.rate !== undefined ? { rate: o.rate } : {}),
+    name, config, range, encoder: result.encoder, res: dims[dims.length - 1], lr, iters, signals: n, engine: result.engine,
+    ...(inDim !== 2 ? { dims } : {}), ...(rate !== undefined ? { rate } : {}),
     finalLoss: result.loss[result.loss.length - 1],
-    ...(described ? { data: described } : {}),
+    ...(described ? { data: { ...described, train: split.train.map((s) => s.id), test: split.test.map((s) => s.id) } } : {}),
     ...(gain ? { eval: gain } : {}),
   });
-  if (o.out) writeBundleDir(o.out, bundle, o.force ?? false);
-  const prior = await loadPriorBundle(bundleSource(bundle, o.out ?? name));
-  return { prior, bundle, loss: result.loss, meanPsnr: result.meanPsnr, engine: result.engine, ...(gain ? { gain } : {}), split: { train: split.train, test: split.test } };
+  if (out) writeBundleDir(out, bundle, (o.force ?? false) || resume);
+  if (ckptPath && existsSync(ckptPath)) rmSync(ckptPath);
+  const prior = await loadPriorBundle(bundleSource(bundle, out ?? name));
+  return {
+    prior, bundle, loss: result.loss, meanPsnr: result.meanPsnr, stepMs: result.stepMs, decoders: result.decoders, engine: result.engine,
+    ...(gain ? { gain } : {}), split: { train: split.train, test: split.test },
+  };
 }

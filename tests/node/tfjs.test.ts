@@ -119,6 +119,16 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
   });
 });
 
+/** Saves a Sequential of SineLayers at these omegas (the first is the first layer) and a 1-output Dense, without strainer metadata. */
+async function saveSineStack(dir: string, inDim: number, units: number, omegas: number[]): Promise<void> {
+  const m = tf.sequential({ layers: [
+    ...omegas.map((omega, l) => new SineLayer({ units, omega, firstLayer: l === 0, name: `s${l}`, ...(l === 0 ? { batchInputShape: [null, inDim] } : {}) })),
+    tf.layers.dense({ units: 1, name: 'head' }),
+  ] });
+  await m.save(nodeSaveHandler(dir, false));
+  m.dispose();
+}
+
 describe('a first-layer omega0 of its own', () => {
   // 90, not the audio 3000: the engines' float32 roundings at sine arguments in the thousands make two
   // correct runs drift apart (tests/node/signals.test.ts); 3x the hidden omega is plainly different.
@@ -146,14 +156,7 @@ describe('a first-layer omega0 of its own', () => {
   }, 60_000);
 
   it('a 1-D Sequential model without metadata converts with its omega0 and a clip-length train step', async () => {
-    const m = tf.sequential({ layers: [
-      new SineLayer({ units: 8, omega: 3000, firstLayer: true, batchInputShape: [null, 1], name: 'a0' }),
-      new SineLayer({ units: 8, omega: 30, firstLayer: false, name: 'a1' }),
-      new SineLayer({ units: 8, omega: 30, firstLayer: false, name: 'a2' }),
-      tf.layers.dense({ units: 1, name: 'head' }),
-    ] });
-    await m.save(nodeSaveHandler(join(tmp, 'seq1d'), false));
-    m.dispose();
+    await saveSineStack(join(tmp, 'seq1d'), 1, 8, [3000, 30, 30]);
     const { bundle, parsed } = await convertTfjsModel(join(tmp, 'seq1d'), { name: 'seq1d', channels: 1, res: 100 });
     expect(parsed.config).toEqual({ kind: 'siren', inDim: 1, outDim: 1, width: 8, depth: 4, omega: 30, omega0: 3000 });
     expect(bundle.manifest.signal?.dims).toEqual([100]);
@@ -161,14 +164,7 @@ describe('a first-layer omega0 of its own', () => {
   });
 
   it('hidden SineLayers of different omegas are refused', async () => {
-    const m = tf.sequential({ layers: [
-      new SineLayer({ units: 4, omega: 30, firstLayer: true, batchInputShape: [null, 2], name: 'b0' }),
-      new SineLayer({ units: 4, omega: 30, firstLayer: false, name: 'b1' }),
-      new SineLayer({ units: 4, omega: 20, firstLayer: false, name: 'b2' }),
-      tf.layers.dense({ units: 1, name: 'head' }),
-    ] });
-    await m.save(nodeSaveHandler(join(tmp, 'mixed-omega'), false));
-    m.dispose();
+    await saveSineStack(join(tmp, 'mixed-omega'), 2, 4, [30, 30, 20]);
     await expect(convertTfjsModel(join(tmp, 'mixed-omega'), { name: 'x', channels: 1, res: 8 })).rejects.toThrow(/SineLayers after the first differ in omega \(30,20\)/);
   });
 });
