@@ -50,7 +50,7 @@ export interface SignalSplit {
 // The extensions src/data/sources.ts reads from a folder of images.
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 
-/** Whether `spec` is a folder of WAV clips; a folder of clips and images together is refused. */
+/** Whether `spec` is a folder of WAV clips; a folder of clips and images together, or of neither, is refused. */
 function isClipFolder(spec: string): boolean {
   let names: string[];
   try {
@@ -60,6 +60,7 @@ function isClipFolder(spec: string): boolean {
     return false; // loadDataSource says what is wrong with the path
   }
   const clips = names.filter((n) => WAV_EXT.test(n)).length, images = names.filter((n) => IMAGE_EXT.test(n)).length;
+  if (clips === 0 && images === 0) throw new UserError(`${spec}: folder holds no PNG or JPEG images and no WAV clips (subfolders are not read)`);
   if (clips > 0 && images > 0) throw new UserError(`${spec}: folder holds both WAV clips (${clips}) and images (${images}); a prior is trained on one kind of signal: put them in separate folders`);
   return clips > 0;
 }

@@ -148,6 +148,13 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
     refused(run(['pretrain', '--data', dir, ...TINY, '--n', '2', '--test', '0', '--out', out]), out, /both WAV clips \(2\) and images \(1\)/);
   });
 
+  it('a folder whose clips sit in subfolders says so', () => {
+    mkdirSync(join(tmp, 'nested', 'digits'), { recursive: true });
+    copyFileSync(clip('0'), join(tmp, 'nested', 'digits', '0.wav'));
+    const out = join(tmp, 'nested-prior');
+    refused(run(['pretrain', '--data', join(tmp, 'nested'), ...TINY, '--out', out]), out, /no PNG or JPEG images and no WAV clips \(subfolders are not read\)/);
+  });
+
   it('--resume with the tfjs engine is one line, exit 2', () => {
     const out = join(tmp, 'tfjs-resume');
     refused(run(['pretrain', '--data', clips, ...TINY, '--engine', 'tfjs', '--resume', '--out', out]), out, /need the onnxruntime engine/);
