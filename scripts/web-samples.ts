@@ -1,4 +1,5 @@
-// Renders the demo page's bundled sample images into web/public/samples (+ index.json): two held-out
+// Renders the demo page's bundled sample images into web/public/samples (their list: web/samples.json;
+// the server adds the speech clips from the fetched cache, web/server.ts): two held-out
 // MRI test slices of data/ch2bet.nii.gz (BSD-3, mricron-data) and a few skimage test images
 // (BSD-3, from the fetched cache). All are centre-cropped squares, area-resized to 128x128.
 //   npx tsx scripts/web-samples.ts [--force]
@@ -15,7 +16,8 @@ const RES = 128;
 const SKIMAGE = ['camera.png', 'coffee.png', 'chelsea.png'];
 
 const force = process.argv.includes('--force');
-if (existsSync(join(OUT, 'index.json')) && !force) {
+const LIST = join(import.meta.dirname, '..', 'web', 'samples.json');
+if (existsSync(LIST) && !force) {
   console.error(`${OUT} already has samples (pass --force to overwrite)`);
   process.exit(2);
 }
@@ -36,5 +38,5 @@ if (sk) {
 } else {
   console.warn('skimage cache not found (run scripts/fetch-data.sh); writing MRI samples only');
 }
-writeFileAtomic(join(OUT, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+writeFileAtomic(LIST, JSON.stringify(index, null, 2) + '\n');
 console.log(`wrote ${index.length} samples to ${OUT}`);

@@ -1,15 +1,21 @@
 // The demo page: pick or drop an image (or a bundled sample), pick a prior, fit in a Web Worker and
 // watch the reconstruction and the PSNR curve live; download the fitted bundle. Or pick a restoration
 // task: the worker degrades the image (4x downsampling or noise) and restores it, with PSNR and SSIM
-// against the original. Every failure ends as a message on the page (#error), never a silent stop.
+// against the original. A WAV file (or a bundled speech clip) switches the page to audio: the clip is
+// fitted from an audio prior and from a random SIREN side by side, drawn as waveforms, and each can be
+// played (Web Audio). Every failure ends as a message on the page (#error), never a silent stop.
 /// <reference types="vite/client" />
-import { FitWorker, FitError, decodeBlob, toImage, toImageData, type Image, type RunSummary, type FitRequest, type ProviderChoice, type WebTask } from '../src/web/index.ts';
+import { FitWorker, FitError, decodeBlob, toImage, toImageData, decodeWav, isWav, resampleClip, toAudioBuffer, snrDb, type Clip, type Image, type Signal, type RunSummary, type FitRequest, type ProviderChoice, type WebTask } from '../src/web/index.ts';
+import { drawWaveform } from './waveform.ts';
 import { PsnrChart } from './chart.ts';
 // The provider decision without onnxruntime itself (that loads in the worker only).
 import { decideProvider, type ProviderDecision } from '../src/runtime/webgpu-adapter.ts';
 import { bestPrior, domainOf, type PriorFacts } from './prior-match.ts';
 
-interface PriorEntry { name: string; kind: string; config: { kind: string; width: number; depth: number; omega: number } | null; description?: string; bytes: number }
+interface PriorEntry { name: string; kind: string; config: { kind: string; inDim: number; width: number; depth: number; omega: number; omega0?: number } | null; description?: string; bytes: number }
+/** What the page fits: an image (fitted at the Size menu's resolution) or a clip (at its own rate, or a prior's). */
+type Source = { kind: 'image'; bitmap: ImageBitmap; name: string } | { kind: 'audio'; clip: Clip; name: string };
+type Mode = Source['kind'];
 interface Sample { file: string; label: string }
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -23,18 +29,22 @@ const ui = {
   file: $<HTMLInputElement>('file'), sample: $<HTMLSelectElement>('sample'), prior: $<HTMLSelectElement>('prior'),
   compare: $<HTMLInputElement>('compare'), freeze: $<HTMLInputElement>('freeze'), size: $<HTMLSelectElement>('size'), iters: $<HTMLInputElement>('iters'),
   lr: $<HTMLInputElement>('lr'), backend: $<HTMLSelectElement>('backend'), width: $<HTMLInputElement>('width'),
-  depth: $<HTMLInputElement>('depth'), sirenConfig: $('siren-config'), fit: $<HTMLButtonElement>('fit'),
+  depth: $<HTMLInputElement>('depth'), omega0: $<HTMLInputElement>('omega0'), sirenConfig: $('siren-config'), fit: $<HTMLButtonElement>('fit'),
   stop: $<HTMLButtonElement>('stop'), download: $<HTMLButtonElement>('download'), drop: $('drop'),
   target: $<HTMLCanvasElement>('target'), reconPrior: $<HTMLCanvasElement>('recon-prior'), reconSiren: $<HTMLCanvasElement>('recon-siren'),
   panelPrior: $('panel-prior'), panelSiren: $('panel-siren'), captionPrior: $('caption-prior'), captionSiren: $('caption-siren'),
   error: $('error'), status: $('status'), psnr: $('psnr'), speed: $('speed'), backendUsed: $('backend-used'),
   backendReason: $('backend-reason'),
+  waveTarget: $<HTMLCanvasElement>('wave-target'), wavePrior: $<HTMLCanvasElement>('wave-prior'), waveSiren: $<HTMLCanvasElement>('wave-siren'),
+  playTarget: $<HTMLButtonElement>('play-target'), playPrior: $<HTMLButtonElement>('play-prior'), playSiren: $<HTMLButtonElement>('play-siren'),
 };
 const chart = new PsnrChart($<HTMLCanvasElement>('chart'));
 const base = import.meta.env.BASE_URL;
 const COLORS = { prior: '#d9480f', siren: '#1c7ed6' } as const;
 
-let source: { bitmap: ImageBitmap; name: string } | null = null;
+let source: Source | null = null;
+/** The clip as fitted (resampled to the prior's rate where needed) and each run's latest reconstruction, for playing. */
+let fitted: { target: Signal; rate: number; recon: Partial<Record<'prior' | 'siren', Signal>> } | null = null;
 let priors: PriorEntry[] = [];
 /** What the manifests say about each prior (domain, size), for preselecting the best matching one. */
 let priorFacts: PriorFacts[] = [];
@@ -73,20 +83,84 @@ function draw(canvas: HTMLCanvasElement, img: Image): void {
 }
 
 function targetImage(): Image {
-  if (!source) throw new FitError('user', 'choose an image first');
+  if (source?.kind !== 'image') throw new FitError('user', 'choose an image first');
   return toImage(source.bitmap, Number(ui.size.value));
+}
+
+const mode = (): Mode => source?.kind ?? 'image';
+
+/** A WAV by its name, type or first bytes; other audio files are refused by decodeWav with a message. */
+async function looksLikeAudio(blob: Blob, name: string): Promise<boolean> {
+  if (/\.wav$/i.test(name) || blob.type.startsWith('audio/')) return true;
+  return isWav(new Uint8Array(await blob.slice(0, 12).arrayBuffer()));
+}
+
+/** Shows the page's image or audio controls and lists the priors of that dimension. */
+function setMode(m: Mode): void {
+  if (document.body.dataset.mode === m && ui.prior.length > 1) return;
+  document.body.dataset.mode = m;
+  if (m === 'audio') ui.task.value = 'fit'; // restorations take images
+  const keep = ui.prior.value;
+  ui.prior.length = 1; // keeps 'none (random SIREN)'
+  for (const x of priors.filter((p) => !p.config || p.config.inDim === (m === 'audio' ? 1 : 2))) {
+    ui.prior.add(new Option(x.config ? `${x.name} (width ${x.config.width}, depth ${x.config.depth})` : `${x.name} (unreadable manifest)`, x.name));
+  }
+  ui.prior.value = [...ui.prior.options].some((o) => o.value === keep) ? keep : '';
+  priorTouched = false; // a prior chosen for images says nothing about clips
+  updateConfigVisibility();
 }
 
 async function setSource(blob: Blob, name: string): Promise<void> {
   clearError();
   try {
-    source = { bitmap: await decodeBlob(blob, name), name };
-    draw(ui.target, targetImage());
-    pickPrior();
-    ui.status.textContent = `Image: ${name} (${source.bitmap.width}x${source.bitmap.height}, fitted at ${ui.size.value}x${ui.size.value})`;
+    if (await looksLikeAudio(blob, name)) {
+      const clip = await decodeWav(blob, name);
+      source = { kind: 'audio', clip, name };
+      setMode('audio');
+      fitted = null;
+      drawWaveform(ui.waveTarget, clip.signal, clip.rate);
+      pickPrior();
+      const mixed = clip.fileChannels > 1 ? `, ${clip.fileChannels} channels mixed to mono` : '';
+      ui.status.textContent = `Clip: ${name} (${clip.signal.dims[0]} samples at ${clip.rate} Hz, ${(clip.signal.dims[0] / clip.rate).toFixed(2)} s${mixed})`;
+    } else {
+      source = { kind: 'image', bitmap: await decodeBlob(blob, name), name };
+      setMode('image');
+      draw(ui.target, targetImage());
+      pickPrior();
+      ui.status.textContent = `Image: ${name} (${source.bitmap.width}x${source.bitmap.height}, fitted at ${ui.size.value}x${ui.size.value})`;
+    }
     setState('idle');
   } catch (e) {
     showError((e as Error).message);
+  }
+}
+
+let audio: AudioContext | null = null;
+let playing: AudioBufferSourceNode | null = null;
+
+/** Plays a clip through Web Audio (one at a time); the page's body says what plays and what last finished. */
+async function play(what: 'target' | 'prior' | 'siren'): Promise<void> {
+  try {
+    const clip = what === 'target' ? (fitted?.target ?? (source?.kind === 'audio' ? source.clip.signal : null)) : fitted?.recon[what];
+    const rate = what === 'target' && !fitted && source?.kind === 'audio' ? source.clip.rate : fitted?.rate;
+    if (!clip || !rate) throw new FitError('user', what === 'target' ? 'choose a clip first' : `no ${what === 'prior' ? 'prior' : 'SIREN'} fit to play yet: press Fit`);
+    audio ??= new AudioContext();
+    await audio.resume();
+    playing?.stop();
+    const node = audio.createBufferSource();
+    node.buffer = toAudioBuffer(audio, clip, rate);
+    node.connect(audio.destination);
+    node.onended = () => {
+      if (playing !== node) return;
+      playing = null;
+      delete document.body.dataset.playing;
+      document.body.dataset.played = what;
+    };
+    playing = node;
+    document.body.dataset.playing = what;
+    node.start();
+  } catch (e) {
+    showError(`cannot play the ${what}: ${(e as Error).message}`);
   }
 }
 
@@ -106,15 +180,18 @@ function number(input: HTMLInputElement, what: string, integer: boolean): number
 
 function updateConfigVisibility(): void {
   const p = priors.find((e) => e.name === ui.prior.value);
+  ui.omega0.parentElement!.hidden = mode() !== 'audio';
   ui.sirenConfig.hidden = Boolean(p);
   ui.compare.parentElement!.hidden = !p;
   ui.freeze.parentElement!.hidden = !p;
 }
 
-/** Selects the prior that best matches the image (its domain, the fitting size), unless the user chose. */
+/** Selects the prior that best matches the source (its dimension and domain, an image's fitting size), unless the user chose. */
 function pickPrior(): void {
   if (priorTouched || !source) return;
-  ui.prior.value = bestPrior(priorFacts, domainOf(source.name), Number(ui.size.value))?.name ?? '';
+  const inDim = source.kind === 'audio' ? 1 : 2;
+  const size = source.kind === 'image' ? Number(ui.size.value) : undefined;
+  ui.prior.value = bestPrior(priorFacts.filter((p) => p.inDim === inDim), domainOf(source.name), size)?.name ?? '';
   updateConfigVisibility();
 }
 
@@ -133,23 +210,32 @@ async function fitAll(): Promise<void> {
   } catch (e) {
     return showError((e as Error).message);
   }
-  let image: Image;
+  let target: { image: Image } | { signal: Signal; rate: number };
   let task: WebTask = 'fit';
-  const runs: { key: 'prior' | 'siren'; label: string; req: Omit<FitRequest, 'image'> }[] = [];
+  const runs: { key: 'prior' | 'siren'; label: string; req: Omit<FitRequest, 'image' | 'signal' | 'rate'> }[] = [];
+  const prior = priors.find((e) => e.name === ui.prior.value);
   try {
-    image = targetImage();
+    if (source?.kind === 'audio') {
+      // A clip is fitted at its prior's sample rate (the browser resamples it); both runs fit the same samples.
+      const want = priorFacts.find((p) => p.name === prior?.name)?.rate;
+      const clip = want && want !== source.clip.rate ? await resampleClip(source.clip, want) : source.clip;
+      if (clip !== source.clip) ui.status.textContent = `Resampled ${source.name} from ${source.clip.rate} to ${clip.rate} Hz (prior ${prior?.name}'s rate)`;
+      target = { signal: clip.signal, rate: clip.rate };
+      fitted = { target: clip.signal, rate: clip.rate, recon: {} };
+    } else {
+      target = { image: targetImage() };
+    }
     const iters = number(ui.iters, 'iterations', true);
     const lr = number(ui.lr, 'learning rate', false);
     const provider = decision.provider;
     task = ui.task.value as WebTask;
     const common = { iters, lr, provider, previewEvery: Math.max(1, Math.round(iters / 30)), ...(task === 'fit' ? {} : { task, scale: 4, sigma: 0.1 }) };
-    const prior = priors.find((e) => e.name === ui.prior.value);
     // Frozen encoder: a linear fit of the decoder over the prior's features, which takes a larger rate.
     const frozen = ui.freeze.checked ? { lr: 1e-2, encoderLr: 0 } : {};
     if (prior) runs.push({ key: 'prior', label: `prior ${prior.name}${ui.freeze.checked ? ' (encoder fixed)' : ''}`, req: { ...common, ...frozen, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` } });
     if (!prior || ui.compare.checked) {
-      const config = prior?.config ? { kind: 'siren' as const, width: prior.config.width, depth: prior.config.depth, omega: prior.config.omega }
-        : { width: number(ui.width, 'width', true), depth: number(ui.depth, 'depth', true) };
+      const config = prior?.config ? { kind: 'siren' as const, width: prior.config.width, depth: prior.config.depth, omega: prior.config.omega, ...(prior.config.omega0 !== undefined ? { omega0: prior.config.omega0 } : {}) }
+        : { width: number(ui.width, 'width', true), depth: number(ui.depth, 'depth', true), ...(mode() === 'audio' ? { omega0: number(ui.omega0, 'first-layer omega', false) } : {}) };
       runs.push({ key: 'siren', label: 'random SIREN', req: { ...common, priorUrl: null, config, label: `${source?.name}-siren` } });
     }
     chart.reset(iters);
@@ -167,9 +253,12 @@ async function fitAll(): Promise<void> {
   setState('running');
   for (const run of runs) {
     const canvas = run.key === 'prior' ? ui.reconPrior : ui.reconSiren;
+    const wave = run.key === 'prior' ? ui.wavePrior : ui.waveSiren;
     const caption = run.key === 'prior' ? ui.captionPrior : ui.captionSiren;
     caption.textContent = `${run.label}: starting…`;
-    const job = worker.fit({ ...run.req, image: { ...image, data: image.data.slice() } }, {
+    const own = 'image' in target ? { image: { ...target.image, data: target.image.data.slice() } } : { signal: { ...target.signal, data: target.signal.data.slice() }, rate: target.rate };
+    if ('signal' in target) drawWaveform(wave, target.signal, target.rate);
+    const job = worker.fit({ ...run.req, ...own }, {
       onStart: ({ backend, config, prior }) => {
         ui.backendUsed.textContent = backend;
         ui.status.textContent = `${run.label}: ${config.kind} width ${config.width} depth ${config.depth}` + (prior ? `, prior ${prior.name}${prior.fromCache.length ? ' (from cache)' : ''}` : '');
@@ -181,6 +270,11 @@ async function fitAll(): Promise<void> {
         }
         ui.speed.textContent = `${itPerSec.toFixed(1)} it/s`;
         caption.textContent = `${run.label}: iteration ${it + 1}/${iters}`;
+      },
+      onSignal: (s) => {
+        if (!fitted || !('signal' in target)) return;
+        fitted.recon[run.key] = s;
+        drawWaveform(wave, target.signal, target.rate, { signal: s, color: COLORS[run.key] });
       },
       onPreview: (img, it, truth) => {
         draw(canvas, img);
@@ -208,7 +302,9 @@ async function fitAll(): Promise<void> {
       return showError(err.kind === 'internal' ? `unexpected error: ${err.message}` : err.message);
     }
     if (!restoring) lastFinished = job.id; // a restoration has no bundle to download
-    const quality = restoring ? `${summary.finalPsnr.toFixed(2)} dB, SSIM ${(summary.ssim ?? NaN).toFixed(3)} vs truth` : `${summary.finalPsnr.toFixed(2)} dB`;
+    const recon = fitted?.recon[run.key];
+    const snr = recon && 'signal' in target ? `, SNR ${snrDb(recon.data, target.signal.data).toFixed(2)} dB` : '';
+    const quality = restoring ? `${summary.finalPsnr.toFixed(2)} dB, SSIM ${(summary.ssim ?? NaN).toFixed(3)} vs truth` : `${summary.finalPsnr.toFixed(2)} dB${snr}`;
     caption.textContent = `${run.label}: ${quality} after ${summary.iters} iterations${summary.stopped ? ' (stopped)' : ''}`;
     ui.psnr.textContent = `${summary.finalPsnr.toFixed(2)} dB`;
     if (restoring) ui.ssim.textContent = (summary.ssim ?? NaN).toFixed(3);
@@ -246,7 +342,10 @@ function wire(): void {
     if (f) void setSource(f, f.name);
   };
   ui.sample.onchange = () => void loadSample(ui.sample.value);
-  ui.size.onchange = () => { if (source) { draw(ui.target, targetImage()); pickPrior(); } };
+  ui.size.onchange = () => { if (source?.kind === 'image') { draw(ui.target, targetImage()); pickPrior(); } };
+  ui.playTarget.onclick = () => void play('target');
+  ui.playPrior.onclick = () => void play('prior');
+  ui.playSiren.onclick = () => void play('siren');
   ui.prior.onchange = () => { priorTouched = true; updateConfigVisibility(); };
   ui.backend.onchange = () => void showBackendChoice().catch((e: Error) => { ui.backendReason.textContent = e.message; });
   ui.drop.ondragover = (e) => { e.preventDefault(); ui.drop.classList.add('dragging'); };
@@ -256,17 +355,18 @@ function wire(): void {
     ui.drop.classList.remove('dragging');
     const f = e.dataTransfer?.files[0];
     if (f) void setSource(f, f.name);
-    else showError('nothing to use in the dropped item: drop an image file');
+    else showError('nothing to use in the dropped item: drop an image or a WAV file');
   };
   window.addEventListener('unhandledrejection', (e) => showError(`unexpected error: ${String((e.reason as Error)?.message ?? e.reason)}`));
 }
 
 async function readPriorFacts(x: PriorEntry): Promise<PriorFacts> {
   try {
-    const m = (await (await fetch(`${base}models/${x.name}/manifest.json`)).json()) as { signal?: { height?: number }; data?: { description?: string }; quantization?: unknown };
-    return { name: x.name, description: m.data?.description ?? x.description, res: m.signal?.height, quantized: m.quantization !== undefined };
+    const m = (await (await fetch(`${base}models/${x.name}/manifest.json`)).json()) as { signal?: { height?: number; rate?: number }; data?: { description?: string }; quantization?: unknown };
+    const inDim = x.config?.inDim ?? 2;
+    return { name: x.name, inDim, description: m.data?.description ?? x.description, ...(inDim === 2 ? { res: m.signal?.height } : {}), ...(m.signal?.rate ? { rate: m.signal.rate } : {}), quantized: m.quantization !== undefined };
   } catch {
-    return { name: x.name, description: x.description }; // listed without a size; still selectable
+    return { name: x.name, inDim: x.config?.inDim ?? 2, description: x.description }; // listed without a size; still selectable
   }
 }
 
@@ -277,13 +377,14 @@ async function init(): Promise<void> {
     const samples = s.ok ? ((await s.json()) as Sample[]) : [];
     priors = p.ok ? ((await p.json()) as PriorEntry[]) : [];
     for (const x of samples) ui.sample.add(new Option(x.label, x.file));
-    for (const x of priors) ui.prior.add(new Option(x.config ? `${x.name} (width ${x.config.width}, depth ${x.config.depth})` : `${x.name} (unreadable manifest)`, x.name));
+    setMode('image');
     priorFacts = await Promise.all(priors.filter((x) => x.config).map(readPriorFacts));
     void showBackendChoice().catch((e: Error) => { ui.backendReason.textContent = e.message; });
     updateConfigVisibility();
-    setState('idle');
-    ui.status.textContent = priors.length ? 'Choose an image and a prior, then Fit.' : 'No priors found under models/; fitting a random SIREN.';
+    ui.status.textContent = priors.length ? 'Choose an image or a WAV clip and a prior, then Fit.' : 'No priors found under models/; fitting a random SIREN.';
+    // 'idle' once the first sample is shown (setSource), so the page never reads as ready before it.
     if (samples.length) await loadSample(samples[0].file);
+    else setState('idle');
   } catch (e) {
     showError(`could not load the sample and prior lists: ${(e as Error).message}`);
   }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer, type InlineConfig, type Plugin, type ViteDevServer } from 'vite';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import { cachedDataset } from '../src/data/cache.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(here, '..');
@@ -28,7 +29,7 @@ export interface WebServerOptions {
 // onnxruntime-web needs for wasm threads (https://web.dev/articles/coop-coep).
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-const TYPES: Record<string, string> = { '.json': 'application/json', '.wasm': 'application/wasm', '.mjs': 'text/javascript', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream' };
+const TYPES: Record<string, string> = { '.wav': 'audio/wav', '.json': 'application/json', '.wasm': 'application/wasm', '.mjs': 'text/javascript', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream' };
 
 export interface PriorIndexEntry { name: string; kind: string; config: unknown; description?: string; bytes: number }
 
@@ -48,6 +49,30 @@ export function priorIndex(dir: string): PriorIndexEntry[] {
     }
   }
   return out.filter((e) => e.kind === 'prior' || e.kind === 'unreadable');
+}
+
+export interface SampleEntry { file: string; label: string }
+
+/** Held-out clips of the speech prior (models/speech-10 was trained on digits/0..9), offered as audio
+ *  samples when the speech dataset is fetched (scripts/fetch-data.sh). CC BY-SA 3.0 and fetched, like
+ *  every dataset, so they are served from the cache and copied into a built app, never committed. */
+const SPEECH_SAMPLES = [
+  { from: 'digits/10.wav', file: 'speech-ten.wav', label: 'speech: "ten" (8 kHz, held out of speech-10)' },
+  { from: 'letters/a.wav', file: 'speech-a.wav', label: 'speech: "a" (8 kHz, held out of speech-10)' },
+  { from: 'letters/b.wav', file: 'speech-b.wav', label: 'speech: "b" (8 kHz, held out of speech-10)' },
+];
+
+/** The speech samples present in the cache, with the file each is read from. */
+function speechSamples(): (SampleEntry & { path: string })[] {
+  const dir = cachedDataset('speech');
+  if (!dir) return [];
+  return SPEECH_SAMPLES.map((x) => ({ file: x.file, label: x.label, path: join(dir, x.from) })).filter((x) => existsSync(x.path));
+}
+
+/** The page's sample list: the committed images (web/samples.json, scripts/web-samples.ts) and the speech clips. */
+export function sampleIndex(): SampleEntry[] {
+  const images = JSON.parse(readFileSync(join(here, 'samples.json'), 'utf8')) as SampleEntry[];
+  return [...images, ...speechSamples().map(({ file, label }) => ({ file, label }))];
 }
 
 function send(res: ServerResponse, status: number, body: Uint8Array | string, type: string): void {
@@ -73,12 +98,22 @@ function serveFolder(prefix: string, root: () => string, index?: () => string) {
 function strainerAssets(modelsDir: string): Plugin {
   // The index is read per request, so priors written while the server runs appear.
   const models = serveFolder('/models/', () => modelsDir, () => JSON.stringify(priorIndex(modelsDir)));
+  // The sample list, and the speech clips from the cache (the images are public/samples files).
+  const sampleFiles = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const url = (req.url ?? '').split('?')[0];
+    if (url === '/samples/index.json') return send(res, 200, JSON.stringify(sampleIndex()), 'application/json');
+    const clip = speechSamples().find((x) => url === `/samples/${x.file}`);
+    if (clip) return send(res, 200, readFileSync(clip.path), TYPES['.wav']);
+    next();
+  };
   return {
     name: 'strainer-assets',
     configureServer(server) {
+      server.middlewares.use(sampleFiles);
       server.middlewares.use(models);
     },
     configurePreviewServer(server) {
+      server.middlewares.use(sampleFiles);
       server.middlewares.use(models);
     },
     generateBundle(_options, bundle) {
@@ -88,6 +123,8 @@ function strainerAssets(modelsDir: string): Plugin {
       for (const e of index) {
         for (const f of readdirSync(join(modelsDir, e.name))) this.emitFile({ type: 'asset', fileName: `models/${e.name}/${f}`, source: readFileSync(join(modelsDir, e.name, f)) });
       }
+      this.emitFile({ type: 'asset', fileName: 'samples/index.json', source: JSON.stringify(sampleIndex()) });
+      for (const x of speechSamples()) this.emitFile({ type: 'asset', fileName: `samples/${x.file}`, source: readFileSync(x.path) });
       // The service worker precaches the page and everything it loads (not the prior bundles: the
       // library caches those once verified), so the page works offline after one visit (web/sw.js).
       const samples = existsSync(join(here, 'public', 'samples')) ? readdirSync(join(here, 'public', 'samples')).map((f) => `samples/${f}`) : [];

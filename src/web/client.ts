@@ -2,6 +2,7 @@
 // messages into callbacks and promises, and can stop a run or fetch the fitted bundle as a zip.
 import type { FitRequest, FromWorker, RunSummary, ToWorker, ErrorKind } from './protocol.ts';
 import type { Image } from './image.ts';
+import type { Signal } from '../data/signal.ts';
 import type { InrConfig } from '../model/config.ts';
 
 export class FitError extends Error {
@@ -16,6 +17,8 @@ export interface FitHandlers {
   onStep?: (it: number, psnr: number, itPerSec: number, iters: number) => void;
   /** `truth`: quality against the truth, for a restoration. */
   onPreview?: (img: Image, it: number, truth?: { psnr: number; ssim: number }) => void;
+  /** The current reconstruction of a signal request (a clip, a volume). */
+  onSignal?: (s: Signal, it: number) => void;
   /** The degraded image a restoration starts from. */
   onObservation?: (img: Image) => void;
 }
@@ -36,7 +39,8 @@ export class FitWorker {
   fit(req: FitRequest, handlers: FitHandlers = {}): { id: number; done: Promise<RunSummary> } {
     const id = this.nextId++;
     const done = new Promise<RunSummary>((resolve, reject) => this.runs.set(id, { handlers, resolve, reject }));
-    this.post({ type: 'fit', id, req }, [req.image.data.buffer]);
+    const data = (req.signal ?? req.image)?.data;
+    this.post({ type: 'fit', id, req }, data ? [data.buffer] : []);
     return { id, done };
   }
 
@@ -88,7 +92,10 @@ export class FitWorker {
     switch (m.type) {
       case 'started': run.handlers.onStart?.({ backend: m.backend, config: m.config, prior: m.prior }); return;
       case 'step': run.handlers.onStep?.(m.it, m.psnr, m.itPerSec, m.iters); return;
-      case 'preview': run.handlers.onPreview?.(m.image, m.it, m.truth); return;
+      case 'preview':
+        if (m.signal) run.handlers.onSignal?.(m.signal, m.it);
+        if (m.image) run.handlers.onPreview?.(m.image, m.it, m.truth);
+        return;
       case 'observation': run.handlers.onObservation?.(m.image); return;
       case 'done': this.runs.delete(m.id); run.resolve(m.summary); return;
       case 'error': this.runs.delete(m.id); run.reject(new FitError(m.kind, m.message)); return;

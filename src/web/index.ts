@@ -1,11 +1,13 @@
 // strainer for web apps (package export "strainer/web"): the core (re-exported) plus fitting on
-// onnxruntime-web (WebGPU, wasm fallback), priors fetched over HTTP, verified and cached, image
+// onnxruntime-web (WebGPU, wasm fallback) of images and any other signal (a WAV clip: decodeWav,
+// resampleClip, toAudioBuffer for Web Audio), priors fetched over HTTP, verified and cached, image
 // decoding with the browser's own codecs, and the client of the fit worker ("strainer/web/worker").
 //   const prior = await loadPriorFromUrl('/models/mri-64/');
 //   const img = toImage(await decodeBlob(file, file.name), 64);
 //   const r = await fit(img, { prior, iters: 300, onStep: (s) => console.log(s.it, s.psnr) });
 export * from '../index.ts';
-export { fit, fitConfig, type WebFitOptions, type WebFitResult, type StepInfo } from './fit.ts';
+export { fit, fitConfig, checkSignal, type FitTarget, type WebFitOptions, type WebFitResult, type StepInfo } from './fit.ts';
+export { decodeWav, isWav, clipChannels, toAudioBuffer, resampleClip, MAX_WAV_BYTES, type Clip } from './audio.ts';
 export { loadPriorFromUrl, clearPriorCache, checkWebSupport, PRIOR_CACHE, type LoadedPrior, type PriorLoadOptions } from './prior.ts';
 export { decodeBlob, toImage, toImageData, checkImage } from './image.ts';
 export { webFitBundle, zipBundle } from './bundle.ts';

@@ -136,10 +136,10 @@ async function releaseFloor(cache: Cache | null, p: { name: string; signature: S
   return Number.isSafeInteger(n) ? n : null;
 }
 
-/** What this runtime can fit: images (2 input coordinates). Format version and config validity are
- *  checked by parseManifest/validateConfig inside loadBundle. */
+/** What this runtime can fit: clips, images and volumes (1 to 3 input coordinates). Format version and
+ *  config validity are checked by parseManifest/validateConfig inside loadBundle. */
 export function checkWebSupport(p: Prior, where: string): void {
-  if (p.config.inDim !== 2) throw new UserError(`${where}: prior takes ${p.config.inDim}-D coordinates; the web runtime fits 2-D images only`);
+  if (!(p.config.inDim >= 1 && p.config.inDim <= 3)) throw new UserError(`${where}: prior takes ${p.config.inDim}-D coordinates; the web runtime fits 1-D to 3-D signals`);
 }
 
 /** Removes every cached prior (e.g. a "forget downloaded priors" button). */

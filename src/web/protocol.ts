@@ -1,13 +1,21 @@
 // Messages between a page and the fit worker (src/web/worker.ts). Images travel as the project's
-// Image (HWC Float32Array, transferred); errors travel as text with a kind the page can act on.
+// Image (HWC Float32Array, transferred), other signals (clips, volumes) as a Signal; a request holds
+// one of the two, and its previews come back in the same form. Errors travel as text with a kind the
+// page can act on.
 // A request with task 'superres' or 'denoise' treats `image` as the truth: the worker degrades it,
 // sends the observation back, and restores it (src/restore/restore.ts), measuring against the truth.
 import type { InrConfig } from '../model/config.ts';
 import type { ProviderChoice } from '../runtime/ort-web.ts';
 import type { Image } from './image.ts';
+import type { Signal } from '../data/signal.ts';
 
 export interface FitRequest {
-  image: Image;
+  /** The image to fit (or, for a restoration, its truth). */
+  image?: Image;
+  /** Or any other signal: a clip [n] (with its `rate`), a volume [d, h, w]. */
+  signal?: Signal;
+  /** Samples per second of a clip (an audio prior refuses another rate). */
+  rate?: number;
   /** Folder URL of a prior bundle, or null for a random SIREN. */
   priorUrl: string | null;
   /** SIREN architecture when there is no prior. */
@@ -48,7 +56,7 @@ export interface RunSummary { psnr: number; finalPsnr: number; ssim?: number; it
 export type FromWorker =
   | { type: 'started'; id: number; backend: string; config: InrConfig; prior: { name: string; fromCache: string[] } | null }
   | { type: 'step'; id: number; it: number; iters: number; psnr: number; itPerSec: number }
-  | { type: 'preview'; id: number; it: number; image: Image; truth?: { psnr: number; ssim: number } }
+  | { type: 'preview'; id: number; it: number; image?: Image; signal?: Signal; truth?: { psnr: number; ssim: number } }
   | { type: 'observation'; id: number; image: Image }
   | { type: 'done'; id: number; summary: RunSummary }
   | { type: 'bundle'; id: number; zip: Uint8Array; fileName: string }

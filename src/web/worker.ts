@@ -4,7 +4,8 @@
 // degrades its image and runs restoreImage instead (no bundle to download). An app makes a worker file holding
 //   import 'strainer/web/worker';
 // and drives it with new FitWorker(new Worker(new URL('./that-file.ts', import.meta.url), { type: 'module' })).
-import { fit, fitConfig, type WebFitResult } from './fit.ts';
+import { fit, fitConfig, type FitTarget, type WebFitResult } from './fit.ts';
+import { isImage } from '../data/signal.ts';
 import { loadPriorFromUrl, type LoadedPrior } from './prior.ts';
 import { webFitBundle, zipBundle } from './bundle.ts';
 import { autoBackend, DeviceLostError, loseDeviceForTesting, onDeviceLost } from '../runtime/ort-web.ts';
@@ -19,7 +20,7 @@ interface WorkerScope { postMessage(m: FromWorker, transfer?: Transferable[]): v
 const scope = globalThis as unknown as WorkerScope;
 
 let running: { id: number; abort: AbortController } | null = null;
-let last: { id: number; result: WebFitResult; label: string } | null = null;
+let last: { id: number; result: WebFitResult<FitTarget>; label: string } | null = null;
 
 function errorKind(e: unknown): ErrorKind {
   if (e instanceof DeviceLostError) return 'device-lost';
@@ -59,19 +60,27 @@ async function load(req: FitRequest): Promise<{ prior: LoadedPrior | null; backe
 const started = (id: number, backend: string, config: InrConfig, prior: LoadedPrior | null): FromWorker =>
   ({ type: 'started', id, backend, config, prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null });
 
+/** The one thing a request fits: its image or its signal. */
+function requestTarget(req: FitRequest): FitTarget {
+  if ((req.image === undefined) === (req.signal === undefined)) throw new UserError('a fit request holds exactly one of image and signal');
+  return (req.image ?? req.signal)!;
+}
+
 function runFit(id: number, req: FitRequest): Promise<void> {
   return withRun(id, async (signal) => {
+    const target = requestTarget(req);
     const { prior, backend } = await load(req);
-    const result = await fit(req.image, {
+    const result = await fit<FitTarget>(target, {
       prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal, keepState: true,
       ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
       ...(req.config ? { config: req.config } : {}),
+      ...(req.rate !== undefined ? { rate: req.rate } : {}),
       previewEvery: req.previewEvery ?? 25,
       onStart: ({ backend: name, config }) => scope.postMessage(started(id, name, config, prior)),
       onStep: (s) => {
         scope.postMessage({ type: 'step', id, it: s.it, iters: s.iters, psnr: s.psnr, itPerSec: s.itPerSec });
       },
-      onPreview: (image, it) => scope.postMessage({ type: 'preview', id, it, image }, [image.data.buffer]),
+      onPreview: (out, it) => scope.postMessage({ type: 'preview', id, it, ...(isImage(out) ? { image: out } : { signal: out }) }, [out.data.buffer]),
     });
     last = { id, result, label: req.label };
     scope.postMessage({ type: 'done', id, summary: { psnr: result.psnr[result.psnr.length - 1] ?? NaN, finalPsnr: result.finalPsnr, iters: result.iters, itPerSec: result.itPerSec, stopped: result.stopped, backend: result.backend, config: result.config } });
@@ -81,6 +90,7 @@ function runFit(id: number, req: FitRequest): Promise<void> {
 function runRestore(id: number, req: FitRequest): Promise<void> {
   return withRun(id, async (signal) => {
     const task = req.task === 'superres' ? 'superres' : 'denoise';
+    if (!req.image) throw new UserError(`${task === 'superres' ? 'super-resolution' : 'denoising'} restores images; this request holds a ${req.signal?.dims.length ?? 0}-D signal`);
     const truth = req.image, seed = req.seed ?? 0, scale = req.scale ?? 4;
     const obs = task === 'superres' ? downsample(truth, scale) : addNoise(truth, req.sigma ?? 0.1, seed);
     scope.postMessage({ type: 'observation', id, image: obs });
