@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnv, type BrowserEnv } from './env.ts';
+import { startEnv, callHarness, type BrowserEnv } from './env.ts';
 import { loadBundle } from '../../src/export/bundle.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 import { cachedDataset, missingDatasetMessage } from '../../src/data/cache.ts';
@@ -107,6 +107,18 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
     await page.waitForFunction(() => /Resampled c-16k\.wav from 16000 to 8000 Hz/.test(document.getElementById('status')?.textContent ?? '') || document.body.dataset.state !== 'running', undefined, { timeout: 60_000 });
     expect(await settle(page), await text(page, '#error')).toBe('done');
     expect(await text(page, '#caption-prior')).toMatch(/^prior speech-10: \d+\.\d\d dB, SNR -?\d+\.\d\d dB after 2 iterations$/);
+  }, 120_000);
+
+  it('the library: the README clip example fits a clip from the speech prior and makes a Web Audio buffer', async () => {
+    const lib = await env.page('harness.html');
+    const r = await callHarness<{ frames: number; rate: number; finalPsnr: number; backend: string; bufferSeconds: number; upFrames: number; outputDims: number[] }>(lib, 'fitClipFromUrl', `${env.url}samples/speech-a.wav`, `${env.url}models/speech-10/`, 20);
+    const w = parseWav(new Uint8Array(readFileSync(join(speech!, 'letters', 'a.wav'))), 'a.wav');
+    expect(r).toMatchObject({ frames: w.frames, rate: 8000, backend: 'onnxruntime-web (wasm)', upFrames: 2 * w.frames, outputDims: [w.frames] });
+    expect(r.bufferSeconds).toBeCloseTo(w.frames / 8000, 6);
+    // Beats the trivial baseline, silence (every sample 0, i.e. 0.5 on the [0, 1] scale), by far.
+    const silenceMse = w.samples.reduce((a, y) => a + (y / 2) ** 2, 0) / w.frames;
+    expect(r.finalPsnr).toBeGreaterThan(-10 * Math.log10(silenceMse) + 5);
+    await lib.close();
   }, 120_000);
 
   it('says so on the page for a broken WAV, and goes back to images for an image', async () => {

@@ -127,3 +127,16 @@ export async function liveValues(img: PlainImage, iters: number, provider: WebPr
   await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr: 1e-3, backend: counting, config, previewEvery: 2, onPreview: () => {} });
   return { peak: stats.peak, left: stats.live, created: stats.created };
 }
+
+/** The README's clip example through the strainer/web entry: a WAV fetched as a Blob, decoded, brought to
+ *  the prior's rate, fitted, and made a Web Audio buffer; plus the clip resampled to twice its rate. */
+export async function fitClipFromUrl(clipUrl: string, priorUrl: string, iters: number): Promise<{ frames: number; rate: number; finalPsnr: number; backend: string; bufferSeconds: number; upFrames: number; outputDims: number[] }> {
+  const web = await import('../../src/web/index.ts');
+  const blob = await (await fetch(clipUrl)).blob();
+  const prior = await web.loadPriorFromUrl(priorUrl);
+  const clip = await web.resampleClip(await web.decodeWav(blob, clipUrl), prior.rate ?? 8000);
+  const r = await web.fit(clip.signal, { prior, rate: clip.rate, iters, backend: 'wasm' });
+  const buf = web.toAudioBuffer(new OfflineAudioContext(1, 1, clip.rate), r.output, clip.rate);
+  const up = await web.resampleClip(clip, 2 * clip.rate);
+  return { frames: clip.signal.dims[0], rate: clip.rate, finalPsnr: r.finalPsnr, backend: r.backend, bufferSeconds: buf.duration, upFrames: up.signal.dims[0], outputDims: r.output.dims };
+}
