@@ -4,6 +4,6 @@
   "algorithm": "Ed25519",
   "signed": "manifest.json",
   "key_id": "1916fca460a90d76",
-  "manifest_sha256": "0ceac926fd028cba3eabb3f177690f1ce9bde0b90882e6436eccea60df82ab53",
-  "signature": "0RUSvyr+H8KWzh93elWJZ905IUGx4I0cn3Vs+IRrrBF4DOUIuTOmR+eZfRMkM/f/5N/ppfBD2aPFlHpGERbTBA=="
+  "manifest_sha256": "9192f599ba90b902d1c90dfa23765c78ebd73d244af796406c545267daf012ce",
+  "signature": "gSAX8+Yld+73AwQ0XCzuLDmB3hYM8V9NSUcR4jTAu8xOqMo36W5Sq4D+5NwEb4k5lYA4zWhscCm5Xx0IZ2w0AA=="
 }

@@ -4,6 +4,6 @@
   "algorithm": "Ed25519",
   "signed": "manifest.json",
   "key_id": "1916fca460a90d76",
-  "manifest_sha256": "7500aa78849fdaa5d22faa5363160acc298ece733fa28e664dd6d4f4d88e5b1a",
-  "signature": "Ov26QwirILgu2I0GonwjCR/W/seFB5tgjYAlsjdcHNjn6sHONQ5q6WfY3l06I0TJWK3vMTeXv4obEXQPInu3BQ=="
+  "manifest_sha256": "b89095c06b256f00759217b04297cf91a4e857eff646545ed8683fffee3aef3a",
+  "signature": "gqW6rmF/x4QXvfnt8yqMJo5s6+PZdQq0ahySC33wxjIIgOtOIBfI8Y2gh8KANIytauAr9HDk5InnGsIS2leQDQ=="
 }

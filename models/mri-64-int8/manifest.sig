@@ -4,6 +4,6 @@
   "algorithm": "Ed25519",
   "signed": "manifest.json",
   "key_id": "1916fca460a90d76",
-  "manifest_sha256": "2b2a757fc2b0cc23e841efc9522dac493147fa19922ad835e38a2bee8647e06b",
-  "signature": "ajE0a8cLy8o/9/kCKfobHXOOWfiEwqcukmk/sxYa3WsshKjrTgGbbf9hw2xrFj2pdXB+rfPrc+1iT91BqD2wAw=="
+  "manifest_sha256": "1fd73aa2c5637c175d80eaa16a0e08e27d9d0ad243d41a7f0d31f49ba74c2f79",
+  "signature": "bCCWZyMojMpD4WsdVgktBGhdRYzj0wQcuQ32fpPQSsJnDCiLptP+I/aINvckHT1j4yqGnfCe/OvpFjstf1uNAQ=="
 }

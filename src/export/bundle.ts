@@ -14,8 +14,16 @@ import { decodeTensor, encodeTensor, align4, type StoredTensor, type TensorDtype
 import { checkSignature, type SignatureStatus } from './signature.ts';
 
 export const FORMAT = 'strainer';
-/** Bump on any incompatible change to the manifest or file layout. */
-export const FORMAT_VERSION = 1;
+/** The newest format this strainer reads and writes; bump on any incompatible change to the manifest or
+ *  file layout. 1: float32 tensors. 2: tensors may be stored as float16 or int8 (`dtype`, compact priors).
+ *  A bundle is written with the lowest version that describes it (formatVersion), so a strainer that
+ *  reads only version 1 still reads every float32 bundle and names the version of a compact one. */
+export const FORMAT_VERSION = 2;
+
+/** The lowest format version that describes these tensor entries. */
+export function formatVersion(entries: readonly TensorEntry[]): number {
+  return entries.some((e) => (e?.dtype ?? 'float32') !== 'float32') ? 2 : 1;
+}
 
 /** name, shape, offset, length; `dtype` (absent: float32) and, for int8, `scaleOffset` (tensor-codec.ts). */
 export type TensorEntry = StoredTensor;
@@ -104,7 +112,7 @@ export async function buildBundle(draft: ManifestDraft, tensors: Record<string, 
   const fileEntries: Record<string, FileEntry> = {};
   for (const [name, bytes] of Object.entries(files)) fileEntries[name] = { sha256: await sha256Hex(bytes), bytes: bytes.byteLength };
   const manifest: Manifest = {
-    format: FORMAT, version: FORMAT_VERSION, created: draft.created ?? new Date().toISOString(),
+    format: FORMAT, version: formatVersion(entries), created: draft.created ?? new Date().toISOString(),
     ...draft,
     tensors: { file: tensorFile, entries },
     files: fileEntries,
@@ -120,8 +128,9 @@ export function parseManifest(text: string, where: string): Manifest {
     throw new UserError(`${where}: manifest.json is not valid JSON`);
   }
   if (m?.format !== FORMAT) throw new UserError(`${where}: not a strainer bundle (format '${String(m?.format)}')`);
-  if (m.version !== FORMAT_VERSION) throw new UserError(`${where}: bundle format version ${m.version} is not supported (this strainer reads version ${FORMAT_VERSION})`);
+  if (!(Number.isSafeInteger(m.version) && m.version >= 1 && m.version <= FORMAT_VERSION)) throw new UserError(`${where}: bundle format version ${m.version} is not supported (this strainer reads versions 1 to ${FORMAT_VERSION})`);
   if (!m.config || !m.tensors || !m.files || !m.graphs) throw new UserError(`${where}: manifest is missing config, tensors, graphs or files`);
+  if (Array.isArray(m.tensors.entries) && formatVersion(m.tensors.entries) > m.version) throw new UserError(`${where}: manifest says format version ${m.version} but stores float16/int8 tensors, which need version 2 (corrupt bundle)`);
   if (m.release !== undefined && !(Number.isSafeInteger(m.release) && m.release >= 0)) throw new UserError(`${where}: manifest release must be a non-negative integer, got ${JSON.stringify(m.release)}`);
   // The fields loaders and commands read, each of the type they expect (a damaged one ends in one line).
   const bad = (what: string): never => { throw new UserError(`${where}: manifest ${what} (corrupt bundle)`); };

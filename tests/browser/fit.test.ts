@@ -79,7 +79,7 @@ describe('fit from a prior in the browser', () => {
     const bad = await callHarness<{ error?: string }>(page, 'tryLoadPrior', '/models/tampered/');
     expect(bad.error).toMatch(/weights\.bin fails its integrity check/);
     const future = await callHarness<{ error?: string }>(page, 'tryLoadPrior', '/models/future/');
-    expect(future.error).toMatch(/format version 99 is not supported/);
+    expect(future.error).toMatch(/format version 99 is not supported \(this strainer reads versions 1 to 2\)/);
     const missing = await callHarness<{ error?: string }>(page, 'tryLoadPrior', '/models/nope/');
     expect(missing.error).toMatch(/cannot read manifest\.json \(HTTP 404\)/);
   }, 60_000);

@@ -4,8 +4,9 @@
 // mixing dtypes unpacks to float32, old entries without a dtype still read, and bad entries are refused.
 import { describe, it, expect } from 'vitest';
 import { float16Bits, float16Value, quantizeInt8, dequantizeInt8 } from '../../src/export/tensor-codec.ts';
-import { packTensors, unpackTensors, type TensorEntry } from '../../src/export/bundle.ts';
+import { packTensors, unpackTensors, buildBundle, parseManifest, FORMAT_VERSION, type TensorEntry } from '../../src/export/bundle.ts';
 import { rng } from '../../src/util/random.ts';
+import { ADAM_DEFAULTS } from '../../src/train/adam.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 /** Reference binary16 rounding: the nearest of all finite non-negative binary16 values (ascending in
@@ -125,5 +126,28 @@ describe('tensor file with dtypes', () => {
     expect(bad({ scaleOffset: undefined })).toThrow(/tensor 'a' does not fit/);
     expect(bad({ offset: -2 }, 1)).toThrow(/tensor 'b' does not fit/);
     expect(bad({}, 1, bin.subarray(0, bin.byteLength - 3))).toThrow(UserError); // 2 bytes of padding, then b's last value
+  });
+});
+
+describe('format version', () => {
+  const draft = {
+    kind: 'prior' as const, name: 'v', config: { kind: 'siren' as const, inDim: 2, outDim: 1, width: 4, depth: 2, omega: 30 }, range: 'unit' as const, graphs: {},
+    train: { lr: 1e-4, iters: 1, adam: ADAM_DEFAULTS, batch: 4, signals: 1, engine: 'test' },
+  };
+  const t = { shape: [2, 2], data: new Float32Array([0.5, -0.25, 1, 0]) };
+
+  it('writes version 1 for float32 bundles (older readers read them) and 2 for compact ones; reads both', async () => {
+    const f32 = await buildBundle(draft, { w: t }, {});
+    const i8 = await buildBundle(draft, { w: { ...t, dtype: 'int8' } }, {});
+    expect([f32.manifest.version, i8.manifest.version]).toEqual([1, 2]);
+    expect(FORMAT_VERSION).toBe(2);
+    for (const b of [f32, i8]) expect(parseManifest(JSON.stringify(b.manifest), 'b').version).toBe(b.manifest.version);
+  });
+
+  it('refuses a version-1 manifest that stores int8 tensors, and a version from the future, with one line', async () => {
+    const i8 = await buildBundle(draft, { w: { ...t, dtype: 'int8' } }, {});
+    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 1 }), 'b')).toThrow(/says format version 1 but stores float16\/int8 tensors, which need version 2/);
+    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 3 }), 'b')).toThrow(/bundle format version 3 is not supported \(this strainer reads versions 1 to 2\)/);
+    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 1.5 }), 'b')).toThrow(UserError);
   });
 });
