@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnv, callHarness, type BrowserEnv } from './env.ts';
+import { startEnv, callHarness, settle, type BrowserEnv } from './env.ts';
 import { loadBundle } from '../../src/export/bundle.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 import { cachedDataset, missingDatasetMessage } from '../../src/data/cache.ts';
@@ -17,11 +17,6 @@ import { encodeWav, parseWav } from '../../src/data/wav.ts';
 const SHOTS = join(REPO_ROOT, 'test-results');
 const speech = cachedDataset('speech');
 if (!speech) console.warn(`tests/browser/audio: skipped: ${missingDatasetMessage('speech')}`);
-
-async function settle(page: Page, timeout = 240_000): Promise<string> {
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout, polling: 250 });
-  return page.evaluate(() => document.body.dataset.state ?? '');
-}
 
 const text = async (page: Page, sel: string): Promise<string> => (await page.locator(sel).textContent()) ?? '';
 

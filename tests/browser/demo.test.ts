@@ -9,16 +9,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, type BrowserEnv } from './env.ts';
+import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, settle, type BrowserEnv } from './env.ts';
 import { loadBundle } from '../../src/export/bundle.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 
 const SHOTS = join(REPO_ROOT, 'test-results');
-
-async function settle(page: Page, timeout = 240_000): Promise<string> {
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout, polling: 250 });
-  return page.evaluate(() => document.body.dataset.state ?? '');
-}
 
 describe('demo page', () => {
   let env: BrowserEnv;

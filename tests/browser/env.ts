@@ -101,3 +101,9 @@ export function tempModelsDir(): string {
 export async function callHarness<T>(page: Page, fn: string, ...args: unknown[]): Promise<T> {
   return (await page.evaluate(`import(${JSON.stringify(HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`)) as T;
 }
+
+/** Waits until the demo page's run ends (body data-state 'done' or 'error') and returns which. */
+export async function settle(page: Page, timeout = 240_000): Promise<string> {
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout, polling: 250 });
+  return page.evaluate(() => document.body.dataset.state ?? '');
+}
