@@ -20,7 +20,7 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
   });
   writeBundleDir(o.out, bundle, o.force ?? false);
   const c = parsed.config;
-  process.stdout.write(`wrote prior '${bundle.manifest.name}' to ${resolve(o.out)}: ${c.kind} width ${c.width} depth ${c.depth} omega ${c.omega}, ` +
+  process.stdout.write(`wrote prior '${bundle.manifest.name}' to ${resolve(o.out)}: ${c.kind} width ${c.width} depth ${c.depth} omega ${c.omega}${c.omega0 !== undefined && c.omega0 !== c.omega ? ` omega0 ${c.omega0}` : ''}, ` +
     `${c.outDim} channel(s), encoder of a tfjs model with ${parsed.signals} decoder(s); files ${['manifest.json', ...Object.keys(bundle.files)].join(', ')}\n`);
 }
 

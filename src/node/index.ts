@@ -13,6 +13,6 @@ export { dirSource, writeBundleDir, writeFileAtomic, checkOutDir } from './fs.ts
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
 export { loadImage, decodeImage, encodePng, sniffImageFormat } from '../data/image.ts';
 export { loadDataSource, type DataSource, type DataSourceOptions, type SourceImage } from '../data/sources.ts';
-export { splitSource, type Split } from '../data/split.ts';
+export { splitSource, splitSignals, type Split, type SignalSplit } from '../data/split.ts';
 export { parseNifti, type Volume } from '../data/nifti.ts';
 export { parseNpy } from '../data/npy.ts';
