@@ -2,8 +2,10 @@
 // from the file name) and 8-bit PNG encoding, plus a re-export of the pixel operations of
 // ./pixels.ts (area resize, crop, pad, gray), so the data pipeline imports one module.
 // Every decode failure becomes a one-line UserError naming the file; sizes are checked from the header
-// against ./limits.ts before either codec allocates anything. `loadImage` is Node-only.
+// against ./limits.ts before either codec allocates anything, and an interlaced PNG's image data is
+// stream-inflated and counted before pngjs (which caps only non-interlaced output) inflates it. `loadImage` is Node-only.
 
+import { Unzlib } from 'fflate';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError, check } from '../util/errors.ts';
@@ -54,20 +56,71 @@ function oneLine(e: unknown): string {
 // holds width, height (uint32 BE), bit depth and colour type; samples per pixel by colour type.
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
+// PNG spec section 8.2, Adam7: pass p holds the pixels at columns x0 + k dx and rows y0 + k dy.
+const ADAM7: readonly (readonly [number, number, number, number])[] = [
+  [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
+];
+
+/**
+ * Bytes of an interlaced (Adam7) image's filtered scanlines, what its IDAT stream inflates to: each
+ * non-empty pass holds rows x (1 filter byte + ceil(cols x bitsPerPixel / 8)) bytes (PNG spec sections
+ * 7.2 and 8.2; an image under 5 columns or rows has empty passes, which hold no bytes at all).
+ */
+export function adam7RawBytes(width: number, height: number, bitsPerPixel: number): number {
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const cols = Math.max(0, Math.ceil((width - x0) / dx)), rows = Math.max(0, Math.ceil((height - y0) / dy));
+    if (cols > 0 && rows > 0) total += rows * (1 + Math.ceil((cols * bitsPerPixel) / 8));
+  }
+  return total;
+}
+
+/** Input slice per streamed push: at deflate's maximum ratio one push yields at most ~1 MB. */
+const INFLATE_PUSH_BYTES = 1024;
+
+/**
+ * Stream-inflate an interlaced PNG's IDAT data (one zlib stream over the chunks in order, PNG spec
+ * section 10.1), counting output and stopping as soon as it passes `expected`: pngjs inflates an
+ * interlaced image with no cap, so a deflate bomb would otherwise allocate up to 1032x the file.
+ */
+function checkInterlacedInflate(idat: Uint8Array[], expected: number, name: string): void {
+  let out = 0;
+  const z = new Unzlib((chunk) => { out += chunk.length; });
+  try {
+    for (let c = 0; c < idat.length && out <= expected; c++) {
+      for (let at = 0; at < idat[c].length && out <= expected; at += INFLATE_PUSH_BYTES) {
+        z.push(idat[c].subarray(at, at + INFLATE_PUSH_BYTES), false);
+      }
+    }
+    if (out <= expected) z.push(new Uint8Array(0), true);
+  } catch (e) {
+    throw new UserError(`${name}: corrupt or truncated PNG (image data: ${oneLine(e)})`);
+  }
+  if (out > expected) {
+    throw new UserError(`${name}: corrupt PNG (interlaced image data inflates to more than the ${expected} bytes its header allows)`);
+  }
+}
+
 /**
  * Refuse a PNG whose IHDR claims more pixels than the limit, or more than its IDAT chunks can hold at
- * deflate's maximum ratio (a lying header), before pngjs allocates the claimed size.
+ * deflate's maximum ratio (a lying header), before pngjs allocates the claimed size; for an interlaced
+ * PNG also one whose IDAT stream inflates to more than its Adam7 scanlines hold.
  */
 function checkPngHeader(bytes: Uint8Array, name: string, opts: SizeLimit): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const type = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
   if (bytes.length < 8 + 8 + 13 || type(12) !== 'IHDR') throw new UserError(`${name}: truncated or corrupt PNG (no IHDR chunk)`);
   const width = view.getUint32(16), height = view.getUint32(20), depth = bytes[24], channels = PNG_CHANNELS[bytes[25]];
+  const interlaced = bytes[28] === 1; // PNG spec section 11.2.2: interlace method 0 none, 1 Adam7
   checkPixels(name, 'image', [width, height], opts);
   let idat = 0;
+  const parts: Uint8Array[] = [];
   for (let at = 8; at + 8 <= bytes.length;) {
     const len = view.getUint32(at), t = type(at + 4);
-    if (t === 'IDAT') idat += Math.min(len, bytes.length - at - 8);
+    if (t === 'IDAT') {
+      idat += Math.min(len, bytes.length - at - 8);
+      parts.push(bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + len)));
+    }
     if (t === 'IEND') break;
     at += 12 + len;
   }
@@ -76,6 +129,7 @@ function checkPngHeader(bytes: Uint8Array, name: string, opts: SizeLimit): void 
   if (minRaw > DEFLATE_MAX_RATIO * (idat + 1)) {
     throw new UserError(`${name}: truncated or corrupt PNG (${idat} bytes of image data cannot hold a ${width}x${height} image)`);
   }
+  if (interlaced) checkInterlacedInflate(parts, adam7RawBytes(width, height, channels * depth), name);
 }
 
 function decodePng(bytes: Uint8Array, name: string, opts: SizeLimit): Image {

@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import { gunzipSync, gzipSync } from 'fflate';
 import jpeg from 'jpeg-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeImage } from '../../src/data/image.ts';
+import { adam7RawBytes, decodeImage } from '../../src/data/image.ts';
 import { parseNifti } from '../../src/data/nifti.ts';
 import { parseNpy } from '../../src/data/npy.ts';
 import { onnxToProgram } from '../../src/onnx/read.ts';
@@ -29,6 +29,7 @@ import type { InrConfig } from '../../src/model/config.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { rng, type Rng } from '../../src/util/random.ts';
 import { sha256Hex } from '../../src/util/sha256.ts';
+import { encodePngFile, interlacedBomb } from './png-adam7.ts';
 
 /** Per-case bound on a busy 2-core machine (cases take 0.1-60 ms); allocating a claimed 7 GB took 14 s. */
 const CASE_MS = 1000;
@@ -145,6 +146,10 @@ function cases(seeds: [string, Uint8Array][], fields: Field[], n: number, r: Rng
 
 const pngSeeds: [string, Uint8Array][] = ['slice-z073.png', 'slice-z075.png'].map((f) => [f, new Uint8Array(readFileSync(`tests/fixtures/${f}`))]);
 const slice = decodeImage(pngSeeds[0][1], 'slice');
+// The same slice written interlaced (Adam7, tests/unit/png-adam7.ts): pngjs inflates those uncapped.
+pngSeeds.push(['slice-z073 adam7.png', encodePngFile({ width: slice.width, height: slice.height, depth: 8, colorType: 0, interlace: true }, slice.data.map((v) => Math.round(v * 255)))]);
+/** A 415 KB interlaced PNG whose IDAT inflates to 100x its 2048x2048 header's 4.2 MB (pngjs alone: +806 MB RSS). */
+const pngBomb = interlacedBomb(2048, 2048, 100, adam7RawBytes(2048, 2048, 8));
 
 /** Image results must be well-formed: positive size, every value in [0, 1]. */
 function checkImage(b: Uint8Array): void {
@@ -348,7 +353,8 @@ async function rehash(manifestText: string, name: string, bytes: Uint8Array): Pr
 describe('mutation fuzz: every reader ends in a result or a one-line UserError', () => {
   it('PNG (decodeImage)', async () => {
     const r = rng(1201);
-    expectNoFailures(await fuzz('png', 1201, cases(pngSeeds, PNG_FIELDS, 110, r, checkImage, fixIhdrCrc)));
+    const bomb: [string, () => unknown] = ['interlaced IDAT bomb, 100x its header', () => checkImage(pngBomb)];
+    expectNoFailures(await fuzz('png', 1201, [bomb, ...cases(pngSeeds, PNG_FIELDS, 110, r, checkImage, fixIhdrCrc)]));
   });
 
   it('JPEG (decodeImage)', async () => {
