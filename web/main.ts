@@ -5,7 +5,7 @@
 // fitted from an audio prior and from a random SIREN side by side, drawn as waveforms, and each can be
 // played (Web Audio). Every failure ends as a message on the page (#error), never a silent stop.
 /// <reference types="vite/client" />
-import { FitWorker, FitError, decodeBlob, toImage, toImageData, decodeWav, isWav, resampleClip, toAudioBuffer, snrDb, type Clip, type Image, type Signal, type RunSummary, type FitRequest, type ProviderChoice, type WebTask } from '../src/web/index.ts';
+import { FitWorker, FitError, decodeBlob, toImage, toImageData, decodeWav, isWav, resampleClip, toAudioBuffer, snrDb, MAX_STEP_ROWS, type Clip, type Image, type Signal, type RunSummary, type FitRequest, type ProviderChoice, type WebTask } from '../src/web/index.ts';
 import { drawWaveform } from './waveform.ts';
 import { PsnrChart } from './chart.ts';
 // The provider decision without onnxruntime itself (that loads in the worker only).
@@ -121,7 +121,8 @@ async function setSource(blob: Blob, name: string): Promise<void> {
       drawWaveform(ui.waveTarget, clip.signal, clip.rate);
       pickPrior();
       const mixed = clip.fileChannels > 1 ? `, ${clip.fileChannels} channels mixed to mono` : '';
-      ui.status.textContent = `Clip: ${name} (${clip.signal.dims[0]} samples at ${clip.rate} Hz, ${(clip.signal.dims[0] / clip.rate).toFixed(2)} s${mixed})`;
+      const batched = clip.signal.dims[0] > MAX_STEP_ROWS ? `; longer than one step takes, so each step fits ${MAX_STEP_ROWS} random samples` : '';
+      ui.status.textContent = `Clip: ${name} (${clip.signal.dims[0]} samples at ${clip.rate} Hz, ${(clip.signal.dims[0] / clip.rate).toFixed(2)} s${mixed}${batched})`;
     } else {
       source = { kind: 'image', bitmap: await decodeBlob(blob, name), name };
       setMode('image');
