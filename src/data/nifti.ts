@@ -1,6 +1,6 @@
 // NIfTI-1 single-file volumes (.nii, optionally gzipped): header parsing, voxel decoding to Float32
-// (x fastest), axial slices as images and the "usable slice" rule of the MRI split. Field offsets
-// are from the NIfTI-1 header definition, nifti1.h (https://nifti.nimh.nih.gov/pub/dist/src/niftilib/nifti1.h).
+// (x fastest) with the voxel size in mm, axial slices as images and the "usable slice" rule of the MRI
+// split. Field offsets are from the NIfTI-1 header definition, nifti1.h (https://nifti.nimh.nih.gov/pub/dist/src/niftilib/nifti1.h).
 // Decoding is platform-neutral (gunzip by fflate, its size and CRC checked against ./limits.ts and RFC 1952);
 // only `loadNifti` reads files (Node).
 
@@ -14,6 +14,8 @@ export interface Volume {
   dims: [number, number, number];
   /** Voxel (x, y, z) is at x + nx * (y + ny * z); scl_slope/scl_inter already applied. */
   data: Float32Array;
+  /** Voxel size (x, y, z) in mm: pixdim[1..3] converted from the header's spatial unit (see voxelSize). */
+  voxel: [number, number, number];
 }
 
 // nifti1.h: sizeof_hdr must be 348; the data of a single-file .nii starts at vox_offset >= 352.
@@ -72,6 +74,33 @@ function gunzipVolume(gz: Uint8Array, name: string, opts: SizeLimit): Uint8Array
   return out;
 }
 
+// nifti1.h: xyzt_units (char at byte 123) holds the spatial unit in its low 3 bits (XYZT_TO_SPACE):
+// NIFTI_UNITS_METER 1, NIFTI_UNITS_MM 2, NIFTI_UNITS_MICRON 3; 0 is "unknown" (ch2bet's), read as mm,
+// as are the codes that are not spatial units. Factors to mm:
+const UNIT_TO_MM: Record<number, number> = { 1: 1000, 2: 1, 3: 1e-3 };
+/** Largest voxel side accepted, 10 m in mm: our sanity bound, beyond any scanner's field of view. */
+export const MAX_VOXEL_MM = 1e4;
+
+/**
+ * The voxel size in mm from pixdim[1..3] (float32 at bytes 80, 84, 88; pixdim[0] at 76 is qfac).
+ * nifti1.h: "pixdim[i] = voxel width along dimension #i, i=1..dim[0] (positive)". A zero width is
+ * read as 1, as the reference library does (nifti1_io.c nifti_convert_nhdr2nim: "set bad grid
+ * spacings to 1.0"); an axis beyond dim[0] has width 1; a negative, non-finite or absurd width
+ * (> MAX_VOXEL_MM) is refused.
+ */
+function voxelSize(view: DataView, le: boolean, ndim: number, name: string): [number, number, number] {
+  const unit = UNIT_TO_MM[view.getUint8(123) & 0x07] ?? 1;
+  const out: number[] = [];
+  for (let i = 1; i <= 3; i++) {
+    const raw = i <= ndim ? view.getFloat32(76 + 4 * i, le) : 1;
+    check(Number.isFinite(raw) && raw >= 0, `${name}: invalid voxel size pixdim[${i}] = ${raw} (must be a positive width)`);
+    const mm = (raw === 0 ? 1 : raw) * unit;
+    check(mm <= MAX_VOXEL_MM, `${name}: invalid voxel size pixdim[${i}] = ${raw} (${formatCount(mm)} mm, above ${formatCount(MAX_VOXEL_MM)} mm)`);
+    out.push(mm);
+  }
+  return out as [number, number, number];
+}
+
 /** Parse a .nii or .nii.gz file's bytes (gzip detected by its magic 1f 8b, RFC 1952). */
 export function parseNifti(fileBytes: Uint8Array, name: string, opts: SizeLimit = {}): Volume {
   check(fileBytes.length > 0, `${name}: empty file`);
@@ -91,6 +120,8 @@ export function parseNifti(fileBytes: Uint8Array, name: string, opts: SizeLimit 
   const dims: [number, number, number] = [size(1), size(2), size(3)];
   check(dims.every((d) => d > 0), `${name}: zero or negative dimension ${dims.join('x')}`);
   for (let i = 4; i <= dim[0]; i++) check(dim[i] <= 1, `${name}: ${dim[0]}-D volume; only 3-D volumes are supported`);
+
+  const voxel = voxelSize(view, le, dim[0], name);
 
   const datatype = view.getInt16(70, le);
   const bitpix = view.getInt16(72, le);
@@ -113,7 +144,7 @@ export function parseNifti(fileBytes: Uint8Array, name: string, opts: SizeLimit 
     const raw = type.read(view, voxOffset + i * type.bytes, le);
     data[i] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
   }
-  return { dims, data };
+  return { dims, data, voxel };
 }
 
 /** Read and parse a .nii / .nii.gz file (Node only). */

@@ -233,6 +233,8 @@ const NII_FIELDS: Field[] = [
   { name: 'dim[1]', at: 42, bytes: 2, le: true }, { name: 'dim[2]', at: 44, bytes: 2, le: true }, { name: 'dim[3]', at: 46, bytes: 2, le: true },
   { name: 'dim[1..3]', at: 42, bytes: 2, le: true, count: 3 }, { name: 'dim[4]', at: 48, bytes: 2, le: true }, { name: 'datatype', at: 70, bytes: 2, le: true }, { name: 'bitpix', at: 72, bytes: 2, le: true },
   { name: 'vox_offset', at: 108, bytes: 4, le: true, float: true }, { name: 'scl_slope', at: 112, bytes: 4, le: true, float: true },
+  { name: 'pixdim[3]', at: 88, bytes: 4, le: true, float: true }, { name: 'pixdim[1..3]', at: 80, bytes: 4, le: true, float: true, count: 3 },
+  { name: 'xyzt_units', at: 123, bytes: 1, le: true },
 ];
 const GZ_FIELDS: Field[] = [
   { name: 'ISIZE', at: (b) => b.length - 4, bytes: 4, le: true }, { name: 'CRC32', at: (b) => b.length - 8, bytes: 4, le: true },
@@ -241,6 +243,7 @@ const GZ_FIELDS: Field[] = [
 function checkVolume(b: Uint8Array): void {
   const v = parseNifti(b, 'fuzz.nii');
   if (v.data.length !== v.dims[0] * v.dims[1] * v.dims[2]) throw new Error(`volume of ${v.data.length} voxels for dims ${v.dims}`);
+  if (!v.voxel.every((d) => d > 0 && d <= 1e4)) throw new Error(`voxel size ${v.voxel}`);
 }
 
 // ---- .npy ---------------------------------------------------------------------------------------
