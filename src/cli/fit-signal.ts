@@ -100,7 +100,7 @@ export async function runSignalFit(path: string, kind: Exclude<SignalFileKind, '
       extra['waveform.svg'] = enc.encode(waveformSvg(traces, { rate: audio.rate, title: `${name}: target and reconstruction, PSNR ${fr.finalPsnr.toFixed(2)} dB, SNR ${snr!.toFixed(2)} dB` }));
       extra['waveform.png'] = encodePng(waveformImage(traces));
     } else {
-      extra['reconstruction.nii.gz'] = encodeNifti(out, { scale: volume!.scale, gzip: true });
+      extra['reconstruction.nii.gz'] = encodeNifti(out, { scale: volume!.scale, voxel: volume!.voxel, gzip: true });
       const k = Math.floor(128 / Math.max(...sig.dims)); // planes at least ~128 px tall
       extra['slices.png'] = encodePng(stack(enlarge(middleSlices(sig), k), enlarge(middleSlices(out), k)));
     }
@@ -109,8 +109,9 @@ export async function runSignalFit(path: string, kind: Exclude<SignalFileKind, '
       signal: manifestSignal(sig.dims, sig.channels, { source: name, ...(audio ? { rate: audio.rate } : {}), ...(r.lattice ? { lattice: r.lattice } : {}) }),
       ...(r.batch ? { batch: r.batch } : {}),
       finalLoss: fr.psnr.length ? 10 ** (-fr.psnr[fr.psnr.length - 1] / 10) : NaN, engine: fr.backend,
-      // value_scale: what restores a volume's stored units from the [0, 1] fit (render writes it as scl_slope).
-      eval: { psnr: +fr.finalPsnr.toFixed(3), ...(snr !== undefined ? { snr_db: +snr.toFixed(3) } : {}), ...(volume ? { value_scale: volume.scale } : {}), ...(prior ? { prior: prior.name } : {}) },
+      // value_scale: what restores a volume's stored units from the [0, 1] fit (render writes it as scl_slope);
+      // voxel_mm: the fitted grid's voxel size (x, y, z), which render scales to its own resolution.
+      eval: { psnr: +fr.finalPsnr.toFixed(3), ...(snr !== undefined ? { snr_db: +snr.toFixed(3) } : {}), ...(volume ? { value_scale: volume.scale, voxel_mm: volume.voxel } : {}), ...(prior ? { prior: prior.name } : {}) },
       extra,
     });
     writeBundleDir(o.out, bundle, o.force ?? false);

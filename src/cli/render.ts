@@ -126,7 +126,10 @@ async function renderVolume(dir: string, o: RenderCliOptions & { res: number }, 
   if (o.res > RENDER_MAX_VOLUME) throw new UserError(`--res for a whole volume must be at most ${RENDER_MAX_VOLUME}, got ${o.res}`);
   const data = await inferAll(s, o.res ** 3, 3, 1, (f, n) => volumeCoords(o.res, undefined, f, n));
   const scale = typeof m.eval?.value_scale === 'number' ? m.eval.value_scale : 1; // the source's units (fit-signal.ts)
-  writeFileAtomic(o.out, encodeNifti(makeSignal([o.res, o.res, o.res], 1, fromTargetRange(data, m.range)), { scale, gzip: lower.endsWith('.gz') }));
+  // The fitted cube's voxel size, scaled to this resolution (same physical extent); 1 mm when unrecorded.
+  const fitSide = m.signal?.dims?.[0] ?? o.res, vox = m.eval?.voxel_mm;
+  const voxel = (Array.isArray(vox) && vox.length === 3 && vox.every((x) => typeof x === 'number' && x > 0) ? vox : [1, 1, 1]).map((x: number) => (x * fitSide) / o.res) as [number, number, number];
+  writeFileAtomic(o.out, encodeNifti(makeSignal([o.res, o.res, o.res], 1, fromTargetRange(data, m.range)), { scale, voxel, gzip: lower.endsWith('.gz') }));
   return `volume at ${o.res}^3`;
 }
 

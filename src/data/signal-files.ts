@@ -5,7 +5,7 @@ import { readDataFile } from './files.ts';
 import { parseWav, type Wav } from './wav.ts';
 import { parseNifti } from './nifti.ts';
 import { parseNpy } from './npy.ts';
-import { cubeAt, niftiSignal, npySignal, type VolumeSignal } from './volume.ts';
+import { niftiSignal, npySignal, volumeCube, type VolumeSignal } from './volume.ts';
 import type { SizeLimit } from './limits.ts';
 
 export type SignalFileKind = 'audio' | 'volume' | 'image';
@@ -22,11 +22,11 @@ export function loadWav(path: string, opts: SizeLimit = {}): Wav {
   return parseWav(readDataFile(path), path, opts);
 }
 
-/** A NIfTI (.nii, .nii.gz) or rank-3 .npy volume on the [0, 1] scale; with `res`, as a centred res^3
- *  cube (zero-padded, area-averaged: volume.ts cubeAt). */
+/** A NIfTI (.nii, .nii.gz) or rank-3 .npy volume on the [0, 1] scale with its voxel size; with `res`,
+ *  as a centred res^3 cube of its longest physical extent (volume.ts cubeAt) and the cube's voxel size. */
 export function loadVolume(path: string, o: SizeLimit & { res?: number } = {}): VolumeSignal & { stored: number[] } {
   const bytes = readDataFile(path);
   const v = path.toLowerCase().endsWith('.npy') ? npySignal(parseNpy(bytes, path, o), path) : niftiSignal(parseNifti(bytes, path, o), path);
   const stored = [...v.signal.dims];
-  return { ...v, stored, signal: o.res === undefined ? v.signal : cubeAt(v.signal, o.res) };
+  return { ...(o.res === undefined ? v : volumeCube(v, o.res)), stored };
 }

@@ -15,8 +15,9 @@ import { writeFileAtomic } from './fs.ts';
 /** A clip: the 1-D signal ((y + 1) / 2 per sample, data/wav.ts), its sample rate and the file's encoding. */
 export interface Audio { signal: Signal; rate: number; encoding: WavEncoding }
 
-/** A volume on the [0, 1] scale; `scale` restores the stored values, `stored` is the file's grid [z, y, x]. */
-export interface VolumeRead { signal: Signal; scale: number; stored: number[] }
+/** A volume on the [0, 1] scale; `scale` restores the stored values, `stored` is the file's grid [z, y, x],
+ *  `voxel` the voxel size in mm (x, y, z): the file's, or with `res` the cube's. */
+export interface VolumeRead { signal: Signal; scale: number; stored: number[]; voxel: [number, number, number] }
 
 function exists(path: string): void {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);

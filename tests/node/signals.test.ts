@@ -193,9 +193,14 @@ describe('strainer fit and render on clips and volumes', () => {
     expect(j).toMatchObject({ kind: 'volume', dims: [12, 12, 12], stored_dims: [181, 217, 181], batch: 500, batch_mode: 'random' });
     const back = parseNifti(new Uint8Array(readFileSync(join(out, 'reconstruction.nii.gz'))), 'r.nii.gz');
     expect(back.dims).toEqual([12, 12, 12]);
+    // Voxel size: the cube spans the volume's longest physical extent, 217 mm (1 mm voxels), at every resolution.
+    for (const x of back.voxel ?? []) expect(x).toBeCloseTo(217 / 12, 4);
     expect(existsSync(join(out, 'slices.png'))).toBe(true);
     expect(run(['render', out, '--res', '20', '--out', join(tmp, 'v20.nii.gz')]).status).toBe(0);
-    expect(parseNifti(new Uint8Array(readFileSync(join(tmp, 'v20.nii.gz'))), 'v20').dims).toEqual([20, 20, 20]);
+    const v20 = parseNifti(new Uint8Array(readFileSync(join(tmp, 'v20.nii.gz'))), 'v20');
+    expect(v20.dims).toEqual([20, 20, 20]);
+    expect(v20.voxel?.length).toBe(3);
+    for (const x of v20.voxel ?? []) expect(x).toBeCloseTo(217 / 20, 4);
     const plane = run(['render', out, '--res', '40', '--slice', 'y:0.25', '--out', join(tmp, 'plane.png')]);
     expect(plane.status, plane.stderr).toBe(0);
     expect(run(['render', out, '--res', '20', '--out', join(tmp, 'v.png')]).stderr).toMatch(/must end in \.nii or \.nii\.gz/);
