@@ -19,9 +19,9 @@ import type { InrConfig } from '../src/model/config.ts';
 import { priorInit } from '../src/train/fit-config.ts';
 import { psnrCurve } from '../src/train/transfer.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
-import { loadNifti } from '../src/data/nifti.ts';
 import { mriSliceImage } from '../src/data/mri.ts';
 import { sha256Hex } from '../src/util/sha256.ts';
+import { loadNifti } from '../src/node/read.ts';
 
 const QUICK = process.argv.includes('--quick');
 

@@ -5,7 +5,6 @@
 import { execSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { loadNifti } from '../src/data/nifti.ts';
 import { referenceSplit, mriSliceImage } from '../src/data/mri.ts';
 import type { InrConfig } from '../src/model/config.ts';
 import { pretrainOrt } from '../src/train/pretrain.ts';
@@ -15,6 +14,7 @@ import { writeFileAtomic } from '../src/node/fs.ts';
 import { makeTfjsEngine } from '../src/tfjs/engine.ts';
 import { selectTfjsBackend, type TfjsBackendChoice } from '../src/tfjs/backend.ts';
 import { median } from '../src/util/stats.ts';
+import { loadNifti } from '../src/node/read.ts';
 
 const quick = process.argv.includes('--quick');
 const N = 10; // STRAINER-10 (REFERENCE.md)

@@ -41,7 +41,7 @@ json() { node -e 'const l=require("fs").readFileSync(0,"utf8").trim().split("\n"
 SLICE="$TMP/slice.png"
 # The first held-out slice of the reference split at RES x RES, through the built modules.
 node --input-type=module -e '
-  const { loadNifti } = await import("./dist/data/nifti.js");
+  const { loadNifti } = await import("./dist/node/read.js");
   const { mriSliceImage, referenceSplit } = await import("./dist/data/mri.js");
   const { encodePng } = await import("./dist/data/image.js");
   const v = loadNifti("data/ch2bet.nii.gz");

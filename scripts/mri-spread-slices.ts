@@ -5,7 +5,7 @@
 // neighbours. Used for bench/restore-spread.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataSource } from '../src/data/sources.ts';
+import { loadDataSource } from '../src/node/datasets.ts';
 import { encodePng } from '../src/data/image.ts';
 
 const dir = process.argv[2];

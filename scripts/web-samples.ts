@@ -5,11 +5,11 @@
 //   npx tsx scripts/web-samples.ts [--force]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadNifti } from '../src/data/nifti.ts';
 import { mriSliceImage, referenceSplit, sliceId } from '../src/data/mri.ts';
-import { loadImage, cropCenterSquare, resizeArea, encodePng } from '../src/data/image.ts';
-import { cachedDataset } from '../src/data/cache.ts';
+import { cropCenterSquare, resizeArea, encodePng } from '../src/data/image.ts';
+import { cachedDataset } from '../src/node/cache.ts';
 import { writeFileAtomic } from '../src/node/fs.ts';
+import { loadNifti, loadImage } from '../src/node/read.ts';
 
 const OUT = join(import.meta.dirname, '..', 'web', 'public', 'samples');
 const RES = 128;

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { intArg } from './args.ts';
 import { progress } from './progress.ts';
-import { loadNifti } from '../data/nifti.ts';
 import { mriSliceImage, referenceSplit, sliceId } from '../data/mri.ts';
 import { encodePng, type Image } from '../data/image.ts';
 import { loadCliPrior } from './verify.ts';
@@ -17,6 +16,7 @@ import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { UserError } from '../util/errors.ts';
+import { loadNifti } from '../node/read.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

@@ -19,7 +19,7 @@ import { encodeWav, signalWav, snrDb, type WavEncoding } from '../data/wav.ts';
 import { encodeNifti } from '../data/volume.ts';
 import { waveformImage, waveformSvg, TRACE_COLORS } from '../data/waveform.ts';
 import { encodePng, makeImage, type Image } from '../data/image.ts';
-import type { SignalFileKind } from '../data/signal-files.ts';
+import type { SignalFileKind } from '../node/read.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import { median } from '../util/stats.ts';
 import { UserError } from '../util/errors.ts';

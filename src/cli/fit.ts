@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
 import { encodePng, type Image } from '../data/image.ts';
-import { signalFileKind } from '../data/signal-files.ts';
+import { signalFileKind } from '../node/read.ts';
 import { fitSignal, REPORT_ITERS, psnrAt } from '../train/fit.ts';
 
 export { REPORT_ITERS, psnrAt };

@@ -11,7 +11,7 @@ import { progress } from './progress.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { ITERS_RANGE, LR_MAX } from '../train/fit-config.ts';
 import { median } from '../util/stats.ts';
-import { loadImage, encodePng, type Image } from '../data/image.ts';
+import { encodePng, type Image } from '../data/image.ts';
 import { loadCliPrior } from './verify.ts';
 import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
@@ -19,6 +19,7 @@ import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreResult, type RestoreTask } from '../restore/restore.ts';
 import { addNoise, checkScale } from '../restore/degrade.ts';
 import { UserError } from '../util/errors.ts';
+import { loadImage } from '../node/read.ts';
 
 export interface RestoreCliOptions {
   task: RestoreTask; scale?: number; sigma?: number; prior?: string; iters: number; lr: number; encoderLr?: number;

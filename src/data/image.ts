@@ -1,15 +1,14 @@
-// Image codecs and files: PNG/JPEG decoding (pngjs, jpeg-js; format sniffed from magic bytes, never
+// Image codecs: PNG/JPEG decoding (pngjs, jpeg-js; format sniffed from magic bytes, never
 // from the file name) and 8-bit PNG encoding, plus a re-export of the pixel operations of
 // ./pixels.ts (area resize, crop, pad, gray), so the data pipeline imports one module.
 // Every decode failure becomes a one-line UserError naming the file; sizes are checked from the header
 // against ./limits.ts before either codec allocates anything, and an interlaced PNG's image data is
-// stream-inflated and counted before pngjs (which caps only non-interlaced output) inflates it. `loadImage` is Node-only.
+// stream-inflated and counted before pngjs (which caps only non-interlaced output) inflates it. Files: src/node/read.ts.
 
 import { Unzlib } from 'fflate';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError, check } from '../util/errors.ts';
-import { readDataFile } from './files.ts';
 import { makeImage, compositeOnWhite, toChannels, type Image, type ChannelMode } from './pixels.ts';
 import { checkPixels, maxPixels, DEFLATE_MAX_RATIO, type SizeLimit } from './limits.ts';
 
@@ -41,11 +40,6 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeOptions
   check(format !== null, `${name}: not a PNG or JPEG image (unrecognised leading bytes)`);
   const rgb = format === 'png' ? decodePng(bytes, name, opts) : decodeJpeg(bytes, name, opts);
   return toChannels(rgb, opts.channels ?? 'auto');
-}
-
-/** Read and decode an image file (Node only). */
-export function loadImage(path: string, opts: DecodeOptions = {}): Image {
-  return decodeImage(readDataFile(path), path, opts);
 }
 
 function oneLine(e: unknown): string {

@@ -4,7 +4,7 @@
 // For data/ch2bet.nii.gz this gives train z072, z074, ..., z090 and test z073, z075, ..., z081.
 
 import { check } from '../util/errors.ts';
-import { type Image, padToSquare, resizeArea } from './image.ts';
+import { type Image, padToSquare, resizeArea } from './pixels.ts';
 import { type Volume, axialSlice, usableSlices } from './nifti.ts';
 
 // Project conventions (not from the paper): STRAINER-10 pretrains on 10 images (REFERENCE.md), and a

@@ -2,12 +2,11 @@
 // (x fastest) with the voxel size in mm, axial slices as images and the "usable slice" rule of the MRI
 // split. Field offsets are from the NIfTI-1 header definition, nifti1.h (https://nifti.nimh.nih.gov/pub/dist/src/niftilib/nifti1.h).
 // Decoding is platform-neutral (gunzip by fflate, its size and CRC checked against ./limits.ts and RFC 1952);
-// only `loadNifti` reads files (Node).
+// reading a file is src/node/read.ts (loadNifti).
 
 import { gunzipSync } from 'fflate';
 import { UserError, check } from '../util/errors.ts';
-import { type Image, makeImage } from './image.ts';
-import { readDataFile } from './files.ts';
+import { type Image, makeImage } from './pixels.ts';
 import { checkPixels, maxPixels, formatCount, DEFLATE_MAX_RATIO, MAX_PIXELS_ENV, type SizeLimit } from './limits.ts';
 
 export interface Volume {
@@ -145,11 +144,6 @@ export function parseNifti(fileBytes: Uint8Array, name: string, opts: SizeLimit 
     data[i] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
   }
   return { dims, data, voxel };
-}
-
-/** Read and parse a .nii / .nii.gz file (Node only). */
-export function loadNifti(path: string, opts: SizeLimit = {}): Volume {
-  return parseNifti(readDataFile(path), path, opts);
 }
 
 const maxCache = new WeakMap<Volume, number>();

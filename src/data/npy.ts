@@ -5,8 +5,7 @@
 // the element limit (./limits.ts) and the file's length before anything is allocated.
 
 import { UserError, check } from '../util/errors.ts';
-import { type Image, makeImage } from './image.ts';
-import { readDataFile } from './files.ts';
+import { type Image, makeImage } from './pixels.ts';
 import { checkPixels, type SizeLimit } from './limits.ts';
 
 export interface NpyArray {
@@ -71,11 +70,6 @@ export function parseNpy(bytes: Uint8Array, name: string, opts: SizeLimit = {}):
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = read(view, dataStart + i * itemSize, le);
   return { shape, data };
-}
-
-/** Read and parse a .npy file (Node only). */
-export function loadNpy(path: string, opts: SizeLimit = {}): NpyArray {
-  return parseNpy(readDataFile(path), path, opts);
 }
 
 /**

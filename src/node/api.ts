@@ -6,10 +6,10 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadImage, cropCenterSquare, resizeArea, type Image, type ChannelMode } from '../data/image.ts';
+import { cropCenterSquare, resizeArea, type Image, type ChannelMode } from '../data/image.ts';
 import { asSignal, describeSignal, padEnd, type Signal } from '../data/signal.ts';
 import { SILENCE } from '../data/wav.ts';
-import { splitSignals, type SignalSplit } from '../data/split.ts';
+import { splitSignals, type SignalSplit } from './split.ts';
 import { firstOmega, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { Backend } from '../runtime/session.ts';
@@ -29,6 +29,7 @@ import { sha256Hex } from '../util/sha256.ts';
 import { chooseBackend, type Ep, type NodeBackendName } from './backend.ts';
 import { dirSource, writeBundleDir, checkOutDir } from './fs.ts';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
+import { loadImage } from './read.ts';
 
 /** Where the priors shipped with the package live (models/ at the package root, beside dist/ and src/). */
 export const SHIPPED_PRIORS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));

@@ -11,8 +11,9 @@ export { nodeBackend, chooseBackend, EP_CHOICES, NODE_BACKENDS, type NodeBackend
 export { ortNodeBackend, type OrtNodeOptions } from '../runtime/ort-node.ts';
 export { dirSource, writeBundleDir, writeFileAtomic, checkOutDir } from './fs.ts';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
-export { loadImage, decodeImage, encodePng, sniffImageFormat } from '../data/image.ts';
-export { loadDataSource, type DataSource, type DataSourceOptions, type SourceImage } from '../data/sources.ts';
-export { splitSource, splitSignals, type Split, type SignalSplit } from '../data/split.ts';
+export { decodeImage, encodePng, sniffImageFormat } from '../data/image.ts';
+export { loadImage } from './read.ts';
+export { loadDataSource, type DataSource, type DataSourceOptions, type SourceImage } from './datasets.ts';
+export { splitSource, splitSignals, type Split, type SignalSplit } from './split.ts';
 export { parseNifti, type Volume } from '../data/nifti.ts';
 export { parseNpy } from '../data/npy.ts';

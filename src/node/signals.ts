@@ -6,10 +6,11 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 import { imageSignal, type Signal } from '../data/signal.ts';
-import { loadWav, loadVolume, signalFileKind, type SignalFileKind } from '../data/signal-files.ts';
+import { loadWav, loadVolume, signalFileKind, type SignalFileKind } from './read.ts';
 import { encodeWav, mixDown, signalWav, wavSignal, type WavEncoding } from '../data/wav.ts';
 import { encodeNifti } from '../data/volume.ts';
-import { loadImage, cropCenterSquare, resizeArea, type ChannelMode } from '../data/image.ts';
+import { cropCenterSquare, resizeArea, type ChannelMode } from '../data/image.ts';
+import { loadImage } from './read.ts';
 import { writeFileAtomic } from './fs.ts';
 
 /** A clip: the 1-D signal ((y + 1) / 2 per sample, data/wav.ts), its sample rate and the file's encoding. */

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWebServer, REPO_ROOT, type WebServer } from '../../web/server.ts';
-import { loadNifti } from '../../src/data/nifti.ts';
+import { loadNifti } from '../../src/node/read.ts';
 import { mriSliceImage, referenceSplit } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/image.ts';
 import { fitSignal } from '../../src/train/fit.ts';

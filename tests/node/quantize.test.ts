@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNifti } from '../../src/data/nifti.ts';
+import { loadNifti } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/pixels.ts';
 import { fitSignal } from '../../src/train/fit.ts';

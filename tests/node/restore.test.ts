@@ -11,7 +11,7 @@ import { restoreImage } from '../../src/restore/restore.ts';
 import { downsample, addNoise, upsampleNearest } from '../../src/restore/degrade.ts';
 import { psnr } from '../../src/restore/ssim.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
-import { loadNifti } from '../../src/data/nifti.ts';
+import { loadNifti } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import { encodePng, decodeImage } from '../../src/data/image.ts';
 import type { InrConfig } from '../../src/model/config.ts';

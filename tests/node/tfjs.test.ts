@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadNifti } from '../../src/data/nifti.ts';
+import { loadNifti } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import type { Params } from '../../src/model/inr.ts';

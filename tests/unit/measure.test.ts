@@ -11,10 +11,10 @@ import type { Measurement } from '../../src/train/programs.ts';
 import { boxDownsample, pixelMask } from '../../src/train/measure.ts';
 import { IDENTITY as identity } from '../../src/train/programs.ts';
 import { downsample } from '../../src/restore/degrade.ts';
-import { loadNifti } from '../../src/data/nifti.ts';
+import { loadNifti, loadImage } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
-import { cropCenterSquare, loadImage, resizeArea, type Image } from '../../src/data/image.ts';
-import { cachedDataset } from '../../src/data/cache.ts';
+import { cropCenterSquare, resizeArea, type Image } from '../../src/data/image.ts';
+import { cachedDataset } from '../../src/node/cache.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { rng } from '../../src/util/random.ts';
 

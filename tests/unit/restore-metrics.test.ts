@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { ssim, ssimMap, psnr, gaussianWindow1d, SSIM_PARAMS } from '../../src/restore/ssim.ts';
 import { addNoise, downsample, upsampleNearest } from '../../src/restore/degrade.ts';
-import { loadNifti } from '../../src/data/nifti.ts';
+import { loadNifti } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/image.ts';
 import { UserError } from '../../src/util/errors.ts';

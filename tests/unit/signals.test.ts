@@ -11,9 +11,10 @@ import { makeSignal, imageSignal, signalImage, resampleArea, padCentered, padEnd
 import { makeImage, resizeArea, padToSquare } from '../../src/data/pixels.ts';
 import { parseWav, encodeWav, wavSignal, signalWav, snrDb, mixDown, type WavEncoding } from '../../src/data/wav.ts';
 import { encodeNifti, niftiSignal, npySignal, cubeAt } from '../../src/data/volume.ts';
-import { loadNifti, parseNifti } from '../../src/data/nifti.ts';
+import { parseNifti } from '../../src/data/nifti.ts';
+import { loadNifti } from '../../src/node/read.ts';
 import { parseNpy } from '../../src/data/npy.ts';
-import { cachedDataset, missingDatasetMessage } from '../../src/data/cache.ts';
+import { cachedDataset, missingDatasetMessage } from '../../src/node/cache.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { rng } from '../../src/util/random.ts';
 import * as B from '../../src/graph/builder.ts';

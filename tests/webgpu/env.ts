@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { loadNifti } from '../../src/data/nifti.ts';
+import { loadNifti } from '../../src/node/read.ts';
 import { mriSliceImage, referenceSplit } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/pixels.ts';
 import type { InrConfig } from '../../src/model/config.ts';

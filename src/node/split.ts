@@ -4,11 +4,11 @@
 // testing. splitSignals is what pretraining reads (images or clips); splitSource is images only.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataSource, type DataSource, type DataSourceKind, type SourceImage } from './sources.ts';
+import { loadDataSource, type DataSource, type DataSourceKind, type SourceImage } from './datasets.ts';
 import { loadClipFolder, WAV_EXT } from './clips.ts';
-import { splitUsableSlices, sliceId } from './mri.ts';
-import type { Image } from './pixels.ts';
-import type { Signal } from './signal.ts';
+import { splitUsableSlices, sliceId } from '../data/mri.ts';
+import type { Image } from '../data/pixels.ts';
+import type { Signal } from '../data/signal.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface Split { source: DataSource; train: SourceImage[]; test: SourceImage[] }
@@ -47,7 +47,7 @@ export interface SignalSplit {
   rate?: number;
 }
 
-// The extensions src/data/sources.ts reads from a folder of images.
+// The extensions ./datasets.ts reads from a folder of images.
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 
 /** Whether `spec` is a folder of WAV clips; a folder of clips and images together, or of neither, is refused. */

@@ -6,10 +6,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { UserError, check } from '../util/errors.ts';
-import { type ChannelMode, type Image, cropCenterSquare, decodeImage, isGrayscale, resizeArea, toChannels } from './image.ts';
-import { mriSliceImage, sliceId } from './mri.ts';
-import { parseNifti, usableSlices } from './nifti.ts';
-import { checkRange, npyImages, parseNpy } from './npy.ts';
+import { type ChannelMode, type Image, cropCenterSquare, decodeImage, isGrayscale, resizeArea, toChannels } from '../data/image.ts';
+import { mriSliceImage, sliceId } from '../data/mri.ts';
+import { parseNifti, usableSlices } from '../data/nifti.ts';
+import { checkRange, npyImages, parseNpy } from '../data/npy.ts';
 import { readDataFile } from './files.ts';
 import { sha256Hex } from '../util/sha256.ts';
 

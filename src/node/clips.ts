@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { readDataFile } from './files.ts';
-import { checkRange } from './npy.ts';
-import { mixDown, parseWav, wavSignal } from './wav.ts';
-import type { Signal } from './signal.ts';
+import { checkRange } from '../data/npy.ts';
+import { mixDown, parseWav, wavSignal } from '../data/wav.ts';
+import type { Signal } from '../data/signal.ts';
 
 export const WAV_EXT = /\.wav$/i;
 
