@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { readAudio, pretrain, fit, loadPrior, nodeBackend, padEnd, transferGain, SILENCE, type Audio } from '../src/node/index.ts';
 import { AUDIO_CONFIG } from '../src/train/fit-config.ts';
-import { cachedDataset, missingDatasetMessage } from '../src/node/cache.ts';
+import { cachedDataset, missingDatasetMessage } from '../src/node/datasets.ts';
 import { sha256Hex } from '../src/util/sha256.ts';
 
 const part = process.argv[process.argv.indexOf('--part') + 1];

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { mriSliceImage, referenceSplit, sliceId } from '../src/data/mri.ts';
 import { cropCenterSquare, resizeArea, encodePng } from '../src/data/image.ts';
-import { cachedDataset } from '../src/node/cache.ts';
+import { cachedDataset } from '../src/node/datasets.ts';
 import { writeFileAtomic } from '../src/node/fs.ts';
 import { loadNifti, loadImage } from '../src/node/read.ts';
 

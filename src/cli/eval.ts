@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
 import { intArg, floatArg } from './args.ts';
-import { splitSource, parseSelect } from '../node/split.ts';
+import { splitSource, parseSelect, type SourceImage } from '../node/datasets.ts';
 import { REPORT_ITERS } from './fit.ts';
 import { type Prior } from '../train/prior.ts';
 import { loadCliPrior } from './verify.ts';
@@ -17,7 +17,6 @@ import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import type { Params } from '../model/inr.ts';
-import type { SourceImage } from '../node/datasets.ts';
 import { UserError } from '../util/errors.ts';
 
 export const METHODS = ['siren', 'finetuned', 'strainer1', 'strainer10'] as const;

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress, type Progress } from './progress.ts';
-import { parseSelect } from '../node/split.ts';
+import { parseSelect } from '../node/datasets.ts';
 import { median } from '../util/stats.ts';
 import { firstOmega } from '../model/config.ts';
 import { ITERS_RANGE } from '../train/fit-config.ts';

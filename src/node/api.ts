@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { cropCenterSquare, resizeArea, type Image, type ChannelMode } from '../data/image.ts';
 import { asSignal, describeSignal, padEnd, type Signal } from '../data/signal.ts';
 import { SILENCE } from '../data/wav.ts';
-import { splitSignals, type SignalSplit } from './split.ts';
+import { splitSignals, type SignalSplit } from './datasets.ts';
 import { firstOmega, type InrConfig } from '../model/config.ts';
 import type { Params } from '../model/inr.ts';
 import type { Backend } from '../runtime/session.ts';

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { encodeCheckpoint, decodeCheckpoint, type CheckpointMeta } from '../export/checkpoint.ts';
 import type { State } from '../train/trainer.ts';
-import { readDataFile } from './files.ts';
+import { readDataFile } from './read.ts';
 import { writeFileAtomic } from './fs.ts';
 
 export type { CheckpointMeta } from '../export/checkpoint.ts';

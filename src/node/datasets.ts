@@ -1,17 +1,24 @@
-// Data sources: one string names a set of training/test images. A folder of PNG/JPEG files (sorted by
-// name, centre-cropped to a square), a NIfTI volume (its usable axial slices, zero-padded to a square)
-// or a .npy image stack; every image is area-resized to res x res. The result records the files read
-// with their SHA-256 so a run can say exactly what it saw. Node-only.
-
-import { readdirSync, statSync } from 'node:fs';
+// Data sets by path, for the CLI, scripts and tests: a data source is one string naming a set of
+// training/test signals (a folder of PNG/JPEG images, a NIfTI volume's axial slices, a .npy image stack,
+// or a folder of WAV clips), read with the SHA-256 of every file so a run can say exactly what it saw;
+// its train/test split, shared by `pretrain` and `eval`; and where the fetched datasets are cached.
+// Decoding is src/data's (bytes in); this file finds the files and reads them (./read.ts).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { UserError, check } from '../util/errors.ts';
+import { sha256Hex } from '../util/sha256.ts';
 import { type ChannelMode, type Image, cropCenterSquare, decodeImage, isGrayscale, resizeArea, toChannels } from '../data/image.ts';
-import { mriSliceImage, sliceId } from '../data/mri.ts';
+import { mriSliceImage, sliceId, splitUsableSlices } from '../data/mri.ts';
 import { parseNifti, usableSlices } from '../data/nifti.ts';
 import { checkRange, npyImages, parseNpy } from '../data/npy.ts';
-import { readDataFile } from './files.ts';
-import { sha256Hex } from '../util/sha256.ts';
+import { mixDown, parseWav, wavSignal } from '../data/wav.ts';
+import type { Signal } from '../data/signal.ts';
+import { readDataFile } from './read.ts';
+
+// ---- Image sources ----------------------------------------------------------------------------
+// A folder of PNG/JPEG files (sorted by name, centre-cropped to a square), a NIfTI volume (its usable
+// axial slices, zero-padded to a square) or a .npy image stack; every image area-resized to res x res.
 
 export type DataSourceKind = 'folder' | 'nifti' | 'npy';
 
@@ -50,7 +57,7 @@ export async function loadDataSource(spec: string, opts: DataSourceOptions): Pro
   }
   if (isDir) return loadFolder(spec, opts);
   const lower = spec.toLowerCase();
-  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return await loadVolume(spec, opts);
+  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return await loadVolumeSlices(spec, opts);
   if (lower.endsWith('.npy')) return await loadStack(spec, opts);
   throw new UserError(`${spec}: unknown data source type '${extname(spec)}' (expected a folder of PNG/JPEG images, .nii, .nii.gz or .npy)`);
 }
@@ -89,7 +96,7 @@ async function loadFolder(dir: string, opts: DataSourceOptions): Promise<DataSou
   };
 }
 
-async function loadVolume(path: string, opts: DataSourceOptions): Promise<DataSource> {
+async function loadVolumeSlices(path: string, opts: DataSourceOptions): Promise<DataSource> {
   const bytes = readDataFile(path);
   const vol = parseNifti(bytes, path);
   const nz = vol.dims[2];
@@ -133,4 +140,166 @@ async function loadStack(path: string, opts: DataSourceOptions): Promise<DataSou
     files: [{ path, sha256: await sha256Hex(bytes) }],
     description: `npy ${basename(path)} (${arr.shape.join(', ')}): ${out.length} images, centre-cropped and area-resized to ${opts.res}x${opts.res}`,
   };
+}
+
+// ---- WAV clip folders -------------------------------------------------------------------------
+// Every .wav file in natural name order (0, 1, 2, ..., 9, 10: numbered prompts stay in their numbers'
+// order), each a 1-D signal on the pipeline's [0, 1] scale (src/data/wav.ts), all of one sample rate
+// and one channel count (or mixed down to mono). Mixed rates or channel counts are one line.
+
+export const WAV_EXT = /\.wav$/i;
+
+export interface ClipSource {
+  clips: { id: string; signal: Signal }[];
+  files: { path: string; sha256: string }[];
+  /** Samples per second, the same for every clip. */
+  rate: number;
+  description: string;
+}
+
+/** The .wav files of a folder in natural order ('2.wav' before '10.wav'). */
+export function clipNames(dir: string): string[] {
+  return readdirSync(dir).filter((n) => WAV_EXT.test(n) && statSync(join(dir, n)).isFile())
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/** "8000 Hz: 0.wav, 1.wav, ...; 16000 Hz: x.wav" for a refusal naming which files differ. */
+function groups(by: Map<number, string[]>, unit: string): string {
+  return [...by].map(([k, names]) => `${k}${unit}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? `, ... (${names.length})` : ''}`).join('; ');
+}
+
+/** The clips at positions [range) of the folder's natural order; `channels: 1` mixes each to mono. */
+export async function loadClipFolder(dir: string, o: { channels?: 'auto' | 1; range?: [number, number] } = {}): Promise<ClipSource> {
+  const names = clipNames(dir);
+  if (names.length === 0) throw new UserError(`${dir}: folder holds no WAV clips`);
+  const [start, end] = o.range ?? [0, names.length];
+  checkRange(start, end, names.length, `${dir}: clip`);
+  const clips: ClipSource['clips'] = [], files: ClipSource['files'] = [];
+  const rates = new Map<number, string[]>(), channels = new Map<number, string[]>();
+  for (const name of names.slice(start, end)) {
+    const path = join(dir, name);
+    const bytes = readDataFile(path);
+    files.push({ path, sha256: await sha256Hex(bytes) });
+    const w = parseWav(bytes, path);
+    const clip = o.channels === 1 ? mixDown(w) : w;
+    rates.set(w.rate, [...(rates.get(w.rate) ?? []), name]);
+    channels.set(clip.channels, [...(channels.get(clip.channels) ?? []), name]);
+    clips.push({ id: name.replace(WAV_EXT, ''), signal: wavSignal(clip) });
+  }
+  if (rates.size > 1) throw new UserError(`${dir}: clips at more than one sample rate (${groups(rates, ' Hz')}); a prior is trained at one rate: resample them to one`);
+  if (channels.size > 1) throw new UserError(`${dir}: clips with different channel counts (${groups(channels, ' channel(s)')}); pass --channels 1 to mix them down to mono`);
+  const rate = [...rates.keys()][0], ch = [...channels.keys()][0];
+  const lengths = clips.map((c) => c.signal.dims[0]);
+  return {
+    clips, files, rate,
+    description: `folder ${dir}: ${clips.length} of ${names.length} WAV clips, ${rate} Hz, ${ch === 1 ? 'mono' : `${ch} channels`}${o.channels === 1 ? ' (mixed down)' : ''}, ${Math.min(...lengths)}-${Math.max(...lengths)} samples`,
+  };
+}
+
+// ---- Train/test splits ------------------------------------------------------------------------
+// Volumes use the MRI reference split (20 usable slices around the middle: even positions train, odd
+// positions test); folders, stacks and folders of WAV clips use the first `n` signals for training and
+// the next `test` for testing. splitSignals is what pretraining reads (images or clips); splitSource
+// is images only.
+
+export interface Split { source: DataSource; train: SourceImage[]; test: SourceImage[] }
+
+export function parseSelect(v: string): [number, number] {
+  const m = /^(\d+):(\d+)$/.exec(v);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new UserError(`--select must be START:END with START < END (half-open), got '${v}'`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export interface SplitOptions { res: number; n: number; test: number; select?: [number, number]; channels?: 'auto' | 1 | 3 }
+
+/** The first n for training, the next `test` for testing; too few for training is one line. */
+function firstN<T>(spec: string, what: string, all: readonly T[], o: Pick<SplitOptions, 'n' | 'test'>): { train: T[]; test: T[] } {
+  if (all.length < o.n) throw new UserError(`${spec}: ${o.n} training ${what} requested, the source provides ${all.length}`);
+  return { train: all.slice(0, o.n), test: all.slice(o.n, o.n + o.test) };
+}
+
+export async function splitSource(spec: string, o: SplitOptions): Promise<Split> {
+  const source = await loadDataSource(spec, { res: o.res, ...(o.select ? { range: o.select } : {}), ...(o.channels ? { channels: o.channels } : {}) });
+  if (source.kind !== 'nifti') return { source, ...firstN(spec, 'images', source.images, o) };
+  const byId = new Map(source.images.map((im) => [im.id, im]));
+  const s = splitUsableSlices(source.images.map((im) => Number(im.id.slice(1))));
+  const train = s.train.map((z) => byId.get(sliceId(z))!);
+  return { source, train: firstN(spec, 'images', train, o).train, test: s.test.map((z) => byId.get(sliceId(z))!).slice(0, o.test) };
+}
+
+/** A split of images or clips, with what was read (description, files with sha256) and a clip's rate. */
+export interface SignalSplit {
+  kind: DataSourceKind | 'audio';
+  description: string;
+  files: { path: string; sha256: string }[];
+  train: { id: string; image: Image | Signal }[];
+  test: { id: string; image: Image | Signal }[];
+  /** Samples per second of every clip (audio only). */
+  rate?: number;
+}
+
+/** Whether `spec` is a folder of WAV clips; a folder of clips and images together, or of neither, is refused. */
+function isClipFolder(spec: string): boolean {
+  let names: string[];
+  try {
+    if (!statSync(spec).isDirectory()) return false;
+    names = readdirSync(spec).filter((n) => statSync(join(spec, n)).isFile());
+  } catch {
+    return false; // loadDataSource says what is wrong with the path
+  }
+  const clips = names.filter((n) => WAV_EXT.test(n)).length, images = names.filter((n) => IMAGE_EXT.test(n)).length;
+  if (clips === 0 && images === 0) throw new UserError(`${spec}: folder holds no PNG or JPEG images and no WAV clips (subfolders are not read)`);
+  if (clips > 0 && images > 0) throw new UserError(`${spec}: folder holds both WAV clips (${clips}) and images (${images}); a prior is trained on one kind of signal: put them in separate folders`);
+  return clips > 0;
+}
+
+/** What pretraining reads: a folder of WAV clips (as stored; `channels: 1` mixes down to mono, `res`
+ *  is not used), or any image source of splitSource. */
+export async function splitSignals(spec: string, o: SplitOptions): Promise<SignalSplit> {
+  if (isClipFolder(spec)) {
+    if (o.channels === 3) throw new UserError(`${spec}: --channels 3 applies to images; clips take auto or 1 (mix down to mono)`);
+    const src = await loadClipFolder(spec, { channels: o.channels === 1 ? 1 : 'auto', ...(o.select ? { range: o.select } : {}) });
+    const s = firstN(spec, 'clips', src.clips.map((c) => ({ id: c.id, image: c.signal })), o);
+    return { kind: 'audio', description: src.description, files: src.files, rate: src.rate, ...s };
+  }
+  const s = await splitSource(spec, o);
+  return { kind: s.source.kind, description: s.source.description, files: s.source.files, train: s.train, test: s.test };
+}
+
+// ---- The dataset cache ------------------------------------------------------------------------
+// Where scripts/fetch-data.sh puts the datasets that are fetched rather than bundled (REFERENCE.md:
+// LFW subset and skimage test images from python3-skimage, nature photos from mate-backgrounds, speech
+// clips from asterisk-core-sounds-en-wav); lookups return null when a dataset is absent so tests can
+// skip with a clear message.
+
+export type CachedDatasetName = 'lfw' | 'skimage' | 'nature' | 'speech';
+
+/** $STRAINER_DATA, else ~/.cache/strainer (the default of scripts/fetch-data.sh). */
+export function dataCacheDir(): string {
+  const env = process.env.STRAINER_DATA;
+  return env !== undefined && env !== '' ? env : join(homedir(), '.cache', 'strainer');
+}
+
+/** Path to load the dataset from (a data-source spec), or null when it has not been fetched. */
+export function cachedDataset(name: CachedDatasetName): string | null {
+  const dir = dataCacheDir();
+  switch (name) {
+    case 'lfw': {
+      const file = join(dir, 'lfw', 'lfw_subset.npy');
+      return existsSync(file) && statSync(file).size > 0 ? file : null;
+    }
+    case 'skimage':
+    case 'nature':
+    case 'speech': {
+      const folder = join(dir, name);
+      return existsSync(folder) && readdirSync(folder).length > 0 ? folder : null;
+    }
+    default:
+      return name satisfies never;
+  }
+}
+
+/** The line tests print when they skip for lack of a dataset. */
+export function missingDatasetMessage(name: CachedDatasetName): string {
+  return `dataset '${name}' not found under ${dataCacheDir()}; run scripts/fetch-data.sh to fetch it`;
 }

@@ -14,6 +14,6 @@ export { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
 export { decodeImage, encodePng, sniffImageFormat } from '../data/image.ts';
 export { loadImage } from './read.ts';
 export { loadDataSource, type DataSource, type DataSourceOptions, type SourceImage } from './datasets.ts';
-export { splitSource, splitSignals, type Split, type SignalSplit } from './split.ts';
+export { splitSource, splitSignals, type Split, type SignalSplit } from './datasets.ts';
 export { parseNifti, type Volume } from '../data/nifti.ts';
 export { parseNpy } from '../data/npy.ts';

@@ -2,13 +2,27 @@
 // image) and a loader per kind (image, NIfTI, .npy, WAV clip, volume as a signal), each failure a
 // one-line UserError naming the file. The decoding is src/data's (image.ts, nifti.ts, npy.ts, wav.ts,
 // volume.ts: bytes in); this file only reads the bytes.
-import { readDataFile } from './files.ts';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../util/errors.ts';
 import { decodeImage, type DecodeOptions, type Image } from '../data/image.ts';
 import { parseWav, type Wav } from '../data/wav.ts';
 import { parseNifti, type Volume } from '../data/nifti.ts';
 import { parseNpy, type NpyArray } from '../data/npy.ts';
 import { niftiSignal, npySignal, volumeCube, type VolumeSignal } from '../data/volume.ts';
 import type { SizeLimit } from '../data/limits.ts';
+
+/** Read a whole file; a missing, unreadable or directory path throws a UserError naming it. */
+export function readDataFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${path}: file not found`);
+    if (code === 'EISDIR') throw new UserError(`${path}: is a directory, expected a file`);
+    if (code === 'EACCES') throw new UserError(`${path}: permission denied`);
+    throw new UserError(`${path}: cannot read (${code ?? String(e)})`);
+  }
+}
 
 export type SignalFileKind = 'audio' | 'volume' | 'image';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startEnv, callHarness, settle, type BrowserEnv } from './env.ts';
 import { loadBundle } from '../../src/export/bundle.ts';
 import { REPO_ROOT } from '../../web/server.ts';
-import { cachedDataset, missingDatasetMessage } from '../../src/node/cache.ts';
+import { cachedDataset, missingDatasetMessage } from '../../src/node/datasets.ts';
 import { encodeWav, parseWav } from '../../src/data/wav.ts';
 
 const SHOTS = join(REPO_ROOT, 'test-results');

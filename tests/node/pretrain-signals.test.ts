@@ -14,7 +14,7 @@ import { pretrain } from '../../src/node/api.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { encodeWav, parseWav } from '../../src/data/wav.ts';
 import { sha256Hex } from '../../src/util/sha256.ts';
-import { cachedDataset, missingDatasetMessage } from '../../src/node/cache.ts';
+import { cachedDataset, missingDatasetMessage } from '../../src/node/datasets.ts';
 import type { Manifest } from '../../src/export/bundle.ts';
 
 const CLI = join(__dirname, '../../bin/strainer.js');

@@ -28,7 +28,7 @@ import { makeSignal, type Signal } from '../../src/data/signal.ts';
 import { encodeWav, parseWav, snrDb, wavSignal } from '../../src/data/wav.ts';
 import { encodeNifti } from '../../src/data/volume.ts';
 import { parseNifti } from '../../src/data/nifti.ts';
-import { cachedDataset, missingDatasetMessage } from '../../src/node/cache.ts';
+import { cachedDataset, missingDatasetMessage } from '../../src/node/datasets.ts';
 
 const CLI = join(__dirname, '../../bin/strainer.js');
 const run = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });

@@ -9,14 +9,13 @@ import { gzipSync, crc32 } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cachedDataset, missingDatasetMessage } from '../../src/node/cache.ts';
+import { cachedDataset, loadDataSource, missingDatasetMessage } from '../../src/node/datasets.ts';
 import { type Image, cropCenterSquare, decodeImage, encodePng, makeImage, padToSquare, resizeArea } from '../../src/data/image.ts';
 import { loadImage, loadNifti } from '../../src/node/read.ts';
 import { mriSliceImage, referenceSplit, splitUsableSlices } from '../../src/data/mri.ts';
 import { axialSlice, parseNifti, usableSlices, volumeMax } from '../../src/data/nifti.ts';
 import { npyImages, parseNpy } from '../../src/data/npy.ts';
 import { sha256Hex } from '../../src/util/sha256.ts';
-import { loadDataSource } from '../../src/node/datasets.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 const CH2BET = 'data/ch2bet.nii.gz';

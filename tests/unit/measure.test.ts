@@ -14,7 +14,7 @@ import { downsample } from '../../src/restore/degrade.ts';
 import { loadNifti, loadImage } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import { cropCenterSquare, resizeArea, type Image } from '../../src/data/image.ts';
-import { cachedDataset } from '../../src/node/cache.ts';
+import { cachedDataset } from '../../src/node/datasets.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { rng } from '../../src/util/random.ts';
 

@@ -14,7 +14,7 @@ import { encodeNifti, niftiSignal, npySignal, cubeAt } from '../../src/data/volu
 import { parseNifti } from '../../src/data/nifti.ts';
 import { loadNifti } from '../../src/node/read.ts';
 import { parseNpy } from '../../src/data/npy.ts';
-import { cachedDataset, missingDatasetMessage } from '../../src/node/cache.ts';
+import { cachedDataset, missingDatasetMessage } from '../../src/node/datasets.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { rng } from '../../src/util/random.ts';
 import * as B from '../../src/graph/builder.ts';
