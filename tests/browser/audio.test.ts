@@ -3,13 +3,11 @@
 // to the audio prior; a fit from the prior and from a random SIREN shows PSNR and SNR, the prior ahead;
 // target and reconstructions play through Web Audio to their end; the download is a clip's fit bundle;
 // a clip at another rate is resampled to the prior's; a broken WAV ends as a message on the page.
-import { unzipSync } from 'fflate';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnv, callHarness, settle, type BrowserEnv } from './env.ts';
-import { loadBundle } from '../../src/export/bundle.ts';
+import { startEnv, callHarness, settle, downloadBundle, type BrowserEnv } from './env.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 import { cachedDataset, missingDatasetMessage } from '../../src/node/datasets.ts';
 import { encodeWav, parseWav } from '../../src/data/wav.ts';
@@ -73,12 +71,7 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
   }, 90_000);
 
   it('downloads the fit as a clip bundle', async () => {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    const zipPath = join(SHOTS, download.suggestedFilename());
-    await download.saveAs(zipPath);
-    const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
-    const folder = Object.keys(files)[0].split('/')[0];
-    const b = await loadBundle({ where: zipPath, read: async (n) => { const f = files[`${folder}/${n}`]; if (!f) throw new Error('missing'); return f; } });
+    const b = await downloadBundle(page, SHOTS);
     expect(b.manifest.kind).toBe('fit');
     expect(b.manifest.config.inDim).toBe(1);
     expect(b.manifest.signal?.rate).toBe(8000);

@@ -4,13 +4,11 @@
 // saves a screenshot (test-results/demo.png) and offers the fitted bundle as a zip that verifies;
 // 4x super-resolution shows PSNR and SSIM against the truth; a tampered prior, a non-image file and
 // a lost WebGPU device each end as a message on the page.
-import { unzipSync } from 'fflate';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, settle, type BrowserEnv } from './env.ts';
-import { loadBundle } from '../../src/export/bundle.ts';
+import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, settle, downloadBundle, type BrowserEnv } from './env.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 
 const SHOTS = join(REPO_ROOT, 'test-results');
@@ -54,12 +52,7 @@ describe('demo page', () => {
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'demo.png'), fullPage: true });
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    const zipPath = join(SHOTS, download.suggestedFilename());
-    await download.saveAs(zipPath);
-    const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
-    const folder = Object.keys(files)[0].split('/')[0];
-    const b = await loadBundle({ where: zipPath, read: async (n) => { const f = files[`${folder}/${n}`]; if (!f) throw new Error('missing'); return f; } });
+    const b = await downloadBundle(page, SHOTS);
     expect(b.manifest.kind).toBe('fit');
     expect(b.manifest.config.width).toBe(32);
     // The same contents as `strainer fit --out` writes (one fit-bundle writer): train state and train step too.

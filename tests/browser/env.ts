@@ -2,7 +2,8 @@
 // Chromium with WebGPU enabled (SwiftShader software adapter here), and a small STRAINER prior made
 // on the fly from one real MRI slice (the shipped priors are trained separately).
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'node:fs';
+import { unzipSync } from 'fflate';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, cpSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWebServer, REPO_ROOT, type WebServer } from '../../web/server.ts';
@@ -11,7 +12,7 @@ import { mriSliceImage, referenceSplit } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/image.ts';
 import { fitSignal } from '../../src/train/fit.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
-import { buildBundle } from '../../src/export/bundle.ts';
+import { buildBundle, loadBundle, type LoadedBundle } from '../../src/export/bundle.ts';
 import { writeBundleDir } from '../../src/node/fs.ts';
 import { isEncoderParam, paramSpecs } from '../../src/model/inr.ts';
 import type { InrConfig } from '../../src/model/config.ts';
@@ -106,4 +107,15 @@ export async function callHarness<T>(page: Page, fn: string, ...args: unknown[])
 export async function settle(page: Page, timeout = 240_000): Promise<string> {
   await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout, polling: 250 });
   return page.evaluate(() => document.body.dataset.state ?? '');
+}
+
+/** Clicks the demo page's "Download weights", keeps the zip in `dir` and loads the bundle inside it. */
+export async function downloadBundle(page: Page, dir: string): Promise<LoadedBundle> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  mkdirSync(dir, { recursive: true });
+  const zipPath = join(dir, download.suggestedFilename());
+  await download.saveAs(zipPath);
+  const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
+  const folder = Object.keys(files)[0].split('/')[0];
+  return loadBundle({ where: zipPath, read: async (n) => { const f = files[`${folder}/${n}`]; if (!f) throw new Error(`${n} is not in the zip`); return f; } });
 }
