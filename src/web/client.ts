@@ -23,6 +23,12 @@ export interface FitHandlers {
   onObservation?: (img: Image) => void;
 }
 
+/** A URL relative to the page, absolute: the worker would resolve it against its own script's URL
+ *  (a bundler puts that under assets/), not the page's. */
+function pageUrl(url: string | null): string | null {
+  return url === null || typeof location === 'undefined' ? url : new URL(url, location.href).href;
+}
+
 interface Pending { handlers: FitHandlers; resolve(s: RunSummary): void; reject(e: Error): void }
 
 export class FitWorker {
@@ -40,7 +46,7 @@ export class FitWorker {
     const id = this.nextId++;
     const done = new Promise<RunSummary>((resolve, reject) => this.runs.set(id, { handlers, resolve, reject }));
     const data = (req.signal ?? req.image)?.data;
-    this.post({ type: 'fit', id, req }, data ? [data.buffer] : []);
+    this.post({ type: 'fit', id, req: { ...req, priorUrl: pageUrl(req.priorUrl), ...(req.wasmPaths ? { wasmPaths: pageUrl(req.wasmPaths)! } : {}) } }, data ? [data.buffer] : []);
     return { id, done };
   }
 

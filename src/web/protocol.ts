@@ -16,7 +16,7 @@ export interface FitRequest {
   signal?: Signal;
   /** Samples per second of a clip (an audio prior refuses another rate). */
   rate?: number;
-  /** Folder URL of a prior bundle, or null for a random SIREN. */
+  /** Folder URL of a prior bundle (relative to the page), or null for a random SIREN. */
   priorUrl: string | null;
   /** SIREN architecture when there is no prior. */
   config?: Partial<Omit<InrConfig, 'outDim'>>;

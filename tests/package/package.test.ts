@@ -7,11 +7,12 @@
 // Installs use the exact versions this checkout has, so npm serves them from its cache.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { parseWav } from '../../src/data/wav.ts';
 
 const REPO = resolve(__dirname, '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -161,17 +162,35 @@ describe('a Vite web app (onnxruntime-web only)', () => {
     expect(out).toBe('UserError: onnxruntime-node is not installed: npm install onnxruntime-node');
   }, 60_000);
 
-  it('(d) builds with vite build, and fits in headless Chromium through strainer/web/worker', async () => {
+  it('(d) builds with vite build, and fits an image and a real clip (from the shipped speech prior) in headless Chromium through strainer/web/worker', async () => {
     writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><p id="out">loading</p><script type="module" src="./main.js"></script></body></html>\n');
     writeFileSync(join(dir, 'fit-worker.js'), "import 'strainer/web/worker';\n");
+    // A real clip and the package's own speech prior, served as an app would serve them (README).
+    const clip = join(process.env.STRAINER_DATA || join(homedir(), '.cache', 'strainer'), 'speech', 'letters', 'a.wav');
+    const withClip = existsSync(clip);
+    if (withClip) {
+      mkdirSync(join(dir, 'public', 'models'), { recursive: true });
+      copyFileSync(clip, join(dir, 'public', 'a.wav'));
+      cpSync(join(dir, 'node_modules', 'strainer', 'models', 'speech-10'), join(dir, 'public', 'models', 'speech-10'), { recursive: true });
+    } else console.warn('tests/package: the clip part of (d) is skipped: speech dataset not fetched (npm run fetch-data)');
     writeFileSync(join(dir, 'main.js'), [
-      "import { FitWorker, makeImage } from 'strainer/web';",
+      "import { FitWorker, makeImage, decodeWav, toAudioBuffer } from 'strainer/web';",
       'const n = 16, data = new Float32Array(n * n);',
       'for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) data[y * n + x] = 0.5 + 0.4 * Math.sin(x / 2) * Math.cos(y / 3);',
       "const worker = new FitWorker(new Worker(new URL('./fit-worker.js', import.meta.url), { type: 'module' }));",
-      "const { done } = worker.fit({ image: makeImage(n, n, 1, data), priorUrl: null, config: { width: 32, depth: 3 }, iters: 20, lr: 1e-3, provider: 'wasm', label: 'package-test' });",
-      "done.then((s) => { document.getElementById('out').textContent = JSON.stringify({ finalPsnr: s.finalPsnr, backend: s.backend, isolated: crossOriginIsolated }); document.body.dataset.state = 'done'; },",
-      "  (e) => { document.getElementById('out').textContent = String(e.message); document.body.dataset.state = 'error'; });",
+      'const out = {};',
+      'try {',
+      "  const s = await worker.fit({ image: makeImage(n, n, 1, data), priorUrl: null, config: { width: 32, depth: 3 }, iters: 20, lr: 1e-3, provider: 'wasm', label: 'package-test' }).done;",
+      '  Object.assign(out, { finalPsnr: s.finalPsnr, backend: s.backend, isolated: crossOriginIsolated });',
+      `  if (${withClip}) {`,
+      "    const c = await decodeWav(await (await fetch('./a.wav')).blob(), 'a.wav');",
+      '    let last = null;',
+      "    const a = await worker.fit({ signal: c.signal, rate: c.rate, priorUrl: './models/speech-10/', iters: 10, lr: 1e-4, provider: 'wasm', label: 'clip' }, { onSignal: (x) => { last = x; } }).done;",
+      '    const buf = toAudioBuffer(new OfflineAudioContext(1, 1, c.rate), last, c.rate);',
+      '    Object.assign(out, { clip: { frames: c.signal.dims[0], psnr: a.finalPsnr, omega0: a.config.omega0, seconds: buf.duration } });',
+      '  }',
+      "  document.getElementById('out').textContent = JSON.stringify(out); document.body.dataset.state = 'done';",
+      "} catch (e) { document.getElementById('out').textContent = String(e.message); document.body.dataset.state = 'error'; }",
     ].join('\n'));
     await sh('npx', ['vite', 'build'], dir);
     const dist = join(dir, 'dist');
@@ -194,10 +213,18 @@ describe('a Vite web app (onnxruntime-web only)', () => {
       await page.waitForFunction(() => document.body.dataset.state, undefined, { timeout: 120_000 });
       const text = (await page.locator('#out').textContent()) ?? '';
       expect(await page.evaluate(() => document.body.dataset.state), text).toBe('done');
-      const j = JSON.parse(text) as { finalPsnr: number; backend: string; isolated: boolean };
+      const j = JSON.parse(text) as { finalPsnr: number; backend: string; isolated: boolean; clip?: { frames: number; psnr: number; omega0: number; seconds: number } };
       expect(j.backend).toBe('onnxruntime-web (wasm)');
       expect(j.isolated).toBe(true);
       expect(j.finalPsnr).toBeGreaterThan(10);
+      if (withClip) {
+        const w = parseWav(new Uint8Array(readFileSync(clip)), 'a.wav');
+        expect(j.clip).toMatchObject({ frames: w.frames, omega0: 3000 });
+        expect(j.clip!.seconds).toBeCloseTo(w.frames / 8000, 6);
+        // Beats the trivial baseline, silence (0.5 on the [0, 1] scale), after 10 steps from the prior.
+        const silence = -10 * Math.log10(w.samples.reduce((acc, y) => acc + (y / 2) ** 2, 0) / w.frames);
+        expect(j.clip!.psnr).toBeGreaterThan(silence + 3);
+      }
       expect(missing).toEqual([]);
     } finally {
       await browser.close();
