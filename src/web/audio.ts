@@ -58,9 +58,10 @@ export function toAudioBuffer(ctx: BaseAudioContext, s: Signal, rate: number): A
 }
 
 /** The clip at another sample rate, through the browser's resampler (an OfflineAudioContext rendering
- *  the clip at the new rate), e.g. a 44.1 kHz recording for an 8 kHz prior. */
-export async function resampleClip(clip: Clip, rate: number): Promise<Clip> {
-  if (clip.rate === rate) return clip;
+ *  the clip at the new rate), e.g. a 44.1 kHz recording for an 8 kHz prior; `rate` undefined (a prior
+ *  that records no rate) or equal to the clip's returns the clip itself. */
+export async function resampleClip(clip: Clip, rate: number | undefined): Promise<Clip> {
+  if (rate === undefined || clip.rate === rate) return clip;
   if (!(Number.isInteger(rate) && rate >= 3000 && rate <= 768_000)) throw new UserError(`cannot resample to ${rate} Hz (Web Audio takes 3000 to 768000)`);
   if (typeof OfflineAudioContext === 'undefined') throw new UserError(`this browser has no OfflineAudioContext to resample ${clip.name} from ${clip.rate} to ${rate} Hz`);
   const frames = Math.max(1, Math.round((clip.signal.dims[0] * rate) / clip.rate));

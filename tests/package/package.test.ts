@@ -15,6 +15,8 @@ import { chromium } from 'playwright-core';
 import { parseWav } from '../../src/data/wav.ts';
 
 const REPO = resolve(__dirname, '../..');
+/** A real speech clip of the fetched dataset (scripts/fetch-data.sh); the clip cases skip without it. */
+const CLIP = join(process.env.STRAINER_DATA || join(homedir(), '.cache', 'strainer'), 'speech', 'letters', 'a.wav');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const version = (pkg: string): string => (JSON.parse(readFileSync(join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 const ENV = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
@@ -98,6 +100,22 @@ describe('a Node project', () => {
     expect(j.backend).toMatch(/^onnxruntime-node/);
   }, 120_000);
 
+  it.skipIf(!existsSync(CLIP))('(a) ... and a real clip with the shipped speech prior: readAudio, fit, writeAudio', async () => {
+    copyFileSync(CLIP, join(dir, 'a.wav'));
+    writeFileSync(join(dir, 'clip.mjs'), [
+      "import { readAudio, writeAudio, fit } from 'strainer/node';",
+      "const a = readAudio('a.wav');",
+      "const r = await fit(a.signal, { prior: 'speech-10', rate: a.rate, iters: 11 });",
+      "writeAudio('a-fit.wav', r.output, a.rate);",
+      'console.log(JSON.stringify({ psnr: r.psnr, finalPsnr: r.finalPsnr }));',
+    ].join('\n'));
+    const j = JSON.parse((await sh('node', ['clip.mjs'], dir)).trim().split('\n').pop()!) as { psnr: Record<string, number>; finalPsnr: number };
+    const w = parseWav(new Uint8Array(readFileSync(CLIP)), 'a.wav'), back = parseWav(new Uint8Array(readFileSync(join(dir, 'a-fit.wav'))), 'a-fit.wav');
+    expect([back.rate, back.frames, back.channels]).toEqual([w.rate, w.frames, 1]);
+    const silence = -10 * Math.log10(w.samples.reduce((acc, y) => acc + (y / 2) ** 2, 0) / w.frames);
+    expect(j.finalPsnr).toBeGreaterThan(silence + 3);
+  }, 120_000);
+
   it('(b) npx strainer fit runs from the installed package, prior by shipped name', async () => {
     const out = await sh('npx', ['strainer', 'fit', 'slice.png', '--prior', 'mri-64', '--res', '32', '--iters', '11', '--json'], dir);
     const j = JSON.parse(out.trim().split('\n').pop()!) as { psnr: Record<string, number>; prior: string; backend: string };
@@ -116,12 +134,22 @@ describe('a Node project', () => {
       'console.log(c, p, b, k, resolveFit({ channels: 1 }).config.width);',
     ].join('\n'));
     writeFileSync(join(dir, 'web-app.ts'), [
-      "import { fit, loadPriorFromUrl, decodeBlob, toImage, type WebFitResult } from 'strainer/web';",
+      "import { fit, loadPriorFromUrl, decodeBlob, toImage, decodeWav, resampleClip, toAudioBuffer, type WebFitResult, type Signal } from 'strainer/web';",
       'export async function run(file: File): Promise<number> {',
       "  const prior = await loadPriorFromUrl('/models/mri-64/');",
       '  const image = toImage(await decodeBlob(file, file.name), 64);',
       '  const r: WebFitResult = await fit(image, { prior, iters: 30, onStep: (s) => console.log(s.it, s.psnr.toFixed(2)) });',
       '  return r.finalPsnr;',
+      '}',
+      // The README's clip example, typed.
+      'export async function clip(wavFile: File): Promise<number> {',
+      "  const speech = await loadPriorFromUrl('/models/speech-10/');",
+      '  const clip = await resampleClip(await decodeWav(wavFile, wavFile.name), speech.rate);',
+      '  const c: WebFitResult<Signal> = await fit(clip.signal, { prior: speech, rate: clip.rate, iters: 100 });',
+      '  const ctx = new AudioContext();',
+      '  const src = Object.assign(ctx.createBufferSource(), { buffer: toAudioBuffer(ctx, c.output, clip.rate) });',
+      '  src.connect(ctx.destination); src.start();',
+      '  return c.output.dims[0];',
       '}',
     ].join('\n'));
     // A deliberate type error proves the checks look at strainer's declarations at all.
@@ -166,8 +194,7 @@ describe('a Vite web app (onnxruntime-web only)', () => {
     writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><p id="out">loading</p><script type="module" src="./main.js"></script></body></html>\n');
     writeFileSync(join(dir, 'fit-worker.js'), "import 'strainer/web/worker';\n");
     // A real clip and the package's own speech prior, served as an app would serve them (README).
-    const clip = join(process.env.STRAINER_DATA || join(homedir(), '.cache', 'strainer'), 'speech', 'letters', 'a.wav');
-    const withClip = existsSync(clip);
+    const clip = CLIP, withClip = existsSync(clip);
     if (withClip) {
       mkdirSync(join(dir, 'public', 'models'), { recursive: true });
       copyFileSync(clip, join(dir, 'public', 'a.wav'));
