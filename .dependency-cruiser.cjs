@@ -27,7 +27,8 @@ const layerRules = names
 
 /** Packages and files the core must never reach: platform runtimes, Node-only codecs and Node file I/O. */
 const PLATFORM_ONLY = [
-  '^(node:)?(fs|path|os|crypto|zlib|url|module|child_process|worker_threads|stream|buffer|util|http|https|net)$',
+  // Node built-ins, with their subpaths (node:fs/promises, stream/web), named or not with node:.
+  '^(node:)?(fs|path|os|crypto|zlib|url|module|child_process|worker_threads|stream|buffer|util|http|https|net|process|events|assert|perf_hooks|readline|timers|v8|vm|dns|tls|dgram|cluster|inspector|async_hooks|string_decoder|querystring)(/|$)',
   'node_modules/(onnxruntime-node|onnxruntime-web|@tensorflow|pngjs|jpeg-js|commander|cli-progress)/',
   '^src/(node|web|cli|tfjs)/',
   '^src/runtime/ort-',
