@@ -43,8 +43,11 @@ const base = import.meta.env.BASE_URL;
 const COLORS = { prior: '#d9480f', siren: '#1c7ed6' } as const;
 
 let source: Source | null = null;
-/** The clip as fitted (resampled to the prior's rate where needed) and each run's latest reconstruction, for playing. */
-let fitted: { target: Signal; rate: number; recon: Partial<Record<'prior' | 'siren', Signal>> } | null = null;
+/** What the Play buttons play: the clip as loaded, or as last fitted (resampled to the prior's rate
+ *  where needed), and each run's latest reconstruction of it. */
+let playable: { target: Signal; rate: number; recon: Partial<Record<'prior' | 'siren', Signal>> } | null = null;
+/** The mode whose priors the prior menu lists. */
+let listed: Mode | null = null;
 let priors: PriorEntry[] = [];
 /** What the manifests say about each prior (domain, size), for preselecting the best matching one. */
 let priorFacts: PriorFacts[] = [];
@@ -97,7 +100,8 @@ async function looksLikeAudio(blob: Blob, name: string): Promise<boolean> {
 
 /** Shows the page's image or audio controls and lists the priors of that dimension. */
 function setMode(m: Mode): void {
-  if (document.body.dataset.mode === m && ui.prior.length > 1) return;
+  if (listed === m) return;
+  listed = m;
   document.body.dataset.mode = m;
   if (m === 'audio') ui.task.value = 'fit'; // restorations take images
   const keep = ui.prior.value;
@@ -117,7 +121,7 @@ async function setSource(blob: Blob, name: string): Promise<void> {
       const clip = await decodeWav(blob, name);
       source = { kind: 'audio', clip, name };
       setMode('audio');
-      fitted = null;
+      playable = { target: clip.signal, rate: clip.rate, recon: {} };
       drawWaveform(ui.waveTarget, clip.signal, clip.rate);
       pickPrior();
       const mixed = clip.fileChannels > 1 ? `, ${clip.fileChannels} channels mixed to mono` : '';
@@ -142,14 +146,13 @@ let playing: AudioBufferSourceNode | null = null;
 /** Plays a clip through Web Audio (one at a time); the page's body says what plays and what last finished. */
 async function play(what: 'target' | 'prior' | 'siren'): Promise<void> {
   try {
-    const clip = what === 'target' ? (fitted?.target ?? (source?.kind === 'audio' ? source.clip.signal : null)) : fitted?.recon[what];
-    const rate = what === 'target' && !fitted && source?.kind === 'audio' ? source.clip.rate : fitted?.rate;
-    if (!clip || !rate) throw new FitError('user', what === 'target' ? 'choose a clip first' : `no ${what === 'prior' ? 'prior' : 'SIREN'} fit to play yet: press Fit`);
+    const clip = what === 'target' ? playable?.target : playable?.recon[what];
+    if (!playable || !clip) throw new FitError('user', what === 'target' ? 'choose a clip first' : `no ${what === 'prior' ? 'prior' : 'SIREN'} fit to play yet: press Fit`);
     audio ??= new AudioContext();
     await audio.resume();
     playing?.stop();
     const node = audio.createBufferSource();
-    node.buffer = toAudioBuffer(audio, clip, rate);
+    node.buffer = toAudioBuffer(audio, clip, playable.rate);
     node.connect(audio.destination);
     node.onended = () => {
       if (playing !== node) return;
@@ -222,7 +225,7 @@ async function fitAll(): Promise<void> {
       const clip = want && want !== source.clip.rate ? await resampleClip(source.clip, want) : source.clip;
       if (clip !== source.clip) ui.status.textContent = `Resampled ${source.name} from ${source.clip.rate} to ${clip.rate} Hz (prior ${prior?.name}'s rate)`;
       target = { signal: clip.signal, rate: clip.rate };
-      fitted = { target: clip.signal, rate: clip.rate, recon: {} };
+      playable = { target: clip.signal, rate: clip.rate, recon: {} };
     } else {
       target = { image: targetImage() };
     }
@@ -273,8 +276,8 @@ async function fitAll(): Promise<void> {
         caption.textContent = `${run.label}: iteration ${it + 1}/${iters}`;
       },
       onSignal: (s) => {
-        if (!fitted || !('signal' in target)) return;
-        fitted.recon[run.key] = s;
+        if (!playable || !('signal' in target)) return;
+        playable.recon[run.key] = s;
         drawWaveform(wave, target.signal, target.rate, { signal: s, color: COLORS[run.key] });
       },
       onPreview: (img, it, truth) => {
@@ -303,7 +306,7 @@ async function fitAll(): Promise<void> {
       return showError(err.kind === 'internal' ? `unexpected error: ${err.message}` : err.message);
     }
     if (!restoring) lastFinished = job.id; // a restoration has no bundle to download
-    const recon = fitted?.recon[run.key];
+    const recon = playable?.recon[run.key];
     const snr = recon && 'signal' in target ? `, SNR ${snrDb(recon.data, target.signal.data).toFixed(2)} dB` : '';
     const quality = restoring ? `${summary.finalPsnr.toFixed(2)} dB, SSIM ${(summary.ssim ?? NaN).toFixed(3)} vs truth` : `${summary.finalPsnr.toFixed(2)} dB${snr}`;
     caption.textContent = `${run.label}: ${quality} after ${summary.iters} iterations${summary.stopped ? ' (stopped)' : ''}`;

@@ -102,7 +102,7 @@ function strainerAssets(modelsDir: string): Plugin {
   const sampleFiles = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const url = (req.url ?? '').split('?')[0];
     if (url === '/samples/index.json') return send(res, 200, JSON.stringify(sampleIndex()), 'application/json');
-    const clip = speechSamples().find((x) => url === `/samples/${x.file}`);
+    const clip = url.startsWith('/samples/speech-') ? speechSamples().find((x) => url === `/samples/${x.file}`) : undefined;
     if (clip) return send(res, 200, readFileSync(clip.path), TYPES['.wav']);
     next();
   };

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { choiceArg } from './args.ts';
-import { loadBundle } from '../export/bundle.ts';
+import { loadBundle, manifestBytes } from '../export/bundle.ts';
 import { quantizePrior, QUANTIZE_TARGETS, type QuantizeTarget } from '../export/quantize.ts';
 import { checkOutDir, dirSource, writeBundleDir } from '../node/fs.ts';
 
@@ -18,9 +18,8 @@ export async function runQuantize(bundle: string, o: QuantizeCliOptions): Promis
   const src = await loadBundle(dirSource(bundle));
   const q = await quantizePrior(src, o.to, o.name);
   writeBundleDir(o.out, q, o.force ?? false);
-  const json = (m: object): number => new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n').byteLength;
-  const before = bundleBytes(src.manifest.files, json(src.manifest));
-  const after = bundleBytes(q.manifest.files, json(q.manifest));
+  const before = bundleBytes(src.manifest.files, manifestBytes(src.manifest).byteLength);
+  const after = bundleBytes(q.manifest.files, manifestBytes(q.manifest).byteLength);
   process.stdout.write(`wrote prior '${q.manifest.name}' (${q.manifest.quantization!.dtype}) to ${resolve(o.out)}: ${after} bytes, ` +
     `${(100 * after / before).toFixed(1)} % of '${src.manifest.name}' (${before} bytes); largest weight change ${q.manifest.quantization!.max_abs_error}\n`);
 }

@@ -105,6 +105,12 @@ export interface FileSource {
 
 export interface BuiltBundle { manifest: Manifest; files: Record<string, Uint8Array> }
 
+/** The bytes of a bundle's manifest.json, as every writer stores it (a folder, a zip, an in-memory
+ *  source); a signature covers exactly these bytes. */
+export function manifestBytes(m: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n');
+}
+
 /** Completes a manifest: adds the tensor file and every file's sha256. */
 export async function buildBundle(draft: ManifestDraft, tensors: Record<string, HostTensor & { dtype?: TensorDtype }>, graphs: Record<string, Uint8Array>, tensorFile = 'weights.bin'): Promise<BuiltBundle> {
   const { bin, entries } = packTensors(tensors);

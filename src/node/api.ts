@@ -23,7 +23,7 @@ import type { PretrainEngine, PretrainOptions, PretrainResult } from '../train/p
 import { transferGain } from '../train/transfer.ts';
 import { loadPrior as loadPriorBundle, buildPriorBundle, type BundledPrior } from '../export/prior.ts';
 import { fitBundle, manifestSignal } from '../export/fit-bundle.ts';
-import type { BuiltBundle, FileSource, BundleLoadOptions } from '../export/bundle.ts';
+import { manifestBytes, type BuiltBundle, type FileSource, type BundleLoadOptions } from '../export/bundle.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { chooseBackend, type Ep, type NodeBackendName } from './backend.ts';
@@ -134,7 +134,7 @@ export interface NodeFitResult<S extends Image | Signal = Image> {
 
 /** A built bundle's files as a FileSource (read back exactly as a folder would be). */
 function bundleSource(b: BuiltBundle, where: string): FileSource {
-  const files: Record<string, Uint8Array> = { ...b.files, 'manifest.json': new TextEncoder().encode(JSON.stringify(b.manifest, null, 2) + '\n') };
+  const files: Record<string, Uint8Array> = { ...b.files, 'manifest.json': manifestBytes(b.manifest) };
   return { where, read: async (n) => { const f = files[n]; if (!f) throw new Error(`${n} not found`); return f; } };
 }
 

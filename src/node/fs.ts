@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, openSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import type { BuiltBundle, FileSource } from '../export/bundle.ts';
+import { manifestBytes, type BuiltBundle, type FileSource } from '../export/bundle.ts';
 
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -33,7 +33,7 @@ export function writeBundleDir(dir: string, bundle: BuiltBundle, force: boolean)
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   for (const [name, bytes] of Object.entries(bundle.files)) writeFileAtomic(join(tmp, name), bytes);
-  writeFileAtomic(join(tmp, 'manifest.json'), JSON.stringify(bundle.manifest, null, 2) + '\n');
+  writeFileAtomic(join(tmp, 'manifest.json'), manifestBytes(bundle.manifest));
   if (existsSync(abs)) {
     // Keep whatever else the user had in the folder; replace only the bundle's files.
     for (const name of readdirSync(tmp)) renameSync(join(tmp, name), join(abs, name));

@@ -32,8 +32,7 @@ export async function decodeWav(blob: Blob, name: string, o: SizeLimit & { mono?
   if (blob.size > MAX_WAV_BYTES) throw new UserError(`${name}: ${blob.size} bytes is more than a WAV clip may have here (${MAX_WAV_BYTES})`);
   const bytes = new Uint8Array(await blob.arrayBuffer());
   if (!isWav(bytes)) throw new UserError(`${name} is not a WAV file (no RIFF/WAVE header)`);
-  const wav: Wav = parseWav(bytes, name, o);
-  if (wav.frames === 0) throw new UserError(`${name} holds no samples`);
+  const wav: Wav = parseWav(bytes, name, o); // refuses an empty clip too
   const kept = o.mono === false ? wav : mixDown(wav);
   return { signal: wavSignal(kept), rate: wav.rate, fileChannels: wav.channels, name };
 }

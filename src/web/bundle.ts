@@ -2,7 +2,7 @@
 // manifest, weights.bin with the whole train state, inference.onnx, train_step.onnx), zipped into one
 // file (fflate) holding the folder `name/`.
 import { zipSync } from 'fflate';
-import type { BuiltBundle } from '../export/bundle.ts';
+import { manifestBytes, type BuiltBundle } from '../export/bundle.ts';
 import { fitBundle, manifestSignal } from '../export/fit-bundle.ts';
 import { asSignal } from '../data/signal.ts';
 import { UserError } from '../util/errors.ts';
@@ -22,7 +22,7 @@ export async function webFitBundle(r: WebFitResult<FitTarget>, name: string, sou
 
 /** The bundle as a .zip holding the folder `folder/`. */
 export function zipBundle(b: BuiltBundle, folder: string): Uint8Array {
-  const files: Record<string, Uint8Array> = { [`${folder}/manifest.json`]: new TextEncoder().encode(JSON.stringify(b.manifest, null, 2) + '\n') };
+  const files: Record<string, Uint8Array> = { [`${folder}/manifest.json`]: manifestBytes(b.manifest) };
   for (const [n, bytes] of Object.entries(b.files)) files[`${folder}/${n}`] = bytes;
   // Level 0 (stored): the ONNX graphs and float32 weights barely compress, and the page stays fast.
   return zipSync(files, { level: 0 });

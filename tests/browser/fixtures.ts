@@ -1,10 +1,11 @@
-// Deterministic inputs shared by the Node side of the browser tests and the page side (harness.ts):
-// both build the same float32 feeds from a seed, so outputs can be compared without shipping tensors.
+// Test helpers that run both in Node and in the page (harness.ts): deterministic train-step feeds built
+// from a seed, so outputs can be compared without shipping tensors, and a Backend wrapper that counts
+// the runtime values its sessions hold (tests/webgpu and the browser tier check memory stays flat).
 import type { InrConfig } from '../../src/model/config.ts';
 import { initParams } from '../../src/model/inr.ts';
 import { initialState } from '../../src/train/trainer.ts';
 import { gridCoords } from '../../src/train/grid.ts';
-import { hostTensor, type HostTensor } from '../../src/runtime/session.ts';
+import { hostTensor, type Backend, type HostTensor, type Session } from '../../src/runtime/session.ts';
 import { rng } from '../../src/util/random.ts';
 
 /** Train-step feeds for an h x w grid: params from `seed`, small random Adam moments, step 4, random targets. */
@@ -21,5 +22,25 @@ export function stepFeeds(c: InrConfig, h: number, w: number, seed: number): Rec
     lr: hostTensor([], new Float32Array([1e-3])),
     coords: hostTensor([h * w, c.inDim], gridCoords(h, w)),
     targets: hostTensor([h * w, c.outDim], Float32Array.from({ length: h * w * c.outDim }, () => r.next())),
+  };
+}
+
+/** `inner` with every session reporting the values it holds to `onChange`: +1 per upload and per run
+ *  output, -1 per disposal of a value. */
+export function countingBackend(inner: Backend, onChange: (delta: number) => void): Backend {
+  return {
+    name: inner.name,
+    async load(model, o) {
+      const s = await inner.load(model, o);
+      const wrapped: Session = {
+        backend: s.backend, inputNames: s.inputNames, outputNames: s.outputNames,
+        run: async (feeds) => { const out = await s.run(feeds); onChange(Object.keys(out).length); return out; },
+        upload: (t) => { onChange(1); return s.upload(t); },
+        download: (v) => s.download(v),
+        dispose: (v) => { if (v !== undefined) onChange(-1); s.dispose(v); },
+        release: () => s.release(),
+      };
+      return wrapped;
+    },
   };
 }

@@ -5,8 +5,7 @@ import { programToOnnx } from '../../src/onnx/write.ts';
 import { sha256Hex } from '../../src/util/sha256.ts';
 import { trainStepProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
 import { ortWebBackend, decideProvider, webgpuAdapter, type WebProvider, type ProviderChoice } from '../../src/runtime/ort-web.ts';
-import type { Backend, Session } from '../../src/runtime/session.ts';
-import { stepFeeds } from './fixtures.ts';
+import { stepFeeds, countingBackend } from './fixtures.ts';
 import { fit } from '../../src/web/fit.ts';
 import { loadPriorFromUrl } from '../../src/web/prior.ts';
 import type { Image } from '../../src/data/image.ts';
@@ -108,22 +107,7 @@ export async function liveValues(img: PlainImage, iters: number, provider: WebPr
     if (d > 0) stats.created += d;
     stats.peak = Math.max(stats.peak, stats.live);
   };
-  const inner = ortWebBackend(provider);
-  const counting: Backend = {
-    name: inner.name,
-    async load(model, o) {
-      const s = await inner.load(model, o);
-      const wrapped: Session = {
-        backend: s.backend, inputNames: s.inputNames, outputNames: s.outputNames,
-        run: async (feeds) => { const out = await s.run(feeds); bump(Object.keys(out).length); return out; },
-        upload: (t) => { bump(1); return s.upload(t); },
-        download: (v) => s.download(v),
-        dispose: (v) => { bump(-1); s.dispose(v); },
-        release: () => s.release(),
-      };
-      return wrapped;
-    },
-  };
+  const counting = countingBackend(ortWebBackend(provider), bump);
   await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr: 1e-3, backend: counting, config, previewEvery: 2, onPreview: () => {} });
   return { peak: stats.peak, left: stats.live, created: stats.created };
 }

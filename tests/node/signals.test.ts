@@ -29,6 +29,7 @@ import { encodeWav, parseWav, snrDb, wavSignal } from '../../src/data/wav.ts';
 import { encodeNifti } from '../../src/data/volume.ts';
 import { parseNifti } from '../../src/data/nifti.ts';
 import { cachedDataset, missingDatasetMessage } from '../../src/node/datasets.ts';
+import { outputsOn } from './outputs.ts';
 
 const CLI = join(__dirname, '../../bin/strainer.js');
 const run = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
@@ -75,16 +76,7 @@ describe('1-D and 3-D train steps: onnxruntime-node equals the reference interpr
         coords: hostTensor([rows, c.inDim], gridCoords(...dims)),
         targets: hostTensor([rows, c.outDim], Float32Array.from({ length: rows * c.outDim }, () => r.next())),
       };
-      const results: Record<string, Float32Array>[] = [];
-      for (const be of [referenceBackend, ortNodeBackend({ threads: 1 })]) {
-        const s = await be.load(model);
-        const out = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, s.upload(v)])));
-        const host: Record<string, Float32Array> = {};
-        for (const k of s.outputNames) host[k] = (await s.download(out[k])).data;
-        results.push(host);
-        await s.release();
-      }
-      const [ref, ort] = results;
+      const [ref, ort] = await outputsOn([referenceBackend, ortNodeBackend({ threads: 1 })], model, feeds);
       expect(ort.loss[0]).toBeGreaterThan(0);
       for (const k of ['loss', 'mse', ...stateKeys(c).map(stateNames.next)]) {
         const { max, first } = maxRelDiff(ort[k], ref[k]);

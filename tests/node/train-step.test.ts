@@ -11,6 +11,7 @@ import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { hostTensor, type HostTensor } from '../../src/runtime/session.ts';
 import { gridCoords } from '../../src/train/grid.ts';
 import { rng } from '../../src/util/random.ts';
+import { outputsOn } from './outputs.ts';
 
 function maxDiff(a: Float32Array, b: Float32Array): { max: number; first: string } {
   let max = 0, first = '';
@@ -42,16 +43,7 @@ describe('train step: onnxruntime-node equals the reference interpreter', () => 
         coords: hostTensor([h * w, 2], gridCoords(h, w)),
         targets: hostTensor([h * w, c.outDim], Float32Array.from({ length: h * w * c.outDim }, () => r.next())),
       };
-      const results = [];
-      for (const be of [referenceBackend, ortNodeBackend({ threads: 1 })]) {
-        const s = await be.load(model);
-        const out = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, s.upload(v)])));
-        const host: Record<string, Float32Array> = {};
-        for (const k of s.outputNames) host[k] = (await s.download(out[k])).data;
-        results.push(host);
-        await s.release();
-      }
-      const [ref, ort] = results;
+      const [ref, ort] = await outputsOn([referenceBackend, ortNodeBackend({ threads: 1 })], model, feeds);
       expect(Object.keys(ort).sort()).toEqual(Object.keys(ref).sort());
       expect(ort.loss[0]).toBeGreaterThan(0);
       for (const k of ['loss', 'mse', ...stateKeys(c).map(stateNames.next)]) {

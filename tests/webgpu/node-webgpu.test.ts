@@ -9,7 +9,7 @@ import { programToOnnx } from '../../src/onnx/write.ts';
 import { trainStepProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
 import { referenceBackend } from '../../src/runtime/reference.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
-import { hostTensor, type Backend, type Session } from '../../src/runtime/session.ts';
+import { hostTensor, type Backend } from '../../src/runtime/session.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import { initParams } from '../../src/model/inr.ts';
 import { fitSignal } from '../../src/train/fit.ts';
@@ -19,7 +19,7 @@ import { gridCoords } from '../../src/train/grid.ts';
 import { psnrCurve } from '../../src/train/transfer.ts';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { stepFeeds } from '../browser/fixtures.ts';
+import { stepFeeds, countingBackend } from '../browser/fixtures.ts';
 import { webgpuEnv, compare, mriSlice, TINY, type WebgpuEnv } from './env.ts';
 
 const gpu = (): Backend => ortNodeBackend({ executionProvider: 'webgpu', threads: 1 });
@@ -51,22 +51,7 @@ function relL2(a: Float32Array, b: Float32Array): number {
 /** A backend that counts the runtime values its sessions hold (uploads and run outputs, minus disposals). */
 function counting(inner: Backend): { backend: Backend; live: () => number } {
   let live = 0;
-  const backend: Backend = {
-    name: inner.name,
-    async load(model, o) {
-      const s = await inner.load(model, o);
-      const wrapped: Session = {
-        backend: s.backend, inputNames: s.inputNames, outputNames: s.outputNames,
-        run: async (feeds) => { const out = await s.run(feeds); live += Object.keys(out).length; return out; },
-        upload: (t) => { live++; return s.upload(t); },
-        download: (v) => s.download(v),
-        dispose: (v) => { if (v !== undefined) live--; s.dispose(v); },
-        release: () => s.release(),
-      };
-      return wrapped;
-    },
-  };
-  return { backend, live: () => live };
+  return { backend: countingBackend(inner, (d) => { live += d; }), live: () => live };
 }
 
 describe('onnxruntime-node on WebGPU', () => {
