@@ -1,5 +1,5 @@
 // The comparison behind the train-step tests: one model run once on each backend from the same host
-// feeds, every output downloaded, so the reference interpreter and onnxruntime can be compared.
+// feeds, every output downloaded, and the largest relative difference between two outputs.
 import type { Backend, HostTensor } from '../../src/runtime/session.ts';
 
 /** Every output of `model` on each of `backends`, for the same feeds; one record per backend, in order. */
@@ -14,4 +14,15 @@ export async function outputsOn(backends: readonly Backend[], model: Uint8Array,
     await s.release();
   }
   return results;
+}
+
+/** Largest |a - b| / max(1e-3, |b|) over the elements, and the first element that differs by more than 1e-3. */
+export function maxRelDiff(a: Float32Array, b: Float32Array): { max: number; first: string } {
+  let max = 0, first = '';
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]) / Math.max(1e-3, Math.abs(b[i]));
+    if (d > max) max = d;
+    if (d > 1e-3 && first === '') first = `[${i}] ${a[i]} vs ${b[i]}`;
+  }
+  return { max, first };
 }

@@ -29,7 +29,7 @@ import { encodeWav, parseWav, snrDb, wavSignal } from '../../src/data/wav.ts';
 import { encodeNifti } from '../../src/data/volume.ts';
 import { parseNifti } from '../../src/data/nifti.ts';
 import { cachedDataset, missingDatasetMessage } from '../../src/node/datasets.ts';
-import { outputsOn } from './outputs.ts';
+import { outputsOn, maxRelDiff } from './outputs.ts';
 
 const CLI = join(__dirname, '../../bin/strainer.js');
 const run = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
@@ -39,16 +39,6 @@ if (speech === null) console.warn(`skipping clip tests: ${missingDatasetMessage(
 const clipA = speech ? join(speech, 'letters', 'a.wav') : '';
 const clipE = speech ? join(speech, 'letters', 'e.wav') : '';
 const VOLUME = 'data/ch2bet.nii.gz';
-
-function maxRelDiff(a: Float32Array, b: Float32Array): { max: number; first: string } {
-  let max = 0, first = '';
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]) / Math.max(1e-3, Math.abs(b[i]));
-    if (d > max) max = d;
-    if (d > 1e-3 && first === '') first = `[${i}] ${a[i]} vs ${b[i]}`;
-  }
-  return { max, first };
-}
 
 /** mean-value signal: the trivial baseline of a fit. */
 function constantPsnr(s: Signal, v: number): number {
