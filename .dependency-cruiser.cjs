@@ -6,7 +6,20 @@
 // (tsconfig.core.json).
 
 /** Bottom first. `node` and `web` are sibling platforms (neither imports the other); tfjs and cli sit on node. */
-const LAYERS = ['util', 'data', 'graph', 'onnx', 'model', 'runtime', 'train', 'export', 'restore', ['node', 'web'], 'tfjs', 'cli'];
+const LAYERS = [
+  'util',
+  'data',
+  'graph',
+  'onnx',
+  'model',
+  'runtime',
+  'train',
+  'export',
+  'restore',
+  ['node', 'web'],
+  'tfjs',
+  'cli',
+];
 
 const level = new Map();
 LAYERS.forEach((l, i) => (Array.isArray(l) ? l : [l]).forEach((name) => level.set(name, i)));
@@ -37,20 +50,28 @@ const PLATFORM_ONLY = [
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'a circle between files is a layer that has not been named yet', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'a circle between files is a layer that has not been named yet',
+      from: {},
+      to: { circular: true },
+    },
     ...layerRules,
     {
       name: 'data-is-bytes-in',
       severity: 'error',
-      comment: 'src/data decodes bytes and arrays; reading files by path is src/node (read.ts, datasets.ts), so no Node built-in here. '
-        + 'pngjs and jpeg-js stay allowed (image.ts decodes with them); the core entry is kept off them by core-is-platform-neutral',
+      comment:
+        'src/data decodes bytes and arrays; reading files by path is src/node (read.ts, datasets.ts), so no Node built-in here. ' +
+        'pngjs and jpeg-js stay allowed (image.ts decodes with them); the core entry is kept off them by core-is-platform-neutral',
       from: { path: '^src/data/' },
       to: { dependencyTypes: ['core'] },
     },
     {
       name: 'core-is-platform-neutral',
       severity: 'error',
-      comment: 'the core entry (src/index.ts) must not reach Node built-ins, onnxruntime, TensorFlow.js or Node-only code',
+      comment:
+        'the core entry (src/index.ts) must not reach Node built-ins, onnxruntime, TensorFlow.js or Node-only code',
       from: { path: '^src/index\\.ts$' },
       to: { reachable: true, path: PLATFORM_ONLY },
     },
@@ -59,7 +80,15 @@ module.exports = {
       severity: 'error',
       comment: 'the browser entry must not reach Node built-ins or onnxruntime-node',
       from: { path: '^src/web/(index|worker)\\.ts$' },
-      to: { reachable: true, path: [PLATFORM_ONLY[0], 'node_modules/(onnxruntime-node|@tensorflow|pngjs|jpeg-js)/', '^src/(node|cli|tfjs)/', '^src/runtime/ort-node'] },
+      to: {
+        reachable: true,
+        path: [
+          PLATFORM_ONLY[0],
+          'node_modules/(onnxruntime-node|@tensorflow|pngjs|jpeg-js)/',
+          '^src/(node|cli|tfjs)/',
+          '^src/runtime/ort-node',
+        ],
+      },
     },
     {
       name: 'onnxruntime-node-only-in-its-adapter',
@@ -81,6 +110,9 @@ module.exports = {
     includeOnly: ['^src/', 'node_modules/', '^(node:)?[a-z_/]+$'],
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

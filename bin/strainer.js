@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 
 const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(main)) {
-  process.stderr.write('strainer: the CLI is not built (dist/cli/main.js is missing); run `npm run build` in the strainer checkout\n');
+  process.stderr.write(
+    'strainer: the CLI is not built (dist/cli/main.js is missing); run `npm run build` in the strainer checkout\n',
+  );
   process.exit(2);
 }
 const { main: run } = await import(main.href);

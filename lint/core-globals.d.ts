@@ -3,8 +3,13 @@
 // can type-check the core with no DOM and no Node declarations. Adding a line here is a decision that
 // the API exists everywhere (WHATWG Encoding, High Resolution Time, WebCrypto, HTML base64).
 
-declare class TextEncoder { encode(input?: string): Uint8Array }
-declare class TextDecoder { constructor(label?: string, options?: { fatal?: boolean }); decode(input?: ArrayBufferView | ArrayBuffer): string }
+declare class TextEncoder {
+  encode(input?: string): Uint8Array;
+}
+declare class TextDecoder {
+  constructor(label?: string, options?: { fatal?: boolean });
+  decode(input?: ArrayBufferView | ArrayBuffer): string;
+}
 declare const performance: { now(): number };
 declare function atob(data: string): string;
 declare function btoa(data: string): string;

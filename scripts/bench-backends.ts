@@ -29,31 +29,53 @@ const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
 };
-const fail = (m: string): never => { console.error(`strainer: ${m}`); process.exit(2); };
+const fail = (m: string): never => {
+  console.error(`strainer: ${m}`);
+  process.exit(2);
+};
 const steps = Number(arg('steps', '12'));
 const softwareSteps = Number(arg('software-steps', '1'));
 const resList = arg('res', '64,178').split(',').map(Number);
 const out = arg('out', join(REPO_ROOT, 'bench', 'backends.md'));
 if (!Number.isInteger(steps) || steps < 3) fail('--steps must be an integer >= 3 (2 warm-up steps + at least 1 timed)');
 if (!Number.isInteger(softwareSteps) || softwareSteps < 1) fail('--software-steps must be an integer >= 1');
-if (resList.some((r) => !Number.isInteger(r) || r < 2 || r > 1024)) fail('--res must be a comma-separated list of sizes between 2 and 1024');
+if (resList.some((r) => !Number.isInteger(r) || r < 2 || r > 1024))
+  fail('--res must be a comma-separated list of sizes between 2 and 1024');
 if (existsSync(out) && !process.argv.includes('--force')) fail(`${out} exists (pass --force to overwrite)`);
 const jsonOut = out.replace(/\.md$/, '') + '.json';
 
 interface Row {
-  runtime: string; backend: string; adapter: string; software: boolean | null; res: number;
-  warmup: number; stepMs: number[]; /** PSNR before update 1, i.e. after one step: the same on every backend */ psnr1: number; perStep: Transfer; setup: Transfer;
+  runtime: string;
+  backend: string;
+  adapter: string;
+  software: boolean | null;
+  res: number;
+  warmup: number;
+  stepMs: number[];
+  /** PSNR before update 1, i.e. after one step: the same on every backend */ psnr1: number;
+  perStep: Transfer;
+  setup: Transfer;
 }
 /** Warm-up steps and the total: two warm-ups normally, one on a software adapter (slow). */
-const plan = (software: boolean): { warmup: number; iters: number } => (software ? { warmup: 1, iters: 1 + softwareSteps } : { warmup: 2, iters: steps });
+const plan = (software: boolean): { warmup: number; iters: number } =>
+  software ? { warmup: 1, iters: 1 + softwareSteps } : { warmup: 2, iters: steps };
 const timed = (r: Row): number[] => r.stepMs.slice(r.warmup);
 /** The largest per-step transfer over the timed steps (they are all equal when the state stays put). */
-const worst = (ts: Transfer[]): Transfer => ({ uploaded: Math.max(...ts.map((t) => t.uploaded)), downloaded: Math.max(...ts.map((t) => t.downloaded)) });
+const worst = (ts: Transfer[]): Transfer => ({
+  uploaded: Math.max(...ts.map((t) => t.uploaded)),
+  downloaded: Math.max(...ts.map((t) => t.downloaded)),
+});
 
 const T0 = performance.now();
 const loadAtStart = loadavg()[0];
 const threads = availableParallelism();
-const cpu = (() => { try { return /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1].trim() ?? 'unknown'; } catch { return 'unknown'; } })();
+const cpu = (() => {
+  try {
+    return /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1].trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
 const rows: Row[] = [];
 
 // ---- Node ----
@@ -71,15 +93,35 @@ for (const ep of nodeEps) {
     const perStep: Transfer[] = [];
     let setup: Transfer = { uploaded: 0, downloaded: 0 };
     const r = await fitSignal(img, {
-      config: CONFIG, iters, lr: LR, seed: 0, backend: ortNodeBackend({ executionProvider: ep, threads }),
+      config: CONFIG,
+      iters,
+      lr: LR,
+      seed: 0,
+      backend: ortNodeBackend({ executionProvider: ep, threads }),
       onStep: (it, _p, _l, _ms, t) => {
         perStep.push({ ...t.lastStep });
-        if (it === 0) setup = { uploaded: t.transferred.uploaded - t.lastStep.uploaded, downloaded: t.transferred.downloaded - t.lastStep.downloaded };
+        if (it === 0)
+          setup = {
+            uploaded: t.transferred.uploaded - t.lastStep.uploaded,
+            downloaded: t.transferred.downloaded - t.lastStep.downloaded,
+          };
       },
     });
     rows.push({
-      runtime: 'Node', backend: r.backend, res, warmup, stepMs: r.stepMs, psnr1: r.psnr[1], perStep: worst(perStep.slice(warmup)), setup,
-      adapter: ep === 'cpu' ? `CPU (${cpu}, ${threads} threads)` : software ? `Vulkan driver ${basename(gpuEnv.icd ?? 'unknown')} (Dawn)` : nodeAdapter.detail,
+      runtime: 'Node',
+      backend: r.backend,
+      res,
+      warmup,
+      stepMs: r.stepMs,
+      psnr1: r.psnr[1],
+      perStep: worst(perStep.slice(warmup)),
+      setup,
+      adapter:
+        ep === 'cpu'
+          ? `CPU (${cpu}, ${threads} threads)`
+          : software
+            ? `Vulkan driver ${basename(gpuEnv.icd ?? 'unknown')} (Dawn)`
+            : nodeAdapter.detail,
       software: ep === 'cpu' ? null : software,
     });
   }
@@ -94,7 +136,7 @@ try {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${web.url}harness.html`);
   const decision = await callHarness<{ software?: boolean; error?: string }>(page, 'providerDecision', 'webgpu');
-  const providers = decision.error ? ['wasm'] as const : ['wasm', 'webgpu'] as const;
+  const providers = decision.error ? (['wasm'] as const) : (['wasm', 'webgpu'] as const);
   if (decision.error) console.warn(`Chromium webgpu skipped: ${decision.error}`);
   for (const provider of providers) {
     for (const res of resList) {
@@ -102,8 +144,27 @@ try {
       console.log(`chromium ${provider} ${res}x${res}: ${iters} steps...`);
       const img = mriSlice('test', 0, res);
       const plain = { width: img.width, height: img.height, channels: img.channels, data: Array.from(img.data) };
-      const r = await callHarness<{ backend: string; stepMs: number[]; psnr: number[]; steps: Transfer[]; setup: Transfer; adapter: string; software: boolean | null }>(page, 'benchSteps', plain, CONFIG, iters, LR, provider);
-      rows.push({ runtime: `Chromium ${chromiumVersion}`, backend: r.backend, adapter: r.adapter, software: r.software, res, warmup, stepMs: r.stepMs, psnr1: r.psnr[1], perStep: worst(r.steps.slice(warmup)), setup: r.setup });
+      const r = await callHarness<{
+        backend: string;
+        stepMs: number[];
+        psnr: number[];
+        steps: Transfer[];
+        setup: Transfer;
+        adapter: string;
+        software: boolean | null;
+      }>(page, 'benchSteps', plain, CONFIG, iters, LR, provider);
+      rows.push({
+        runtime: `Chromium ${chromiumVersion}`,
+        backend: r.backend,
+        adapter: r.adapter,
+        software: r.software,
+        res,
+        warmup,
+        stepMs: r.stepMs,
+        psnr1: r.psnr[1],
+        perStep: worst(r.steps.slice(warmup)),
+        setup: r.setup,
+      });
     }
   }
 } finally {
@@ -113,7 +174,8 @@ try {
 }
 
 // ---- Report ----
-const pkg = (p: string): string => (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+const pkg = (p: string): string =>
+  (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
 const date = new Date().toISOString().slice(0, 10);
 const fmtBytes = (t: Transfer): string => `${t.uploaded} / ${t.downloaded}`;
 const label = (r: Row): string => (r.software === true ? `${r.adapter} — **software**` : r.adapter);
@@ -127,8 +189,14 @@ const lines = [
   '',
   '| size | runtime | backend | adapter | warm-up + timed steps | first step (ms) | median step (ms) | it/s | bytes/step up / down | PSNR after step 1 (dB) |',
   '|---|---|---|---|---:|---:|---:|---:|---:|---:|',
-  ...resList.flatMap((res) => rows.filter((r) => r.res === res).map((r) =>
-    `| ${res}x${res} | ${r.runtime} | ${r.backend} | ${label(r)} | ${r.warmup} + ${timed(r).length} | ${r.stepMs[0].toFixed(0)} | ${med(r).toFixed(1)} | ${(1000 / med(r)).toFixed(r.software ? 3 : 2)} | ${fmtBytes(r.perStep)} | ${r.psnr1.toFixed(3)} |`)),
+  ...resList.flatMap((res) =>
+    rows
+      .filter((r) => r.res === res)
+      .map(
+        (r) =>
+          `| ${res}x${res} | ${r.runtime} | ${r.backend} | ${label(r)} | ${r.warmup} + ${timed(r).length} | ${r.stepMs[0].toFixed(0)} | ${med(r).toFixed(1)} | ${(1000 / med(r)).toFixed(r.software ? 3 : 2)} | ${fmtBytes(r.perStep)} | ${r.psnr1.toFixed(3)} |`,
+      ),
+  ),
   '',
   `Before the first step each run uploads its state, learning rate and batch once (${resList.map((res) => `${res}x${res}: ${(rows.find((r) => r.res === res)?.setup.uploaded ?? 0).toLocaleString('en-US')} bytes`).join('; ')}).`,
   '',
@@ -141,13 +209,35 @@ const lines = [
   '',
 ];
 const json = {
-  date, machine: { cpu, threads, ram_gib: +(totalmem() / 2 ** 30).toFixed(1), load_at_start: +loadAtStart.toFixed(2), gpu: machineGpu },
-  versions: { node: process.versions.node, onnxruntime_node: pkg('onnxruntime-node'), onnxruntime_web: pkg('onnxruntime-web'), chromium: chromiumVersion },
-  config: CONFIG, lr: LR,
+  date,
+  machine: {
+    cpu,
+    threads,
+    ram_gib: +(totalmem() / 2 ** 30).toFixed(1),
+    load_at_start: +loadAtStart.toFixed(2),
+    gpu: machineGpu,
+  },
+  versions: {
+    node: process.versions.node,
+    onnxruntime_node: pkg('onnxruntime-node'),
+    onnxruntime_web: pkg('onnxruntime-web'),
+    chromium: chromiumVersion,
+  },
+  config: CONFIG,
+  lr: LR,
   rows: rows.map((r) => ({
-    res: r.res, runtime: r.runtime, backend: r.backend, adapter: r.adapter, software: r.software, warmup: r.warmup,
-    step_ms: r.stepMs.map((x) => +x.toFixed(2)), median_ms: +med(r).toFixed(2), it_per_s: +(1000 / med(r)).toFixed(4),
-    bytes_per_step: r.perStep, setup_bytes: r.setup, psnr_after_step_1: +r.psnr1.toFixed(4),
+    res: r.res,
+    runtime: r.runtime,
+    backend: r.backend,
+    adapter: r.adapter,
+    software: r.software,
+    warmup: r.warmup,
+    step_ms: r.stepMs.map((x) => +x.toFixed(2)),
+    median_ms: +med(r).toFixed(2),
+    it_per_s: +(1000 / med(r)).toFixed(4),
+    bytes_per_step: r.perStep,
+    setup_bytes: r.setup,
+    psnr_after_step_1: +r.psnr1.toFixed(4),
   })),
 };
 writeFileAtomic(out, lines.join('\n'));

@@ -18,9 +18,16 @@ export function matmulsOnly(p: Program): { prog: Program; flops: number } {
   let flops = 0;
   for (const n of topoSort(Object.values(p.outputs))) {
     if (n.op !== 'matmul' && n.op !== 'linear') continue;
-    const ins = n.inputs.map((x) => { const i = B.input(`in${inputs.length}`, x.shape); inputs.push(i); return i; });
+    const ins = n.inputs.map((x) => {
+      const i = B.input(`in${inputs.length}`, x.shape);
+      inputs.push(i);
+      return i;
+    });
     const tA = n.op === 'matmul' && (n as Node<'matmul'>).params.transA;
-    const out = n.op === 'linear' ? B.linear(ins[0], ins[1], ins[2]) : B.matmul(ins[0], ins[1], tA, (n as Node<'matmul'>).params.transB);
+    const out =
+      n.op === 'linear'
+        ? B.linear(ins[0], ins[1], ins[2])
+        : B.matmul(ins[0], ins[1], tA, (n as Node<'matmul'>).params.transB);
     const k = n.inputs[0].shape[tA ? 0 : 1] as number;
     flops += 2 * (n.shape[0] as number) * k * (n.shape[1] as number);
     outputs[`out${Object.keys(outputs).length}`] = B.slice(B.slice(out, 0, 0, 1), 1, 0, 1);
@@ -36,12 +43,20 @@ export function trigAsNeg(p: Program): Program {
     const done = memo.get(n.id);
     if (done) return done;
     const ins = n.inputs.map(visit);
-    const out = n.op === 'sin' || n.op === 'cos' ? B.neg(ins[0])
-      : ins.every((x, i) => x === n.inputs[i]) ? n : B.apply(n.op, ins, n.params as never, n.name);
+    const out =
+      n.op === 'sin' || n.op === 'cos'
+        ? B.neg(ins[0])
+        : ins.every((x, i) => x === n.inputs[i])
+          ? n
+          : B.apply(n.op, ins, n.params as never, n.name);
     memo.set(n.id, out);
     return out;
   };
-  return { ...p, name: `${p.name}_trig_as_neg`, outputs: Object.fromEntries(Object.entries(p.outputs).map(([k, v]) => [k, visit(v)])) };
+  return {
+    ...p,
+    name: `${p.name}_trig_as_neg`,
+    outputs: Object.fromEntries(Object.entries(p.outputs).map(([k, v]) => [k, visit(v)])),
+  };
 }
 
 /** Feeds for a program's inputs: a fresh train state (seed 0), lr 1e-4, the res x res grid, targets
@@ -53,8 +68,13 @@ export function feedsFor(p: Program, c: InrConfig, res: number): Record<string, 
     coords: hostTensor([res * res, 2], gridCoords(res, res)),
     targets: hostTensor([res * res, c.outDim], new Float32Array(res * res * c.outDim).fill(0.5)),
   };
-  return Object.fromEntries(p.inputs.map((i) => {
-    const dims = i.params.shape as number[];
-    return [i.params.name, known[i.params.name] ?? hostTensor(dims, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.01))];
-  }));
+  return Object.fromEntries(
+    p.inputs.map((i) => {
+      const dims = i.params.shape as number[];
+      return [
+        i.params.name,
+        known[i.params.name] ?? hostTensor(dims, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.01)),
+      ];
+    }),
+  );
 }

@@ -21,13 +21,16 @@ function time(args: string[]): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-const bare: number[] = [], help: number[] = [];
-time(['-e', '0']); time([BIN, '--help']); // warm the file cache
+const bare: number[] = [],
+  help: number[] = [];
+time(['-e', '0']);
+time([BIN, '--help']); // warm the file cache
 for (let i = 0; i < RUNS; i++) {
   bare.push(time(['-e', '0']));
   help.push(time([BIN, '--help']));
 }
-const b = median(bare), h = median(help);
+const b = median(bare),
+  h = median(help);
 const day = new Date().toISOString().slice(0, 10);
 const table = [
   '<!-- startup:begin (npm run bench:startup -- --write) -->',

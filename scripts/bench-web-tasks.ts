@@ -14,8 +14,17 @@ import { programToOnnx } from '../src/onnx/write.ts';
 import { trainStepProgram } from '../src/train/programs.ts';
 import { matmulsOnly, trigAsNeg, feedsFor } from './bench-graphs.ts';
 
-export interface PlainImage { width: number; height: number; channels: 1 | 3; data: number[] }
-export interface Where { isolated: boolean; worker: boolean; wasmThreads: number }
+export interface PlainImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: number[];
+}
+export interface Where {
+  isolated: boolean;
+  worker: boolean;
+  wasmThreads: number;
+}
 
 const where = (): Where => ({
   isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
@@ -26,7 +35,19 @@ const where = (): Where => ({
 const tasks = {
   async fit(img: PlainImage, config: InrConfig, iters: number, lr: number, provider: WebProvider) {
     const stepMs: number[] = [];
-    const r = await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr, backend: provider, seed: 0, config, onStep: (s) => { stepMs.push(s.ms); } });
+    const r = await fit(
+      { ...img, data: Float32Array.from(img.data) },
+      {
+        iters,
+        lr,
+        backend: provider,
+        seed: 0,
+        config,
+        onStep: (s) => {
+          stepMs.push(s.ms);
+        },
+      },
+    );
     return { backend: r.backend, stepMs, psnr: r.psnr, ...where() };
   },
 
@@ -39,7 +60,11 @@ const tasks = {
     loaded = [];
     for (const [name, p] of Object.entries(progs)) {
       const s = await be.load(programToOnnx(p));
-      loaded.push({ name, s, feeds: Object.fromEntries(Object.entries(feedsFor(p, config, res)).map(([k, v]) => [k, s.upload(v)])) });
+      loaded.push({
+        name,
+        s,
+        feeds: Object.fromEntries(Object.entries(feedsFor(p, config, res)).map(([k, v]) => [k, s.upload(v)])),
+      });
     }
     return where();
   },
@@ -71,15 +96,22 @@ let nextId = 0;
 const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
 /** Runs tasks[name](...args) in this file's module Worker (one per page, started on first use). */
-export function inWorker<K extends keyof Tasks>(name: K, ...args: Parameters<Tasks[K]>): Promise<Awaited<ReturnType<Tasks[K]>>> {
+export function inWorker<K extends keyof Tasks>(
+  name: K,
+  ...args: Parameters<Tasks[K]>
+): Promise<Awaited<ReturnType<Tasks[K]>>> {
   if (!worker) {
     worker = new Worker(new URL(import.meta.url), { type: 'module' });
     worker.onmessage = (e: MessageEvent<Reply>) => {
       const p = pending.get(e.data.id);
       pending.delete(e.data.id);
-      if (e.data.error !== undefined) p?.reject(new Error(e.data.error)); else p?.resolve(e.data.ok);
+      if (e.data.error !== undefined) p?.reject(new Error(e.data.error));
+      else p?.resolve(e.data.ok);
     };
-    worker.onerror = (e) => { for (const p of pending.values()) p.reject(new Error(e.message)); pending.clear(); };
+    worker.onerror = (e) => {
+      for (const p of pending.values()) p.reject(new Error(e.message));
+      pending.clear();
+    };
   }
   const id = nextId++;
   return new Promise((resolve, reject) => {

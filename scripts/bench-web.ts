@@ -38,17 +38,38 @@ const iters = Number(arg('iters', '20'));
 const gpuIters = Number(arg('gpu-iters', '8'));
 const rounds = Number(arg('rounds', '15'));
 const out = arg('out', join(REPO_ROOT, 'bench', 'web.md'));
-for (const [k, v] of [['iters', iters], ['gpu-iters', gpuIters], ['rounds', rounds]] as const) {
-  if (!Number.isInteger(v) || v <= WARMUP) { console.error(`strainer: --${k} must be an integer > ${WARMUP}`); process.exit(2); }
+for (const [k, v] of [
+  ['iters', iters],
+  ['gpu-iters', gpuIters],
+  ['rounds', rounds],
+] as const) {
+  if (!Number.isInteger(v) || v <= WARMUP) {
+    console.error(`strainer: --${k} must be an integer > ${WARMUP}`);
+    process.exit(2);
+  }
 }
-if (existsSync(out) && !process.argv.includes('--force')) { console.error(`strainer: ${out} exists (pass --force to overwrite)`); process.exit(2); }
+if (existsSync(out) && !process.argv.includes('--force')) {
+  console.error(`strainer: ${out} exists (pass --force to overwrite)`);
+  process.exit(2);
+}
 
 /** Calls a task of scripts/bench-web-tasks.ts in the page's benchmark Worker (arguments as JSON). */
-async function task<K extends keyof Tasks>(page: Page, name: K, ...args: Parameters<Tasks[K]>): Promise<Awaited<ReturnType<Tasks[K]>>> {
-  return (await page.evaluate(`import(${JSON.stringify(TASKS)}).then((m) => m.inWorker(${JSON.stringify(name)}, ...${JSON.stringify(args)}))`)) as Awaited<ReturnType<Tasks[K]>>;
+async function task<K extends keyof Tasks>(
+  page: Page,
+  name: K,
+  ...args: Parameters<Tasks[K]>
+): Promise<Awaited<ReturnType<Tasks[K]>>> {
+  return (await page.evaluate(
+    `import(${JSON.stringify(TASKS)}).then((m) => m.inWorker(${JSON.stringify(name)}, ...${JSON.stringify(args)}))`,
+  )) as Awaited<ReturnType<Tasks[K]>>;
 }
 
-interface Row { runtime: string; backend: string; stepMs: number[]; psnr: number }
+interface Row {
+  runtime: string;
+  backend: string;
+  stepMs: number[];
+  psnr: number;
+}
 const loadAtStart = loadavg()[0];
 const img = mriSlice('test', 0, RES);
 const rows: Row[] = [];
@@ -62,9 +83,17 @@ rows.push({ runtime: 'Node (onnxruntime-node)', backend: n.backend, stepMs: n.st
 const step = trainStepProgram({ config: CONFIG, batch: RES * RES });
 const nodeGraphs: { name: string; s: Session; feeds: Record<string, unknown> }[] = [];
 const { prog: mmProg, flops: mmFlops } = matmulsOnly(step);
-for (const [name, p] of [['step', step], ['matmuls', mmProg], ['noTrig', trigAsNeg(step)]] as const) {
+for (const [name, p] of [
+  ['step', step],
+  ['matmuls', mmProg],
+  ['noTrig', trigAsNeg(step)],
+] as const) {
   const s = await ortNodeBackend({ threads }).load(programToOnnx(p));
-  nodeGraphs.push({ name, s, feeds: Object.fromEntries(Object.entries(feedsFor(p, CONFIG, RES)).map(([k, v]) => [k, s.upload(v)])) });
+  nodeGraphs.push({
+    name,
+    s,
+    feeds: Object.fromEntries(Object.entries(feedsFor(p, CONFIG, RES)).map(([k, v]) => [k, s.upload(v)])),
+  });
 }
 const nodeMs: Record<string, number[]> = { step: [], matmuls: [], noTrig: [] };
 const webMs: Record<string, number[]> = { step: [], matmuls: [], noTrig: [] };
@@ -73,24 +102,42 @@ const moreMs: Record<string, number[]> = { step: [], matmuls: [], noTrig: [] };
 const web = await startWebServer({ port: 0, modelsDir: join(REPO_ROOT, 'models') });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
 let adapter = 'none';
-let wasmWhere: Where | null = null, moreWhere: Where | null = null;
+let wasmWhere: Where | null = null,
+  moreWhere: Where | null = null;
 const chromiumVersion = browser.version();
 try {
   // Page A: the library's defaults. Page B: wasm with the other thread count (1, or one per core when
   // the default is 1), in its own Worker, so its own onnxruntime-web instance; for the breakdown only.
-  const [page, pageB] = await Promise.all([0, 1].map(async () => { const p = await (await browser.newContext()).newPage(); await p.goto(`${web.url}harness.html`); return p; }));
+  const [page, pageB] = await Promise.all(
+    [0, 1].map(async () => {
+      const p = await (await browser.newContext()).newPage();
+      await p.goto(`${web.url}harness.html`);
+      return p;
+    }),
+  );
   adapter = await page.evaluate(async () => {
-    const a = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu?.requestAdapter();
+    const a = await (
+      navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }
+    ).gpu?.requestAdapter();
     const i = a?.info ?? {};
-    return a ? [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unknown adapter' : 'none';
+    return a
+      ? [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unknown adapter'
+      : 'none';
   });
   const plain = { width: img.width, height: img.height, channels: img.channels as 1 | 3, data: Array.from(img.data) };
   console.log(`chromium wasm (worker): ${iters} steps...`);
   const rw = await task(page, 'fit', plain, CONFIG, iters, LR, 'wasm');
   wasmWhere = rw;
-  rows.push({ runtime: `Chromium ${chromiumVersion} (onnxruntime-web, worker)`, backend: rw.backend, stepMs: rw.stepMs, psnr: rw.psnr[rw.psnr.length - 1] });
+  rows.push({
+    runtime: `Chromium ${chromiumVersion} (onnxruntime-web, worker)`,
+    backend: rw.backend,
+    stepMs: rw.stepMs,
+    psnr: rw.psnr[rw.psnr.length - 1],
+  });
 
-  console.log(`breakdown: ${rounds} rounds; Node, Chromium wasm (default threads), Chromium wasm (other thread count) in turn...`);
+  console.log(
+    `breakdown: ${rounds} rounds; Node, Chromium wasm (default threads), Chromium wasm (other thread count) in turn...`,
+  );
   await task(page, 'loadBreakdown', CONFIG, RES);
   moreWhere = await task(pageB, 'loadBreakdown', CONFIG, RES, wasmWhere.wasmThreads > 1 ? 1 : threads);
   // A pause before each runtime's turn: onnxruntime-web's wasm threads busy-wait for a while after a
@@ -117,7 +164,12 @@ try {
   // WebGPU last: on a software adapter its shader work keeps the cores busy for a while.
   console.log(`chromium webgpu (worker): ${gpuIters} steps...`);
   const rg = await task(page, 'fit', plain, CONFIG, gpuIters, LR, 'webgpu');
-  rows.push({ runtime: `Chromium ${chromiumVersion} (onnxruntime-web, worker)`, backend: rg.backend, stepMs: rg.stepMs, psnr: rg.psnr[rg.psnr.length - 1] });
+  rows.push({
+    runtime: `Chromium ${chromiumVersion} (onnxruntime-web, worker)`,
+    backend: rg.backend,
+    stepMs: rg.stepMs,
+    psnr: rg.psnr[rg.psnr.length - 1],
+  });
 } finally {
   await browser.close();
   await web.close();
@@ -128,14 +180,30 @@ const loadAtEnd = loadavg()[0];
 // Medians after the first round (session warm-up); Sin/Cos and "the rest" from per-round differences.
 const tail = (xs: number[]): number[] => xs.slice(1);
 const parts = (m: Record<string, number[]>) => {
-  const s = tail(m.step), mm = tail(m.matmuls), nt = tail(m.noTrig);
-  return { step: median(s), matmuls: median(mm), trig: median(s.map((x, i) => x - nt[i])), rest: median(nt.map((x, i) => x - mm[i])) };
+  const s = tail(m.step),
+    mm = tail(m.matmuls),
+    nt = tail(m.noTrig);
+  return {
+    step: median(s),
+    matmuls: median(mm),
+    trig: median(s.map((x, i) => x - nt[i])),
+    rest: median(nt.map((x, i) => x - mm[i])),
+  };
 };
-const pn = parts(nodeMs), pw = parts(webMs), p2 = parts(moreMs);
+const pn = parts(nodeMs),
+  pw = parts(webMs),
+  p2 = parts(moreMs);
 const it = (r: Row): number => median(r.stepMs.slice(WARMUP));
 const gap = it(rows[1]) / it(rows[0]);
-const cpu = (() => { try { return /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1].trim() ?? 'unknown'; } catch { return 'unknown'; } })();
-const pkg = (p: string): string => (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+const cpu = (() => {
+  try {
+    return /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1].trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
+const pkg = (p: string): string =>
+  (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
 const ms = (x: number): string => x.toFixed(1);
 const lines = [
   '# Browser benchmark: iterations per second of one fit',
@@ -145,11 +213,14 @@ const lines = [
   '',
   '| runtime | backend | steps | first step (ms) | median step (ms) | it/s | PSNR before last step (dB) |',
   '|---|---|---:|---:|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.runtime} | ${r.backend} | ${r.stepMs.length} | ${r.stepMs[0].toFixed(0)} | ${it(r).toFixed(1)} | ${(1000 / it(r)).toFixed(2)} | ${r.psnr.toFixed(2)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.runtime} | ${r.backend} | ${r.stepMs.length} | ${r.stepMs[0].toFixed(0)} | ${it(r).toFixed(1)} | ${(1000 / it(r)).toFixed(2)} | ${r.psnr.toFixed(2)} |`,
+  ),
   '',
   `Chromium wasm / Node: **${gap.toFixed(2)}x** the step time (goal, issue 11: at most 2.5x).`,
   '',
-  '## Where the wasm step\'s time goes',
+  "## Where the wasm step's time goes",
   '',
   `The same ${RES}x${RES} train step as a bare session run (no fit loop), its matrix products alone, and the step with its Sin/Cos`,
   `replaced by Neg (timing only); Node and Chromium (worker, wasm) take turns, ${rounds} rounds, medians after the first; Sin/Cos and`,
@@ -157,13 +228,19 @@ const lines = [
   '',
   `| part of the step | Node, onnxruntime-node, ${threads} threads (ms) | Chromium wasm, ${wasmWhere?.wasmThreads ?? '?'} thread(s), the default (ms) | Chromium / Node | Chromium wasm, ${moreWhere?.wasmThreads ?? '?'} thread(s) (ms) |`,
   '|---|---:|---:|---:|---:|',
-  ...([['whole train step', 'step'], ['its MatMul/Gemm alone', 'matmuls'], ['Sin/Cos (step minus step with Sin/Cos as Neg)', 'trig'], ['the rest (element-wise, Adam, copies in and out)', 'rest']] as const)
-    .map(([label, k]) => `| ${label} | ${ms(pn[k])} | ${ms(pw[k])} | ${(pw[k] / pn[k]).toFixed(2)}x | ${ms(p2[k])} |`),
+  ...(
+    [
+      ['whole train step', 'step'],
+      ['its MatMul/Gemm alone', 'matmuls'],
+      ['Sin/Cos (step minus step with Sin/Cos as Neg)', 'trig'],
+      ['the rest (element-wise, Adam, copies in and out)', 'rest'],
+    ] as const
+  ).map(([label, k]) => `| ${label} | ${ms(pn[k])} | ${ms(pw[k])} | ${(pw[k] / pn[k]).toFixed(2)}x | ${ms(p2[k])} |`),
   '',
   `MatMul throughput: Node ${(mmFlops / pn.matmuls / 1e6).toFixed(1)} GFLOP/s, Chromium wasm ${(mmFlops / pw.matmuls / 1e6).toFixed(1)} GFLOP/s (default threads), ${(mmFlops / p2.matmuls / 1e6).toFixed(1)} GFLOP/s (${moreWhere?.wasmThreads ?? '?'} thread(s)); ${(mmFlops / 1e9).toFixed(2)} GFLOP per step.`,
   '',
-  `The gap by part: the matrix products alone ${(pw.matmuls / pn.matmuls).toFixed(2)}x (onnxruntime's native kernels use AVX-512 where the CPU has it, its wasm build 128-bit SIMD), Sin/Cos ${(pw.trig / pn.trig).toFixed(2)}x (one thread in both), the bare step ${(pw.step / pn.step).toFixed(2)}x. `
-    + 'Measured and not kept (issue 11): the session option intra_op.allow_spinning=0 (no effect: the wasm thread pool is global), the plain `onnxruntime-web/wasm` build instead of the `onnxruntime-web/webgpu` one (0-4 % faster on wasm, not worth a second 14 MB wasm binary), 1 wasm thread instead of one per core (the last column; faster only when other work holds the cores). Kept: the fit runs in a Worker with one wasm thread per core, the page cross-origin isolated, graph optimisation "all".',
+  `The gap by part: the matrix products alone ${(pw.matmuls / pn.matmuls).toFixed(2)}x (onnxruntime's native kernels use AVX-512 where the CPU has it, its wasm build 128-bit SIMD), Sin/Cos ${(pw.trig / pn.trig).toFixed(2)}x (one thread in both), the bare step ${(pw.step / pn.step).toFixed(2)}x. ` +
+    'Measured and not kept (issue 11): the session option intra_op.allow_spinning=0 (no effect: the wasm thread pool is global), the plain `onnxruntime-web/wasm` build instead of the `onnxruntime-web/webgpu` one (0-4 % faster on wasm, not worth a second 14 MB wasm binary), 1 wasm thread instead of one per core (the last column; faster only when other work holds the cores). Kept: the fit runs in a Worker with one wasm thread per core, the page cross-origin isolated, graph optimisation "all".',
   '',
   '## Machine',
   '',

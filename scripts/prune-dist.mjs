@@ -5,7 +5,9 @@
 import { readdirSync, rmSync, existsSync, rmdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const root = join(import.meta.dirname, '..'), dist = join(root, 'dist'), src = join(root, 'src');
+const root = join(import.meta.dirname, '..'),
+  dist = join(root, 'dist'),
+  src = join(root, 'src');
 const OUT = /\.(d\.ts\.map|d\.ts|js\.map|js)$/;
 
 function walk(dir) {

@@ -15,11 +15,18 @@ for (const dir of dirs) {
   const old = await loadBundle(dirSource(dir));
   const neu = await rebuildPrior(old);
   const w = old.manifest.tensors.file;
-  if (neu.manifest.files[w].sha256 !== old.manifest.files[w].sha256) throw new Error(`${dir}: rebuilt ${w} differs from the original; nothing written`);
-  const total = (files: Record<string, { bytes: number }>): number => Object.values(files).reduce((a, f) => a + f.bytes, 0);
-  const changed = Object.keys(neu.manifest.files).filter((f) => neu.manifest.files[f].sha256 !== old.manifest.files[f]?.sha256);
+  if (neu.manifest.files[w].sha256 !== old.manifest.files[w].sha256)
+    throw new Error(`${dir}: rebuilt ${w} differs from the original; nothing written`);
+  const total = (files: Record<string, { bytes: number }>): number =>
+    Object.values(files).reduce((a, f) => a + f.bytes, 0);
+  const changed = Object.keys(neu.manifest.files).filter(
+    (f) => neu.manifest.files[f].sha256 !== old.manifest.files[f]?.sha256,
+  );
   writeBundleDir(dir, neu, true);
-  process.stdout.write(`${dir}: ${w} byte-identical (sha256 ${old.manifest.files[w].sha256.slice(0, 12)}...); ` +
-    `files other than manifest.json ${total(old.manifest.files)} -> ${total(neu.manifest.files)} bytes; changed: ${changed.join(', ') || 'none'}\n`);
-  if (existsSync(join(dir, 'manifest.sig'))) process.stdout.write(`${dir}: manifest.sig is now stale; sign the bundle again\n`);
+  process.stdout.write(
+    `${dir}: ${w} byte-identical (sha256 ${old.manifest.files[w].sha256.slice(0, 12)}...); ` +
+      `files other than manifest.json ${total(old.manifest.files)} -> ${total(neu.manifest.files)} bytes; changed: ${changed.join(', ') || 'none'}\n`,
+  );
+  if (existsSync(join(dir, 'manifest.sig')))
+    process.stdout.write(`${dir}: manifest.sig is now stale; sign the bundle again\n`);
 }

@@ -1,7 +1,11 @@
 // PSNR-vs-iteration chart on a 2D canvas: one line per run (prior, SIREN), axes with dB and iteration
 // ticks, redrawn at most once per animation frame however fast steps arrive.
 
-export interface Series { label: string; color: string; points: { it: number; psnr: number }[] }
+export interface Series {
+  label: string;
+  color: string;
+  points: { it: number; psnr: number }[];
+}
 
 export class PsnrChart {
   private series = new Map<string, Series>();
@@ -28,13 +32,22 @@ export class PsnrChart {
   private schedule(): void {
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.draw(); });
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
   }
 
   draw(): void {
-    const c = this.canvas, ctx = c.getContext('2d');
+    const c = this.canvas,
+      ctx = c.getContext('2d');
     if (!ctx) return;
-    const W = c.width, H = c.height, L = 44, R = 10, T = 24, Bm = 30;
+    const W = c.width,
+      H = c.height,
+      L = 44,
+      R = 10,
+      T = 24,
+      Bm = 30;
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = '#fff';
     ctx.fillRect(0, 0, W, H);
@@ -49,11 +62,15 @@ export class PsnrChart {
     ctx.textAlign = 'right';
     const step = hi - lo > 30 ? 10 : 5;
     for (let db = lo; db <= hi; db += step) {
-      ctx.beginPath(); ctx.moveTo(L, y(db)); ctx.lineTo(W - R, y(db)); ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(L, y(db));
+      ctx.lineTo(W - R, y(db));
+      ctx.stroke();
       ctx.fillText(`${db}`, L - 4, y(db) + 4);
     }
     ctx.textAlign = 'center';
-    for (let k = 0; k <= 4; k++) ctx.fillText(`${Math.round((this.maxIt * k) / 4)}`, x((this.maxIt * k) / 4), H - Bm + 14);
+    for (let k = 0; k <= 4; k++)
+      ctx.fillText(`${Math.round((this.maxIt * k) / 4)}`, x((this.maxIt * k) / 4), H - Bm + 14);
     ctx.fillText('iteration', (L + W - R) / 2, H - 4);
     ctx.save();
     ctx.translate(11, (T + H - Bm) / 2);

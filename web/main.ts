@@ -5,18 +5,46 @@
 // fitted from an audio prior and from a random SIREN side by side, drawn as waveforms, and each can be
 // played (Web Audio). Every failure ends as a message on the page (#error), never a silent stop.
 /// <reference types="vite/client" />
-import { FitWorker, FitError, decodeBlob, toImage, toImageData, decodeWav, isWav, resampleClip, toAudioBuffer, snrDb, MAX_STEP_ROWS, type Clip, type Image, type Signal, type RunSummary, type FitRequest, type ProviderChoice, type WebTask } from '../src/web/index.ts';
+import {
+  FitWorker,
+  FitError,
+  decodeBlob,
+  toImage,
+  toImageData,
+  decodeWav,
+  isWav,
+  resampleClip,
+  toAudioBuffer,
+  snrDb,
+  MAX_STEP_ROWS,
+  type Clip,
+  type Image,
+  type Signal,
+  type RunSummary,
+  type FitRequest,
+  type ProviderChoice,
+  type WebTask,
+} from '../src/web/index.ts';
 import { drawWaveform } from './waveform.ts';
 import { PsnrChart } from './chart.ts';
 // The provider decision without onnxruntime itself (that loads in the worker only).
 import { decideProvider, type ProviderDecision } from '../src/runtime/webgpu-adapter.ts';
 import { bestPrior, domainOf, type PriorFacts } from './prior-match.ts';
 
-interface PriorEntry { name: string; kind: string; config: { kind: string; inDim: number; width: number; depth: number; omega: number; omega0?: number } | null; description?: string; bytes: number }
+interface PriorEntry {
+  name: string;
+  kind: string;
+  config: { kind: string; inDim: number; width: number; depth: number; omega: number; omega0?: number } | null;
+  description?: string;
+  bytes: number;
+}
 /** What the page fits: an image (fitted at the Size menu's resolution) or a clip (at its own rate, or a prior's). */
 type Source = { kind: 'image'; bitmap: ImageBitmap; name: string } | { kind: 'audio'; clip: Clip; name: string };
 type Mode = Source['kind'];
-interface Sample { file: string; label: string }
+interface Sample {
+  file: string;
+  label: string;
+}
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -24,19 +52,50 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 const ui = {
-  task: $<HTMLSelectElement>('task'), observation: $<HTMLCanvasElement>('observation'), panelObs: $('panel-obs'), captionObs: $('caption-obs'),
-  captionTarget: $('caption-target'), psnrLabel: $('psnr-label'), ssim: $('ssim'), ssimWrap: $('ssim-wrap'),
-  file: $<HTMLInputElement>('file'), sample: $<HTMLSelectElement>('sample'), prior: $<HTMLSelectElement>('prior'),
-  compare: $<HTMLInputElement>('compare'), freeze: $<HTMLInputElement>('freeze'), size: $<HTMLSelectElement>('size'), iters: $<HTMLInputElement>('iters'),
-  lr: $<HTMLInputElement>('lr'), backend: $<HTMLSelectElement>('backend'), width: $<HTMLInputElement>('width'),
-  depth: $<HTMLInputElement>('depth'), omega0: $<HTMLInputElement>('omega0'), sirenConfig: $('siren-config'), fit: $<HTMLButtonElement>('fit'),
-  stop: $<HTMLButtonElement>('stop'), download: $<HTMLButtonElement>('download'), drop: $('drop'),
-  target: $<HTMLCanvasElement>('target'), reconPrior: $<HTMLCanvasElement>('recon-prior'), reconSiren: $<HTMLCanvasElement>('recon-siren'),
-  panelPrior: $('panel-prior'), panelSiren: $('panel-siren'), captionPrior: $('caption-prior'), captionSiren: $('caption-siren'),
-  error: $('error'), status: $('status'), psnr: $('psnr'), speed: $('speed'), backendUsed: $('backend-used'),
+  task: $<HTMLSelectElement>('task'),
+  observation: $<HTMLCanvasElement>('observation'),
+  panelObs: $('panel-obs'),
+  captionObs: $('caption-obs'),
+  captionTarget: $('caption-target'),
+  psnrLabel: $('psnr-label'),
+  ssim: $('ssim'),
+  ssimWrap: $('ssim-wrap'),
+  file: $<HTMLInputElement>('file'),
+  sample: $<HTMLSelectElement>('sample'),
+  prior: $<HTMLSelectElement>('prior'),
+  compare: $<HTMLInputElement>('compare'),
+  freeze: $<HTMLInputElement>('freeze'),
+  size: $<HTMLSelectElement>('size'),
+  iters: $<HTMLInputElement>('iters'),
+  lr: $<HTMLInputElement>('lr'),
+  backend: $<HTMLSelectElement>('backend'),
+  width: $<HTMLInputElement>('width'),
+  depth: $<HTMLInputElement>('depth'),
+  omega0: $<HTMLInputElement>('omega0'),
+  sirenConfig: $('siren-config'),
+  fit: $<HTMLButtonElement>('fit'),
+  stop: $<HTMLButtonElement>('stop'),
+  download: $<HTMLButtonElement>('download'),
+  drop: $('drop'),
+  target: $<HTMLCanvasElement>('target'),
+  reconPrior: $<HTMLCanvasElement>('recon-prior'),
+  reconSiren: $<HTMLCanvasElement>('recon-siren'),
+  panelPrior: $('panel-prior'),
+  panelSiren: $('panel-siren'),
+  captionPrior: $('caption-prior'),
+  captionSiren: $('caption-siren'),
+  error: $('error'),
+  status: $('status'),
+  psnr: $('psnr'),
+  speed: $('speed'),
+  backendUsed: $('backend-used'),
   backendReason: $('backend-reason'),
-  waveTarget: $<HTMLCanvasElement>('wave-target'), wavePrior: $<HTMLCanvasElement>('wave-prior'), waveSiren: $<HTMLCanvasElement>('wave-siren'),
-  playTarget: $<HTMLButtonElement>('play-target'), playPrior: $<HTMLButtonElement>('play-prior'), playSiren: $<HTMLButtonElement>('play-siren'),
+  waveTarget: $<HTMLCanvasElement>('wave-target'),
+  wavePrior: $<HTMLCanvasElement>('wave-prior'),
+  waveSiren: $<HTMLCanvasElement>('wave-siren'),
+  playTarget: $<HTMLButtonElement>('play-target'),
+  playPrior: $<HTMLButtonElement>('play-prior'),
+  playSiren: $<HTMLButtonElement>('play-siren'),
 };
 const chart = new PsnrChart($<HTMLCanvasElement>('chart'));
 const base = import.meta.env.BASE_URL;
@@ -107,7 +166,12 @@ function setMode(m: Mode): void {
   const keep = ui.prior.value;
   ui.prior.length = 1; // keeps 'none (random SIREN)'
   for (const x of priors.filter((p) => !p.config || p.config.inDim === (m === 'audio' ? 1 : 2))) {
-    ui.prior.add(new Option(x.config ? `${x.name} (width ${x.config.width}, depth ${x.config.depth})` : `${x.name} (unreadable manifest)`, x.name));
+    ui.prior.add(
+      new Option(
+        x.config ? `${x.name} (width ${x.config.width}, depth ${x.config.depth})` : `${x.name} (unreadable manifest)`,
+        x.name,
+      ),
+    );
   }
   ui.prior.value = [...ui.prior.options].some((o) => o.value === keep) ? keep : '';
   priorTouched = false; // a prior chosen for images says nothing about clips
@@ -125,7 +189,10 @@ async function setSource(blob: Blob, name: string): Promise<void> {
       drawWaveform(ui.waveTarget, clip.signal, clip.rate);
       pickPrior();
       const mixed = clip.fileChannels > 1 ? `, ${clip.fileChannels} channels mixed to mono` : '';
-      const batched = clip.signal.dims[0] > MAX_STEP_ROWS ? `; longer than one step takes, so each step fits ${MAX_STEP_ROWS} random samples` : '';
+      const batched =
+        clip.signal.dims[0] > MAX_STEP_ROWS
+          ? `; longer than one step takes, so each step fits ${MAX_STEP_ROWS} random samples`
+          : '';
       ui.status.textContent = `Clip: ${name} (${clip.signal.dims[0]} samples at ${clip.rate} Hz, ${(clip.signal.dims[0] / clip.rate).toFixed(2)} s${mixed}${batched})`;
     } else {
       source = { kind: 'image', bitmap: await decodeBlob(blob, name), name };
@@ -147,7 +214,13 @@ let playing: AudioBufferSourceNode | null = null;
 async function play(what: 'target' | 'prior' | 'siren'): Promise<void> {
   try {
     const clip = what === 'target' ? playable?.target : playable?.recon[what];
-    if (!playable || !clip) throw new FitError('user', what === 'target' ? 'choose a clip first' : `no ${what === 'prior' ? 'prior' : 'SIREN'} fit to play yet: press Fit`);
+    if (!playable || !clip)
+      throw new FitError(
+        'user',
+        what === 'target'
+          ? 'choose a clip first'
+          : `no ${what === 'prior' ? 'prior' : 'SIREN'} fit to play yet: press Fit`,
+      );
     audio ??= new AudioContext();
     await audio.resume();
     playing?.stop();
@@ -177,7 +250,10 @@ async function loadSample(file: string): Promise<void> {
 function number(input: HTMLInputElement, what: string, integer: boolean): number {
   const v = Number(input.value);
   if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < Number(input.min) || v > Number(input.max)) {
-    throw new FitError('user', `${what} must be ${integer ? 'an integer' : 'a number'} between ${input.min} and ${input.max}, got '${input.value}'`);
+    throw new FitError(
+      'user',
+      `${what} must be ${integer ? 'an integer' : 'a number'} between ${input.min} and ${input.max}, got '${input.value}'`,
+    );
   }
   return v;
 }
@@ -195,7 +271,12 @@ function pickPrior(): void {
   if (priorTouched || !source) return;
   const inDim = source.kind === 'audio' ? 1 : 2;
   const size = source.kind === 'image' ? Number(ui.size.value) : undefined;
-  ui.prior.value = bestPrior(priorFacts.filter((p) => p.inDim === inDim), domainOf(source.name), size)?.name ?? '';
+  ui.prior.value =
+    bestPrior(
+      priorFacts.filter((p) => p.inDim === inDim),
+      domainOf(source.name),
+      size,
+    )?.name ?? '';
   updateConfigVisibility();
 }
 
@@ -223,7 +304,8 @@ async function fitAll(): Promise<void> {
       // A clip is fitted at its prior's sample rate (the browser resamples it); both runs fit the same samples.
       const want = priorFacts.find((p) => p.name === prior?.name)?.rate;
       const clip = want && want !== source.clip.rate ? await resampleClip(source.clip, want) : source.clip;
-      if (clip !== source.clip) ui.status.textContent = `Resampled ${source.name} from ${source.clip.rate} to ${clip.rate} Hz (prior ${prior?.name}'s rate)`;
+      if (clip !== source.clip)
+        ui.status.textContent = `Resampled ${source.name} from ${source.clip.rate} to ${clip.rate} Hz (prior ${prior?.name}'s rate)`;
       target = { signal: clip.signal, rate: clip.rate };
       playable = { target: clip.signal, rate: clip.rate, recon: {} };
     } else {
@@ -233,14 +315,40 @@ async function fitAll(): Promise<void> {
     const lr = number(ui.lr, 'learning rate', false);
     const provider = decision.provider;
     task = ui.task.value as WebTask;
-    const common = { iters, lr, provider, previewEvery: Math.max(1, Math.round(iters / 30)), ...(task === 'fit' ? {} : { task, scale: 4, sigma: 0.1 }) };
+    const common = {
+      iters,
+      lr,
+      provider,
+      previewEvery: Math.max(1, Math.round(iters / 30)),
+      ...(task === 'fit' ? {} : { task, scale: 4, sigma: 0.1 }),
+    };
     // Frozen encoder: a linear fit of the decoder over the prior's features, which takes a larger rate.
     const frozen = ui.freeze.checked ? { lr: 1e-2, encoderLr: 0 } : {};
-    if (prior) runs.push({ key: 'prior', label: `prior ${prior.name}${ui.freeze.checked ? ' (encoder fixed)' : ''}`, req: { ...common, ...frozen, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` } });
+    if (prior)
+      runs.push({
+        key: 'prior',
+        label: `prior ${prior.name}${ui.freeze.checked ? ' (encoder fixed)' : ''}`,
+        req: { ...common, ...frozen, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` },
+      });
     if (!prior || ui.compare.checked) {
-      const config = prior?.config ? { kind: 'siren' as const, width: prior.config.width, depth: prior.config.depth, omega: prior.config.omega, ...(prior.config.omega0 !== undefined ? { omega0: prior.config.omega0 } : {}) }
-        : { width: number(ui.width, 'width', true), depth: number(ui.depth, 'depth', true), ...(mode() === 'audio' ? { omega0: number(ui.omega0, 'first-layer omega', false) } : {}) };
-      runs.push({ key: 'siren', label: 'random SIREN', req: { ...common, priorUrl: null, config, label: `${source?.name}-siren` } });
+      const config = prior?.config
+        ? {
+            kind: 'siren' as const,
+            width: prior.config.width,
+            depth: prior.config.depth,
+            omega: prior.config.omega,
+            ...(prior.config.omega0 !== undefined ? { omega0: prior.config.omega0 } : {}),
+          }
+        : {
+            width: number(ui.width, 'width', true),
+            depth: number(ui.depth, 'depth', true),
+            ...(mode() === 'audio' ? { omega0: number(ui.omega0, 'first-layer omega', false) } : {}),
+          };
+      runs.push({
+        key: 'siren',
+        label: 'random SIREN',
+        req: { ...common, priorUrl: null, config, label: `${source?.name}-siren` },
+      });
     }
     chart.reset(iters);
   } catch (e) {
@@ -260,38 +368,49 @@ async function fitAll(): Promise<void> {
     const wave = run.key === 'prior' ? ui.wavePrior : ui.waveSiren;
     const caption = run.key === 'prior' ? ui.captionPrior : ui.captionSiren;
     caption.textContent = `${run.label}: starting…`;
-    const own = 'image' in target ? { image: { ...target.image, data: target.image.data.slice() } } : { signal: { ...target.signal, data: target.signal.data.slice() }, rate: target.rate };
+    const own =
+      'image' in target
+        ? { image: { ...target.image, data: target.image.data.slice() } }
+        : { signal: { ...target.signal, data: target.signal.data.slice() }, rate: target.rate };
     if ('signal' in target) drawWaveform(wave, target.signal, target.rate);
-    const job = worker.fit({ ...run.req, ...own }, {
-      onStart: ({ backend, config, prior }) => {
-        ui.backendUsed.textContent = backend;
-        ui.status.textContent = `${run.label}: ${config.kind} width ${config.width} depth ${config.depth}` + (prior ? `, prior ${prior.name}${prior.fromCache.length ? ' (from cache)' : ''}` : '');
+    const job = worker.fit(
+      { ...run.req, ...own },
+      {
+        onStart: ({ backend, config, prior }) => {
+          ui.backendUsed.textContent = backend;
+          ui.status.textContent =
+            `${run.label}: ${config.kind} width ${config.width} depth ${config.depth}` +
+            (prior ? `, prior ${prior.name}${prior.fromCache.length ? ' (from cache)' : ''}` : '');
+        },
+        onStep: (it, psnr, itPerSec, iters) => {
+          if (!restoring) {
+            chart.add(run.key, run.label, COLORS[run.key], it, psnr);
+            ui.psnr.textContent = `${psnr.toFixed(2)} dB`;
+          }
+          ui.speed.textContent = `${itPerSec.toFixed(1)} it/s`;
+          caption.textContent = `${run.label}: iteration ${it + 1}/${iters}`;
+        },
+        onSignal: (s) => {
+          if (!playable || !('signal' in target)) return;
+          playable.recon[run.key] = s;
+          drawWaveform(wave, target.signal, target.rate, { signal: s, color: COLORS[run.key] });
+        },
+        onPreview: (img, it, truth) => {
+          draw(canvas, img);
+          if (!truth) return;
+          chart.add(run.key, run.label, COLORS[run.key], it, truth.psnr);
+          ui.psnr.textContent = `${truth.psnr.toFixed(2)} dB`;
+          ui.ssim.textContent = truth.ssim.toFixed(3);
+        },
+        onObservation: (img) => {
+          draw(ui.observation, img);
+          ui.captionObs.textContent =
+            task === 'superres'
+              ? `Observation: ${img.width}x${img.height} (4x downsampled)`
+              : 'Observation: Gaussian noise, sigma 0.1';
+        },
       },
-      onStep: (it, psnr, itPerSec, iters) => {
-        if (!restoring) {
-          chart.add(run.key, run.label, COLORS[run.key], it, psnr);
-          ui.psnr.textContent = `${psnr.toFixed(2)} dB`;
-        }
-        ui.speed.textContent = `${itPerSec.toFixed(1)} it/s`;
-        caption.textContent = `${run.label}: iteration ${it + 1}/${iters}`;
-      },
-      onSignal: (s) => {
-        if (!playable || !('signal' in target)) return;
-        playable.recon[run.key] = s;
-        drawWaveform(wave, target.signal, target.rate, { signal: s, color: COLORS[run.key] });
-      },
-      onPreview: (img, it, truth) => {
-        draw(canvas, img);
-        if (!truth) return;
-        chart.add(run.key, run.label, COLORS[run.key], it, truth.psnr);
-        ui.psnr.textContent = `${truth.psnr.toFixed(2)} dB`;
-        ui.ssim.textContent = truth.ssim.toFixed(3);
-      },
-      onObservation: (img) => {
-        draw(ui.observation, img);
-        ui.captionObs.textContent = task === 'superres' ? `Observation: ${img.width}x${img.height} (4x downsampled)` : 'Observation: Gaussian noise, sigma 0.1';
-      },
-    });
+    );
     current = { id: job.id, cancelled: false };
     let summary: RunSummary;
     try {
@@ -308,7 +427,9 @@ async function fitAll(): Promise<void> {
     if (!restoring) lastFinished = job.id; // a restoration has no bundle to download
     const recon = playable?.recon[run.key];
     const snr = recon && 'signal' in target ? `, SNR ${snrDb(recon.data, target.signal.data).toFixed(2)} dB` : '';
-    const quality = restoring ? `${summary.finalPsnr.toFixed(2)} dB, SSIM ${(summary.ssim ?? NaN).toFixed(3)} vs truth` : `${summary.finalPsnr.toFixed(2)} dB${snr}`;
+    const quality = restoring
+      ? `${summary.finalPsnr.toFixed(2)} dB, SSIM ${(summary.ssim ?? NaN).toFixed(3)} vs truth`
+      : `${summary.finalPsnr.toFixed(2)} dB${snr}`;
     caption.textContent = `${run.label}: ${quality} after ${summary.iters} iterations${summary.stopped ? ' (stopped)' : ''}`;
     ui.psnr.textContent = `${summary.finalPsnr.toFixed(2)} dB`;
     if (restoring) ui.ssim.textContent = (summary.ssim ?? NaN).toFixed(3);
@@ -346,13 +467,27 @@ function wire(): void {
     if (f) void setSource(f, f.name);
   };
   ui.sample.onchange = () => void loadSample(ui.sample.value);
-  ui.size.onchange = () => { if (source?.kind === 'image') { draw(ui.target, targetImage()); pickPrior(); } };
+  ui.size.onchange = () => {
+    if (source?.kind === 'image') {
+      draw(ui.target, targetImage());
+      pickPrior();
+    }
+  };
   ui.playTarget.onclick = () => void play('target');
   ui.playPrior.onclick = () => void play('prior');
   ui.playSiren.onclick = () => void play('siren');
-  ui.prior.onchange = () => { priorTouched = true; updateConfigVisibility(); };
-  ui.backend.onchange = () => void showBackendChoice().catch((e: Error) => { ui.backendReason.textContent = e.message; });
-  ui.drop.ondragover = (e) => { e.preventDefault(); ui.drop.classList.add('dragging'); };
+  ui.prior.onchange = () => {
+    priorTouched = true;
+    updateConfigVisibility();
+  };
+  ui.backend.onchange = () =>
+    void showBackendChoice().catch((e: Error) => {
+      ui.backendReason.textContent = e.message;
+    });
+  ui.drop.ondragover = (e) => {
+    e.preventDefault();
+    ui.drop.classList.add('dragging');
+  };
   ui.drop.ondragleave = () => ui.drop.classList.remove('dragging');
   ui.drop.ondrop = (e) => {
     e.preventDefault();
@@ -361,14 +496,27 @@ function wire(): void {
     if (f) void setSource(f, f.name);
     else showError('nothing to use in the dropped item: drop an image or a WAV file');
   };
-  window.addEventListener('unhandledrejection', (e) => showError(`unexpected error: ${String((e.reason as Error)?.message ?? e.reason)}`));
+  window.addEventListener('unhandledrejection', (e) =>
+    showError(`unexpected error: ${String((e.reason as Error)?.message ?? e.reason)}`),
+  );
 }
 
 async function readPriorFacts(x: PriorEntry): Promise<PriorFacts> {
   try {
-    const m = (await (await fetch(`${base}models/${x.name}/manifest.json`)).json()) as { signal?: { height?: number; rate?: number }; data?: { description?: string }; quantization?: unknown };
+    const m = (await (await fetch(`${base}models/${x.name}/manifest.json`)).json()) as {
+      signal?: { height?: number; rate?: number };
+      data?: { description?: string };
+      quantization?: unknown;
+    };
     const inDim = x.config?.inDim ?? 2;
-    return { name: x.name, inDim, description: m.data?.description ?? x.description, ...(inDim === 2 ? { res: m.signal?.height } : {}), ...(m.signal?.rate ? { rate: m.signal.rate } : {}), quantized: m.quantization !== undefined };
+    return {
+      name: x.name,
+      inDim,
+      description: m.data?.description ?? x.description,
+      ...(inDim === 2 ? { res: m.signal?.height } : {}),
+      ...(m.signal?.rate ? { rate: m.signal.rate } : {}),
+      quantized: m.quantization !== undefined,
+    };
   } catch {
     return { name: x.name, inDim: x.config?.inDim ?? 2, description: x.description }; // listed without a size; still selectable
   }
@@ -383,9 +531,13 @@ async function init(): Promise<void> {
     for (const x of samples) ui.sample.add(new Option(x.label, x.file));
     setMode('image');
     priorFacts = await Promise.all(priors.filter((x) => x.config).map(readPriorFacts));
-    void showBackendChoice().catch((e: Error) => { ui.backendReason.textContent = e.message; });
+    void showBackendChoice().catch((e: Error) => {
+      ui.backendReason.textContent = e.message;
+    });
     updateConfigVisibility();
-    ui.status.textContent = priors.length ? 'Choose an image or a WAV clip and a prior, then Fit.' : 'No priors found under models/; fitting a random SIREN.';
+    ui.status.textContent = priors.length
+      ? 'Choose an image or a WAV clip and a prior, then Fit.'
+      : 'No priors found under models/; fitting a random SIREN.';
     // 'idle' once the first sample is shown (setSource), so the page never reads as ready before it.
     if (samples.length) await loadSample(samples[0].file);
     else setState('idle');
@@ -395,7 +547,9 @@ async function init(): Promise<void> {
 }
 
 // Hook for tests/browser/demo.test.ts: simulates a lost GPU (a driver reset) in the fit worker.
-(window as unknown as { strainerDemo: { loseDevice(): void } }).strainerDemo = { loseDevice: () => worker.loseDeviceForTesting() };
+(window as unknown as { strainerDemo: { loseDevice(): void } }).strainerDemo = {
+  loseDevice: () => worker.loseDeviceForTesting(),
+};
 
 void init();
 
@@ -403,5 +557,7 @@ void init();
 // (web/sw.js); the prior the page fitted from is in the library's own verified cache. Not under the dev
 // server (import.meta.hot exists there), whose modules change with every edit.
 if (!import.meta.hot && 'serviceWorker' in navigator) {
-  navigator.serviceWorker.register('./sw.js').catch((e: Error) => console.warn(`offline support unavailable: ${e.message}`));
+  navigator.serviceWorker
+    .register('./sw.js')
+    .catch((e: Error) => console.warn(`offline support unavailable: ${e.message}`));
 }

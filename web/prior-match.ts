@@ -38,10 +38,14 @@ export function bestPrior(priors: readonly PriorFacts[], domain: Domain, size?: 
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] > b[i];
     return false;
   };
-  let best: PriorFacts | null = null, bestScore: number[] = [];
+  let best: PriorFacts | null = null,
+    bestScore: number[] = [];
   for (const p of priors) {
     const s = score(p);
-    if (best === null || beats(s, bestScore)) { best = p; bestScore = s; }
+    if (best === null || beats(s, bestScore)) {
+      best = p;
+      bestScore = s;
+    }
   }
   return best;
 }

@@ -29,9 +29,22 @@ export interface WebServerOptions {
 // onnxruntime-web needs for wasm threads (https://web.dev/articles/coop-coep).
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-const TYPES: Record<string, string> = { '.wav': 'audio/wav', '.json': 'application/json', '.wasm': 'application/wasm', '.mjs': 'text/javascript', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream' };
+const TYPES: Record<string, string> = {
+  '.wav': 'audio/wav',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.mjs': 'text/javascript',
+  '.onnx': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+};
 
-export interface PriorIndexEntry { name: string; kind: string; config: unknown; description?: string; bytes: number }
+export interface PriorIndexEntry {
+  name: string;
+  kind: string;
+  config: unknown;
+  description?: string;
+  bytes: number;
+}
 
 /** Bundles in `dir` that hold a manifest.json, for the page's prior selector. */
 export function priorIndex(dir: string): PriorIndexEntry[] {
@@ -41,9 +54,20 @@ export function priorIndex(dir: string): PriorIndexEntry[] {
     const mf = join(dir, name, 'manifest.json');
     if (!existsSync(mf)) continue;
     try {
-      const m = JSON.parse(readFileSync(mf, 'utf8')) as { kind?: string; config?: unknown; data?: { description?: string }; files?: Record<string, { bytes: number }> };
+      const m = JSON.parse(readFileSync(mf, 'utf8')) as {
+        kind?: string;
+        config?: unknown;
+        data?: { description?: string };
+        files?: Record<string, { bytes: number }>;
+      };
       const bytes = Object.values(m.files ?? {}).reduce((a, f) => a + (f.bytes ?? 0), 0);
-      out.push({ name, kind: String(m.kind), config: m.config, ...(m.data?.description ? { description: m.data.description } : {}), bytes });
+      out.push({
+        name,
+        kind: String(m.kind),
+        config: m.config,
+        ...(m.data?.description ? { description: m.data.description } : {}),
+        bytes,
+      });
     } catch {
       out.push({ name, kind: 'unreadable', config: null, bytes: 0 }); // listed, so the page can show why it fails
     }
@@ -51,7 +75,10 @@ export function priorIndex(dir: string): PriorIndexEntry[] {
   return out.filter((e) => e.kind === 'prior' || e.kind === 'unreadable');
 }
 
-export interface SampleEntry { file: string; label: string }
+export interface SampleEntry {
+  file: string;
+  label: string;
+}
 
 /** Held-out clips of the speech prior (models/speech-10 was trained on digits/0..9), offered as audio
  *  samples when the speech dataset is fetched (scripts/fetch-data.sh). CC BY-SA 3.0 and fetched, like
@@ -66,7 +93,9 @@ const SPEECH_SAMPLES = [
 function speechSamples(): (SampleEntry & { path: string })[] {
   const dir = cachedDataset('speech');
   if (!dir) return [];
-  return SPEECH_SAMPLES.map((x) => ({ file: x.file, label: x.label, path: join(dir, x.from) })).filter((x) => existsSync(x.path));
+  return SPEECH_SAMPLES.map((x) => ({ file: x.file, label: x.label, path: join(dir, x.from) })).filter((x) =>
+    existsSync(x.path),
+  );
 }
 
 /** The page's sample list: the committed images (web/samples.json, scripts/web-samples.ts) and the speech clips. */
@@ -89,7 +118,8 @@ function serveFolder(prefix: string, root: () => string, index?: () => string) {
     if (index && rel === 'index.json') return send(res, 200, index(), 'application/json');
     const base = resolve(root());
     const file = normalize(join(base, rel));
-    if (!file.startsWith(base + sep) || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${url}`, 'text/plain');
+    if (!file.startsWith(base + sep) || !existsSync(file) || !statSync(file).isFile())
+      return send(res, 404, `not found: ${url}`, 'text/plain');
     const ext = file.slice(file.lastIndexOf('.'));
     send(res, 200, readFileSync(file), TYPES[ext] ?? 'application/octet-stream');
   };
@@ -97,12 +127,18 @@ function serveFolder(prefix: string, root: () => string, index?: () => string) {
 
 function strainerAssets(modelsDir: string): Plugin {
   // The index is read per request, so priors written while the server runs appear.
-  const models = serveFolder('/models/', () => modelsDir, () => JSON.stringify(priorIndex(modelsDir)));
+  const models = serveFolder(
+    '/models/',
+    () => modelsDir,
+    () => JSON.stringify(priorIndex(modelsDir)),
+  );
   // The sample list, and the speech clips from the cache (the images are public/samples files).
   const sampleFiles = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const url = (req.url ?? '').split('?')[0];
     if (url === '/samples/index.json') return send(res, 200, JSON.stringify(sampleIndex()), 'application/json');
-    const clip = url.startsWith('/samples/speech-') ? speechSamples().find((x) => url === `/samples/${x.file}`) : undefined;
+    const clip = url.startsWith('/samples/speech-')
+      ? speechSamples().find((x) => url === `/samples/${x.file}`)
+      : undefined;
     if (clip) return send(res, 200, readFileSync(clip.path), TYPES['.wav']);
     next();
   };
@@ -121,15 +157,29 @@ function strainerAssets(modelsDir: string): Plugin {
       const index = priorIndex(modelsDir);
       this.emitFile({ type: 'asset', fileName: 'models/index.json', source: JSON.stringify(index) });
       for (const e of index) {
-        for (const f of readdirSync(join(modelsDir, e.name))) this.emitFile({ type: 'asset', fileName: `models/${e.name}/${f}`, source: readFileSync(join(modelsDir, e.name, f)) });
+        for (const f of readdirSync(join(modelsDir, e.name)))
+          this.emitFile({
+            type: 'asset',
+            fileName: `models/${e.name}/${f}`,
+            source: readFileSync(join(modelsDir, e.name, f)),
+          });
       }
       this.emitFile({ type: 'asset', fileName: 'samples/index.json', source: JSON.stringify(sampleIndex()) });
-      for (const x of speechSamples()) this.emitFile({ type: 'asset', fileName: `samples/${x.file}`, source: readFileSync(x.path) });
+      for (const x of speechSamples())
+        this.emitFile({ type: 'asset', fileName: `samples/${x.file}`, source: readFileSync(x.path) });
       // The service worker precaches the page and everything it loads (not the prior bundles: the
       // library caches those once verified), so the page works offline after one visit (web/sw.js).
-      const samples = existsSync(join(here, 'public', 'samples')) ? readdirSync(join(here, 'public', 'samples')).map((f) => `samples/${f}`) : [];
-      const files = [...Object.keys(bundle).filter((f) => !f.startsWith('models/') || f === 'models/index.json'), ...samples, 'models/index.json'];
-      const precache = ['./', ...new Set(files.filter((f) => f !== 'index.html' && !f.endsWith('.map')))].map((f) => (f === './' ? f : `./${f}`));
+      const samples = existsSync(join(here, 'public', 'samples'))
+        ? readdirSync(join(here, 'public', 'samples')).map((f) => `samples/${f}`)
+        : [];
+      const files = [
+        ...Object.keys(bundle).filter((f) => !f.startsWith('models/') || f === 'models/index.json'),
+        ...samples,
+        'models/index.json',
+      ];
+      const precache = ['./', ...new Set(files.filter((f) => f !== 'index.html' && !f.endsWith('.map')))].map((f) =>
+        f === './' ? f : `./${f}`,
+      );
       const build = createHash('sha256').update(precache.join('\n')).digest('hex').slice(0, 12);
       const sw = readFileSync(join(here, 'sw.js'), 'utf8')
         .replace('self.__STRAINER_PRECACHE__', JSON.stringify(precache))
@@ -166,7 +216,11 @@ export function webConfig(o: WebServerOptions = {}): InlineConfig {
   };
 }
 
-export interface WebServer { url: string; server: ViteDevServer; close(): Promise<void> }
+export interface WebServer {
+  url: string;
+  server: ViteDevServer;
+  close(): Promise<void>;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

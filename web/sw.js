@@ -9,14 +9,24 @@ const PRECACHE = self.__STRAINER_PRECACHE__;
 const CACHE = `strainer-app-${self.__STRAINER_BUILD__}`;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((c) => c.addAll(PRECACHE))
+      .then(() => self.skipWaiting()),
+  );
 });
 
 self.addEventListener('activate', (event) => {
   // Drop the app caches of older builds; the prior cache (strainer-priors) belongs to the library.
-  event.waitUntil(caches.keys()
-    .then((keys) => Promise.all(keys.filter((k) => k.startsWith('strainer-app-') && k !== CACHE).map((k) => caches.delete(k))))
-    .then(() => self.clients.claim()));
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) =>
+        Promise.all(keys.filter((k) => k.startsWith('strainer-app-') && k !== CACHE).map((k) => caches.delete(k))),
+      )
+      .then(() => self.clients.claim()),
+  );
 });
 
 self.addEventListener('fetch', (event) => {
@@ -24,19 +34,21 @@ self.addEventListener('fetch', (event) => {
   if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
   // Prior bundles go to the network: loadPriorFromUrl falls back to its own verified cache offline.
   if (url.pathname.includes('/models/') && !url.pathname.endsWith('/models/index.json')) return;
-  event.respondWith((async () => {
-    const cache = await caches.open(CACHE);
-    const hit = await cache.match(event.request, { ignoreSearch: true });
-    if (hit) return hit;
-    try {
-      return await fetch(event.request);
-    } catch (e) {
-      // Offline and not precached: a navigation still gets the page itself.
-      if (event.request.mode === 'navigate') {
-        const page = await cache.match('./');
-        if (page) return page;
+  event.respondWith(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const hit = await cache.match(event.request, { ignoreSearch: true });
+      if (hit) return hit;
+      try {
+        return await fetch(event.request);
+      } catch (e) {
+        // Offline and not precached: a navigation still gets the page itself.
+        if (event.request.mode === 'navigate') {
+          const page = await cache.match('./');
+          if (page) return page;
+        }
+        throw e;
       }
-      throw e;
-    }
-  })());
+    })(),
+  );
 });

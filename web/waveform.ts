@@ -5,11 +5,17 @@ import { clipChannels, type Signal } from '../src/web/index.ts';
 
 /** Per column c of `width`, the [min, max] of channel 0 over the samples that column covers. */
 function envelope(samples: Float32Array, width: number): Float32Array {
-  const out = new Float32Array(2 * width), n = samples.length;
+  const out = new Float32Array(2 * width),
+    n = samples.length;
   for (let c = 0; c < width; c++) {
-    const a = Math.floor((c * n) / width), b = Math.max(a + 1, Math.floor(((c + 1) * n) / width));
-    let lo = Infinity, hi = -Infinity;
-    for (let i = a; i < Math.min(b, n); i++) { lo = Math.min(lo, samples[i]); hi = Math.max(hi, samples[i]); }
+    const a = Math.floor((c * n) / width),
+      b = Math.max(a + 1, Math.floor(((c + 1) * n) / width));
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let i = a; i < Math.min(b, n); i++) {
+      lo = Math.min(lo, samples[i]);
+      hi = Math.max(hi, samples[i]);
+    }
     out[2 * c] = lo === Infinity ? 0 : lo;
     out[2 * c + 1] = hi === -Infinity ? 0 : hi;
   }
@@ -17,19 +23,31 @@ function envelope(samples: Float32Array, width: number): Float32Array {
 }
 
 /** Draws `target` (grey) and, if given, `recon` over it in `color`; `rate` labels the time axis. */
-export function drawWaveform(canvas: HTMLCanvasElement, target: Signal, rate: number, recon?: { signal: Signal; color: string }): void {
+export function drawWaveform(
+  canvas: HTMLCanvasElement,
+  target: Signal,
+  rate: number,
+  recon?: { signal: Signal; color: string },
+): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
-  const W = canvas.width, H = canvas.height, mid = H / 2, half = H / 2 - 6;
+  const W = canvas.width,
+    H = canvas.height,
+    mid = H / 2,
+    half = H / 2 - 6;
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, W, H);
   ctx.strokeStyle = '#ddd';
-  ctx.beginPath(); ctx.moveTo(0, mid); ctx.lineTo(W, mid); ctx.stroke();
+  ctx.beginPath();
+  ctx.moveTo(0, mid);
+  ctx.lineTo(W, mid);
+  ctx.stroke();
   const trace = (s: Signal, color: string): void => {
     const env = envelope(clipChannels(s)[0], W);
     ctx.fillStyle = color;
     for (let c = 0; c < W; c++) {
-      const top = mid - env[2 * c + 1] * half, bottom = mid - env[2 * c] * half;
+      const top = mid - env[2 * c + 1] * half,
+        bottom = mid - env[2 * c] * half;
       ctx.fillRect(c, top, 1, Math.max(1, bottom - top));
     }
   };

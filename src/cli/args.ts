@@ -15,14 +15,16 @@ export function floatArg(flag: string, lo: number, hi: number, exclusiveLo = fal
   return (v) => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n)) throw new UserError(`${flag} must be a number, got '${v}'`);
-    if (n < lo || n > hi || (exclusiveLo && n === lo)) throw new UserError(`${flag} must be ${exclusiveLo ? 'above' : 'at least'} ${lo} and at most ${hi}, got ${n}`);
+    if (n < lo || n > hi || (exclusiveLo && n === lo))
+      throw new UserError(`${flag} must be ${exclusiveLo ? 'above' : 'at least'} ${lo} and at most ${hi}, got ${n}`);
     return n;
   };
 }
 
 export function choiceArg<T extends string>(flag: string, choices: readonly T[]): (v: string) => T {
   return (v) => {
-    if (!(choices as readonly string[]).includes(v)) throw new UserError(`${flag} must be one of ${choices.join(', ')}, got '${v}'`);
+    if (!(choices as readonly string[]).includes(v))
+      throw new UserError(`${flag} must be one of ${choices.join(', ')}, got '${v}'`);
     return v as T;
   };
 }

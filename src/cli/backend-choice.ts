@@ -3,13 +3,28 @@
 // is the command's one error line; which runtime runs and why is announced on stderr when it first
 // loads a model (after the command's own input checks, which keep their one-line errors).
 import type { Backend } from '../runtime/session.ts';
-import { chooseBackend, describeChoice, EP_CHOICES, type ChosenBackend, type Ep, type NodeBackendName } from '../node/backend.ts';
+import {
+  chooseBackend,
+  describeChoice,
+  EP_CHOICES,
+  type ChosenBackend,
+  type Ep,
+  type NodeBackendName,
+} from '../node/backend.ts';
 import { choiceArg } from './args.ts';
 
-export const EP_FLAG = ['--ep <ep>', `onnxruntime-node execution provider: ${EP_CHOICES.join(', ')} (default $STRAINER_EP, else auto: webgpu on a hardware adapter, else cpu)`, choiceArg('--ep', EP_CHOICES)] as const;
+export const EP_FLAG = [
+  '--ep <ep>',
+  `onnxruntime-node execution provider: ${EP_CHOICES.join(', ')} (default $STRAINER_EP, else auto: webgpu on a hardware adapter, else cpu)`,
+  choiceArg('--ep', EP_CHOICES),
+] as const;
 
 export async function cliBackend(o: { ep?: Ep; threads?: number; backend?: NodeBackendName }): Promise<ChosenBackend> {
-  const chosen = await chooseBackend({ ...(o.ep ? { ep: o.ep } : {}), ...(o.threads ? { threads: o.threads } : {}), ...(o.backend ? { engine: o.backend } : {}) });
+  const chosen = await chooseBackend({
+    ...(o.ep ? { ep: o.ep } : {}),
+    ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.backend ? { engine: o.backend } : {}),
+  });
   let announced = false;
   const backend: Backend = {
     name: chosen.backend.name,

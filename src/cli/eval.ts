@@ -21,11 +21,30 @@ import { UserError } from '../util/errors.ts';
 
 export const METHODS = ['siren', 'finetuned', 'strainer1', 'strainer10'] as const;
 export type Method = (typeof METHODS)[number];
-const LABEL: Record<Method, string> = { siren: 'SIREN', finetuned: 'SIREN fine-tuned', strainer1: 'STRAINER-1', strainer10: 'STRAINER-10' };
+const LABEL: Record<Method, string> = {
+  siren: 'SIREN',
+  finetuned: 'SIREN fine-tuned',
+  strainer1: 'STRAINER-1',
+  strainer10: 'STRAINER-10',
+};
 
 interface EvalCli {
-  prior: string; prior1?: string; data: string; iters: number; images: number; res?: number; select?: [number, number];
-  methods: string; lr?: number; seed: number; out?: string; json?: boolean; force?: boolean; threads?: number; ep?: Ep; strainer1Iters?: number;
+  prior: string;
+  prior1?: string;
+  data: string;
+  iters: number;
+  images: number;
+  res?: number;
+  select?: [number, number];
+  methods: string;
+  lr?: number;
+  seed: number;
+  out?: string;
+  json?: boolean;
+  force?: boolean;
+  threads?: number;
+  ep?: Ep;
+  strainer1Iters?: number;
 }
 
 const meanStd = (xs: number[]): [number, number] => {
@@ -36,7 +55,9 @@ const meanStd = (xs: number[]): [number, number] => {
 export async function runEval(o: EvalCli): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
   const methods = o.methods.split(',').map((m) => m.trim());
-  for (const m of methods) if (!(METHODS as readonly string[]).includes(m)) throw new UserError(`--methods: unknown method '${m}' (choose from ${METHODS.join(', ')})`);
+  for (const m of methods)
+    if (!(METHODS as readonly string[]).includes(m))
+      throw new UserError(`--methods: unknown method '${m}' (choose from ${METHODS.join(', ')})`);
   const prior = await loadCliPrior(o.prior);
   const res = o.res ?? prior.manifest.signal?.height ?? 64;
   const lr = o.lr ?? prior.manifest.train.lr;
@@ -47,8 +68,15 @@ export async function runEval(o: EvalCli): Promise<void> {
   // Held-out images: the prior's own test split when the data is what it was trained on (in-domain),
   // else the source's held-out split (out-of-domain); "another image" for fine-tuning/STRAINER-1
   // comes from the source's training split, never from the evaluated images.
-  const split = await splitSource(o.data, { res, n: 1, test: o.images, ...(o.select ? { select: o.select } : {}), channels: config.outDim === 1 ? 1 : 3 });
-  const sameData = prior.manifest.data?.files.map((f) => f.sha256).join() === split.source.files.map((f) => f.sha256).join();
+  const split = await splitSource(o.data, {
+    res,
+    n: 1,
+    test: o.images,
+    ...(o.select ? { select: o.select } : {}),
+    channels: config.outDim === 1 ? 1 : 3,
+  });
+  const sameData =
+    prior.manifest.data?.files.map((f) => f.sha256).join() === split.source.files.map((f) => f.sha256).join();
   let test: SourceImage[] = split.test;
   if (sameData && prior.manifest.data) {
     const all = new Map(split.source.images.map((s) => [s.id, s]));
@@ -60,13 +88,19 @@ export async function runEval(o: EvalCli): Promise<void> {
   // image; otherwise the first image of the source that is not evaluated.
   const testIds = new Set(test.map((t) => t.id));
   const trainId = sameData ? prior.manifest.data?.train[0] : undefined;
-  const other = split.source.images.find((s) => s.id === trainId) ?? split.source.images.find((s) => !testIds.has(s.id));
+  const other =
+    split.source.images.find((s) => s.id === trainId) ?? split.source.images.find((s) => !testIds.has(s.id));
   if (!other) throw new UserError(`${o.data}: needs one more image besides the evaluated ones`);
   const domain = sameData ? 'in-domain' : 'out-of-domain';
-  process.stderr.write(`eval ${prior.name} on ${test.length} ${domain} images (${test.map((t) => t.id).join(' ')}) at ${res}x${res}, ${o.iters} iterations; other image: ${other.id}\n`);
+  process.stderr.write(
+    `eval ${prior.name} on ${test.length} ${domain} images (${test.map((t) => t.id).join(' ')}) at ${res}x${res}, ${o.iters} iterations; other image: ${other.id}\n`,
+  );
 
   const opts = { iters: o.iters, lr, seed: o.seed, range };
-  const inits: Partial<Record<Method, Partial<Params> | undefined>> = { siren: undefined, strainer10: priorInit(prior, config) };
+  const inits: Partial<Record<Method, Partial<Params> | undefined>> = {
+    siren: undefined,
+    strainer10: priorInit(prior, config),
+  };
   if (methods.includes('finetuned')) {
     process.stderr.write(`fitting a SIREN to ${other.id} for the fine-tuned baseline...\n`);
     inits.finetuned = (await psnrCurve(backend, config, other.image, opts)).params;
@@ -89,44 +123,83 @@ export async function runEval(o: EvalCli): Promise<void> {
     for (const t of test) {
       const t0 = performance.now();
       curves[m].push((await psnrCurve(backend, config, t.image, opts, inits[m])).curve);
-      process.stderr.write(`  ${LABEL[m]} ${t.id}: ${curves[m][curves[m].length - 1][o.iters].toFixed(2)} dB after ${o.iters} it (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+      process.stderr.write(
+        `  ${LABEL[m]} ${t.id}: ${curves[m][curves[m].length - 1][o.iters].toFixed(2)} dB after ${o.iters} it (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
+      );
     }
   }
 
   const cols = REPORT_ITERS.filter((i) => i <= o.iters);
-  const table = [
-    `PSNR (dB, mean ± std over ${test.length} ${domain} images: ${test.map((t) => t.id).join(', ')}) — prior \`${prior.name}\`, data \`${basename(o.data)}\`, ${res}x${res}, width ${config.width}, lr ${lr}, seed ${o.seed}`,
-    '',
-    `| method | ${cols.map((c) => `it ${c}`).join(' | ')} |`,
-    `|---|${cols.map(() => '---').join('|')}|`,
-    ...(methods as Method[]).map((m) => `| ${LABEL[m]} | ${cols.map((c) => { const [mu, sd] = meanStd(curves[m].map((cv) => cv[c])); return `${mu.toFixed(2)} ± ${sd.toFixed(2)}`; }).join(' | ')} |`),
-  ].join('\n') + '\n';
+  const table =
+    [
+      `PSNR (dB, mean ± std over ${test.length} ${domain} images: ${test.map((t) => t.id).join(', ')}) — prior \`${prior.name}\`, data \`${basename(o.data)}\`, ${res}x${res}, width ${config.width}, lr ${lr}, seed ${o.seed}`,
+      '',
+      `| method | ${cols.map((c) => `it ${c}`).join(' | ')} |`,
+      `|---|${cols.map(() => '---').join('|')}|`,
+      ...(methods as Method[]).map(
+        (m) =>
+          `| ${LABEL[m]} | ${cols
+            .map((c) => {
+              const [mu, sd] = meanStd(curves[m].map((cv) => cv[c]));
+              return `${mu.toFixed(2)} ± ${sd.toFixed(2)}`;
+            })
+            .join(' | ')} |`,
+      ),
+    ].join('\n') + '\n';
   const summary = {
-    prior: prior.name, data: o.data, domain, res, iters: o.iters, images: test.map((t) => t.id), backend: backend.name,
-    psnr: Object.fromEntries((methods as Method[]).map((m) => [m, Object.fromEntries(cols.map((c) => [String(c), +meanStd(curves[m].map((cv) => cv[c]))[0].toFixed(3)]))])),
+    prior: prior.name,
+    data: o.data,
+    domain,
+    res,
+    iters: o.iters,
+    images: test.map((t) => t.id),
+    backend: backend.name,
+    psnr: Object.fromEntries(
+      (methods as Method[]).map((m) => [
+        m,
+        Object.fromEntries(cols.map((c) => [String(c), +meanStd(curves[m].map((cv) => cv[c]))[0].toFixed(3)])),
+      ]),
+    ),
   };
   if (o.out) {
     const dir = resolve(o.out);
     writeFileAtomic(join(dir, 'table.md'), table);
     writeFileAtomic(join(dir, 'results.json'), JSON.stringify({ ...summary, curves }, null, 1) + '\n');
-    writeFileAtomic(join(dir, 'psnr.svg'), lineChartSvg((methods as Method[]).map((m) => ({ name: LABEL[m], points: curves[m][0].map((_, i) => [i, meanStd(curves[m].map((cv) => cv[i]))[0]] as const) })),
-      { title: `${prior.name} on ${basename(o.data)} (${domain}, mean of ${test.length})`, xlabel: 'iteration', ylabel: 'PSNR (dB)' }));
+    writeFileAtomic(
+      join(dir, 'psnr.svg'),
+      lineChartSvg(
+        (methods as Method[]).map((m) => ({
+          name: LABEL[m],
+          points: curves[m][0].map((_, i) => [i, meanStd(curves[m].map((cv) => cv[i]))[0]] as const),
+        })),
+        {
+          title: `${prior.name} on ${basename(o.data)} (${domain}, mean of ${test.length})`,
+          xlabel: 'iteration',
+          ylabel: 'PSNR (dB)',
+        },
+      ),
+    );
   }
   process.stdout.write(o.json ? JSON.stringify(summary) + '\n' : table);
 }
 
 export function registerEval(program: Command): void {
-  program.command('eval')
+  program
+    .command('eval')
     .requiredOption('--prior <dir>', 'the STRAINER-10 prior (models/NAME)')
     .requiredOption('--data <source>', 'folder, NIfTI volume or .npy stack to evaluate on')
     .option('--prior1 <dir>', 'a STRAINER-1 prior (default: pretrain one on another image of the data)')
     .option('--iters <n>', 'fitting iterations per image', intArg('--iters', 1, 1_000_000), 2000)
     .option('--images <n>', 'held-out images (out-of-domain data)', intArg('--images', 1, 1000), 5)
-    .option('--res <r>', 'resolution (default: the prior\'s)', intArg('--res', 2, 4096))
+    .option('--res <r>', "resolution (default: the prior's)", intArg('--res', 2, 4096))
     .option('--select <a:b>', 'half-open z or index range of the data', parseSelect)
     .option('--methods <list>', `comma-separated, from ${METHODS.join(',')}`, METHODS.join(','))
-    .option('--lr <lr>', 'Adam learning rate (default: the prior\'s)', floatArg('--lr', 0, 10, true))
-    .option('--strainer1-iters <n>', 'pretraining iterations of the on-the-fly STRAINER-1 (default: the prior\'s)', intArg('--strainer1-iters', 1, 1_000_000))
+    .option('--lr <lr>', "Adam learning rate (default: the prior's)", floatArg('--lr', 0, 10, true))
+    .option(
+      '--strainer1-iters <n>',
+      "pretraining iterations of the on-the-fly STRAINER-1 (default: the prior's)",
+      intArg('--strainer1-iters', 1, 1_000_000),
+    )
     .option('--seed <s>', 'random seed', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--threads <n>', 'onnxruntime intra-op threads', intArg('--threads', 1, 1024))
     .option(...EP_FLAG)

@@ -11,7 +11,10 @@ import { parseSignatureFile, SIGNATURE_FILE } from '../export/signature.ts';
 import { dirSource } from '../node/fs.ts';
 import { UserError } from '../util/errors.ts';
 
-export interface InfoCliOptions { publicKey?: string; json?: boolean }
+export interface InfoCliOptions {
+  publicKey?: string;
+  json?: boolean;
+}
 
 export type SignatureInfo =
   | { state: 'verified'; key_id: string }
@@ -20,13 +23,31 @@ export type SignatureInfo =
   | { state: 'invalid'; detail: string };
 
 /** The measured quality a manifest records: a prior's gain (eval.gain_db etc.), a fit's PSNR. */
-interface Gain { iteration?: number; strainer_psnr?: number; siren_psnr?: number; gain_db?: number; psnr?: number; curve?: Record<string, { strainer: number; siren: number; gain: number }> }
+interface Gain {
+  iteration?: number;
+  strainer_psnr?: number;
+  siren_psnr?: number;
+  gain_db?: number;
+  psnr?: number;
+  curve?: Record<string, { strainer: number; siren: number; gain: number }>;
+}
 
 export interface BundleInfo {
-  bundle: string; kind: Manifest['kind']; name: string; release: number | null; format_version: number; created: string;
-  config: Manifest['config']; range: Manifest['range']; train: Manifest['train']; signal: Manifest['signal'] | null;
+  bundle: string;
+  kind: Manifest['kind'];
+  name: string;
+  release: number | null;
+  format_version: number;
+  created: string;
+  config: Manifest['config'];
+  range: Manifest['range'];
+  train: Manifest['train'];
+  signal: Manifest['signal'] | null;
   data: { description: string; train: string[]; test: string[]; files: { path: string; sha256: string }[] } | null;
-  signature: SignatureInfo; files: Record<string, number>; total_bytes: number; eval: Gain | null;
+  signature: SignatureInfo;
+  files: Record<string, number>;
+  total_bytes: number;
+  eval: Gain | null;
   /** Compact bundles: how the weights are stored (manifest `quantization`), else null. */
   quantization: { dtype?: string; from?: { name?: string }; max_abs_error?: number } | null;
 }
@@ -36,7 +57,11 @@ function signatureInfo(dir: string, verifiedKey: string | null): SignatureInfo {
   const path = join(dir, SIGNATURE_FILE);
   if (!existsSync(path)) return { state: 'unsigned' };
   try {
-    return { state: 'signed', key_id: parseSignatureFile(readFileSync(path), dir).key_id, detail: 'not verified: pass --public-key to check it' };
+    return {
+      state: 'signed',
+      key_id: parseSignatureFile(readFileSync(path), dir).key_id,
+      detail: 'not verified: pass --public-key to check it',
+    };
   } catch (e) {
     if (e instanceof UserError) return { state: 'invalid', detail: e.message };
     throw e;
@@ -45,42 +70,98 @@ function signatureInfo(dir: string, verifiedKey: string | null): SignatureInfo {
 
 export async function bundleInfo(dir: string, publicKeyFile?: string): Promise<BundleInfo> {
   if (!existsSync(join(dir, 'manifest.json'))) throw new UserError(`${dir}: not a bundle folder (no manifest.json)`);
-  const b = await loadBundle(dirSource(dir), publicKeyFile !== undefined ? { publicKey: readKeyFile(publicKeyFile, '--public-key') } : {});
+  const b = await loadBundle(
+    dirSource(dir),
+    publicKeyFile !== undefined ? { publicKey: readKeyFile(publicKeyFile, '--public-key') } : {},
+  );
   const m = b.manifest;
   const files: Record<string, number> = { 'manifest.json': statSync(join(dir, 'manifest.json')).size };
   if (existsSync(join(dir, SIGNATURE_FILE))) files[SIGNATURE_FILE] = statSync(join(dir, SIGNATURE_FILE)).size;
   for (const [name, f] of Object.entries(m.files)) files[name] = f.bytes;
   const e = (m.eval ?? null) as (Gain & Record<string, unknown>) | null;
   return {
-    bundle: resolve(dir), kind: m.kind, name: m.name, release: m.release ?? null, format_version: m.version, created: m.created,
-    config: m.config, range: m.range, train: m.train, signal: m.signal ?? null,
-    data: m.data ? { description: m.data.description, train: m.data.train, test: m.data.test, files: m.data.files } : null,
+    bundle: resolve(dir),
+    kind: m.kind,
+    name: m.name,
+    release: m.release ?? null,
+    format_version: m.version,
+    created: m.created,
+    config: m.config,
+    range: m.range,
+    train: m.train,
+    signal: m.signal ?? null,
+    data: m.data
+      ? { description: m.data.description, train: m.data.train, test: m.data.test, files: m.data.files }
+      : null,
     signature: signatureInfo(dir, b.signature.state === 'verified' ? b.signature.keyId : null),
-    files, total_bytes: Object.values(files).reduce((a, n) => a + n, 0),
-    quantization: ((m as { quantization?: BundleInfo['quantization'] }).quantization) ?? null,
-    eval: e ? Object.fromEntries(['iteration', 'strainer_psnr', 'siren_psnr', 'gain_db', 'psnr', 'curve'].filter((k) => e[k] !== undefined).map((k) => [k, e[k]])) as Gain : null,
+    files,
+    total_bytes: Object.values(files).reduce((a, n) => a + n, 0),
+    quantization: (m as { quantization?: BundleInfo['quantization'] }).quantization ?? null,
+    eval: e
+      ? (Object.fromEntries(
+          ['iteration', 'strainer_psnr', 'siren_psnr', 'gain_db', 'psnr', 'curve']
+            .filter((k) => e[k] !== undefined)
+            .map((k) => [k, e[k]]),
+        ) as Gain)
+      : null,
   };
 }
 
-const span = (ids: string[]): string => (ids.length > 2 ? `${ids[0]}..${ids[ids.length - 1]} (${ids.length})` : `${ids.join(', ')} (${ids.length})`);
+const span = (ids: string[]): string =>
+  ids.length > 2 ? `${ids[0]}..${ids[ids.length - 1]} (${ids.length})` : `${ids.join(', ')} (${ids.length})`;
 
 export function formatInfo(i: BundleInfo): string {
-  const c = i.config, t = i.train;
+  const c = i.config,
+    t = i.train;
   const sig = i.signature;
   const lines: [string, string][] = [
-    ['bundle', `${i.kind} '${i.name}'${i.release !== null ? ` release ${i.release}` : ' (no release)'}, format version ${i.format_version}, created ${i.created}`],
-    ['config', `${c.kind} inDim ${c.inDim} outDim ${c.outDim} width ${c.width} depth ${c.depth}${c.kind === 'siren' ? ` omega ${c.omega}` : ''}${c.kind === 'siren' && c.omega0 !== undefined && c.omega0 !== c.omega ? ` omega0 ${c.omega0}` : ''}, targets ${i.range}`],
-    ['trained', `${t.iters} iterations, lr ${t.lr}, ${t.signals} signal(s)${i.signal ? ` at ${(i.signal.dims ?? [i.signal.height, i.signal.width]).join('x')}x${i.signal.channels}${i.signal.rate ? ` (${i.signal.rate} Hz)` : ''}` : ''}${t.engine ? `, ${t.engine}` : ''}${t.final_loss !== undefined ? `, final loss ${t.final_loss.toExponential(3)}` : ''}`],
+    [
+      'bundle',
+      `${i.kind} '${i.name}'${i.release !== null ? ` release ${i.release}` : ' (no release)'}, format version ${i.format_version}, created ${i.created}`,
+    ],
+    [
+      'config',
+      `${c.kind} inDim ${c.inDim} outDim ${c.outDim} width ${c.width} depth ${c.depth}${c.kind === 'siren' ? ` omega ${c.omega}` : ''}${c.kind === 'siren' && c.omega0 !== undefined && c.omega0 !== c.omega ? ` omega0 ${c.omega0}` : ''}, targets ${i.range}`,
+    ],
+    [
+      'trained',
+      `${t.iters} iterations, lr ${t.lr}, ${t.signals} signal(s)${i.signal ? ` at ${(i.signal.dims ?? [i.signal.height, i.signal.width]).join('x')}x${i.signal.channels}${i.signal.rate ? ` (${i.signal.rate} Hz)` : ''}` : ''}${t.engine ? `, ${t.engine}` : ''}${t.final_loss !== undefined ? `, final loss ${t.final_loss.toExponential(3)}` : ''}`,
+    ],
   ];
   const q = i.quantization;
-  if (q) lines.push(['weights', `${q.dtype ?? '?'}${q.from?.name ? `, converted from '${q.from.name}'` : ''}${q.max_abs_error !== undefined ? ` (max abs error ${q.max_abs_error})` : ''}`]);
+  if (q)
+    lines.push([
+      'weights',
+      `${q.dtype ?? '?'}${q.from?.name ? `, converted from '${q.from.name}'` : ''}${q.max_abs_error !== undefined ? ` (max abs error ${q.max_abs_error})` : ''}`,
+    ]);
   if (i.data) lines.push(['data', `${i.data.description}; train ${span(i.data.train)}, held out ${span(i.data.test)}`]);
-  lines.push(['signature', sig.state === 'verified' ? `verified: signed by the given key ${sig.key_id}` : sig.state === 'signed' ? `signed by key ${sig.key_id} (${sig.detail})` : sig.state === 'unsigned' ? 'unsigned' : `invalid: ${sig.detail}`]);
-  lines.push(['files', `${Object.entries(i.files).map(([n, b]) => `${n} ${b.toLocaleString('en-US')}`).join(', ')} bytes; total ${(i.total_bytes / 1e6).toFixed(2)} MB`]);
+  lines.push([
+    'signature',
+    sig.state === 'verified'
+      ? `verified: signed by the given key ${sig.key_id}`
+      : sig.state === 'signed'
+        ? `signed by key ${sig.key_id} (${sig.detail})`
+        : sig.state === 'unsigned'
+          ? 'unsigned'
+          : `invalid: ${sig.detail}`,
+  ]);
+  lines.push([
+    'files',
+    `${Object.entries(i.files)
+      .map(([n, b]) => `${n} ${b.toLocaleString('en-US')}`)
+      .join(', ')} bytes; total ${(i.total_bytes / 1e6).toFixed(2)} MB`,
+  ]);
   const e = i.eval;
   if (e?.gain_db !== undefined) {
-    const curve = e.curve ? `; gain by iteration ${Object.entries(e.curve).map(([it, p]) => `${it}: ${p.gain >= 0 ? '+' : ''}${p.gain.toFixed(2)}`).join(', ')}` : '';
-    lines.push(['gain', `${e.gain_db >= 0 ? '+' : ''}${e.gain_db.toFixed(2)} dB at iteration ${e.iteration}: ${e.strainer_psnr?.toFixed(2)} dB from this prior vs ${e.siren_psnr?.toFixed(2)} dB from a random SIREN on the held-out images${curve}`]);
+    const curve = e.curve
+      ? `; gain by iteration ${Object.entries(e.curve)
+          .map(([it, p]) => `${it}: ${p.gain >= 0 ? '+' : ''}${p.gain.toFixed(2)}`)
+          .join(', ')}`
+      : '';
+    lines.push([
+      'gain',
+      `${e.gain_db >= 0 ? '+' : ''}${e.gain_db.toFixed(2)} dB at iteration ${e.iteration}: ${e.strainer_psnr?.toFixed(2)} dB from this prior vs ${e.siren_psnr?.toFixed(2)} dB from a random SIREN on the held-out images${curve}`,
+    ]);
   } else if (e?.psnr !== undefined) {
     lines.push(['psnr', `${e.psnr.toFixed(2)} dB`]);
   }
@@ -93,7 +174,8 @@ export async function runInfo(dir: string, o: InfoCliOptions): Promise<void> {
 }
 
 export function registerInfo(program: Command): void {
-  program.command('info')
+  program
+    .command('info')
     .description('describe a bundle: kind, name, release, config, data, signature, file sizes, measured gain')
     .argument('<bundle>', 'bundle folder (holding manifest.json)')
     .option('--public-key <file>', 'also verify the signature with this public key')

@@ -18,10 +18,31 @@ import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import type { TargetRange } from '../train/grid.ts';
 
 interface PretrainCli {
-  data: string; n: number; test: number; iters: number; res: number; width: number; depth: number; omega?: number; omega0?: number;
-  lr: number; seed: number; targets?: TargetRange; out: string; name?: string; checkpointEvery: number; checkpoint?: string;
-  resume?: boolean; force?: boolean; engine: 'ort' | 'tfjs'; gainIters: number; select?: [number, number];
-  channels: 'auto' | '1' | '3'; json?: boolean; threads?: number; ep?: Ep;
+  data: string;
+  n: number;
+  test: number;
+  iters: number;
+  res: number;
+  width: number;
+  depth: number;
+  omega?: number;
+  omega0?: number;
+  lr: number;
+  seed: number;
+  targets?: TargetRange;
+  out: string;
+  name?: string;
+  checkpointEvery: number;
+  checkpoint?: string;
+  resume?: boolean;
+  force?: boolean;
+  engine: 'ort' | 'tfjs';
+  gainIters: number;
+  select?: [number, number];
+  channels: 'auto' | '1' | '3';
+  json?: boolean;
+  threads?: number;
+  ep?: Ep;
 }
 
 export async function runPretrain(o: PretrainCli): Promise<void> {
@@ -30,59 +51,159 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
   const tfjs = o.engine === 'tfjs' ? await import('../tfjs/engine.ts') : null; // loads tfjs only for this engine
   let bar: Progress | undefined;
   const r = await pretrain(o.data, {
-    res: o.res, n: o.n, test: o.test, ...(o.select ? { select: o.select } : {}), channels: o.channels === 'auto' ? 'auto' : (Number(o.channels) as 1 | 3),
-    iters: o.iters, lr: o.lr, seed: o.seed, model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 }, ...(o.targets ? { range: o.targets } : {}),
-    gainIters: o.gainIters, out, ...(o.name ? { name: o.name } : {}), ...(o.force ? { force: true } : {}), backend,
+    res: o.res,
+    n: o.n,
+    test: o.test,
+    ...(o.select ? { select: o.select } : {}),
+    channels: o.channels === 'auto' ? 'auto' : (Number(o.channels) as 1 | 3),
+    iters: o.iters,
+    lr: o.lr,
+    seed: o.seed,
+    model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 },
+    ...(o.targets ? { range: o.targets } : {}),
+    gainIters: o.gainIters,
+    out,
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.force ? { force: true } : {}),
+    backend,
     ...(tfjs ? { engine: tfjs.pretrainTfjs as PretrainEngine } : {}),
     // The tfjs engine writes no checkpoints; --resume with it is refused by pretrain.
-    ...(!tfjs || o.resume ? { checkpoint: { every: o.checkpointEvery, ...(o.checkpoint ? { path: o.checkpoint } : {}), ...(o.resume ? { resume: true } : {}) } } : {}),
-    log: (line) => { bar?.stop(); bar = undefined; process.stderr.write(`${line}\n`); }, // lines come before and after the steps
-    onStep: (it, loss, psnr) => (bar ??= progress(`pretrain ${o.name ?? basename(out)}`, o.iters, false)).update(it, loss, psnr),
+    ...(!tfjs || o.resume
+      ? {
+          checkpoint: {
+            every: o.checkpointEvery,
+            ...(o.checkpoint ? { path: o.checkpoint } : {}),
+            ...(o.resume ? { resume: true } : {}),
+          },
+        }
+      : {}),
+    log: (line) => {
+      bar?.stop();
+      bar = undefined;
+      process.stderr.write(`${line}\n`);
+    }, // lines come before and after the steps
+    onStep: (it, loss, psnr) =>
+      (bar ??= progress(`pretrain ${o.name ?? basename(out)}`, o.iters, false)).update(it, loss, psnr),
   }).finally(() => bar?.stop());
-  const m = r.prior.manifest, dims = r.prior.dims ?? [o.res, o.res], inDim = dims.length;
-  const finalLoss = r.loss[r.loss.length - 1], meanPsnr = r.meanPsnr[r.meanPsnr.length - 1];
+  const m = r.prior.manifest,
+    dims = r.prior.dims ?? [o.res, o.res],
+    inDim = dims.length;
+  const finalLoss = r.loss[r.loss.length - 1],
+    meanPsnr = r.meanPsnr[r.meanPsnr.length - 1];
   if (tfjs) {
     // The tfjs engine also leaves a standard LayersModel (model.json + shards) beside the prior.
-    await tfjs.saveTfjsPretrained(resolve(out, 'tfjs'), { encoder: r.prior.encoder, decoders: r.decoders }, {
-      config: r.prior.config, signals: m.train.signals, height: dims[inDim - 2] ?? 1, width: dims[inDim - 1],
-      ...(inDim !== 2 ? { dims } : {}), ...(r.prior.rate !== undefined ? { rate: r.prior.rate } : {}),
-      range: r.prior.range, lr: m.train.lr, iters: m.train.iters, seed: o.seed,
-      engine: r.engine, finalLoss, ...(m.data ? { data: m.data } : {}), ...(r.gain ? { eval: r.gain } : {}),
-    }, true);
+    await tfjs.saveTfjsPretrained(
+      resolve(out, 'tfjs'),
+      { encoder: r.prior.encoder, decoders: r.decoders },
+      {
+        config: r.prior.config,
+        signals: m.train.signals,
+        height: dims[inDim - 2] ?? 1,
+        width: dims[inDim - 1],
+        ...(inDim !== 2 ? { dims } : {}),
+        ...(r.prior.rate !== undefined ? { rate: r.prior.rate } : {}),
+        range: r.prior.range,
+        lr: m.train.lr,
+        iters: m.train.iters,
+        seed: o.seed,
+        engine: r.engine,
+        finalLoss,
+        ...(m.data ? { data: m.data } : {}),
+        ...(r.gain ? { eval: r.gain } : {}),
+      },
+      true,
+    );
   }
   const kind = inDim === 1 ? 'clips' : 'images';
   const summary = {
-    prior: r.prior.name, out, iters: m.train.iters, n: m.train.signals, ...(inDim === 2 ? { res: dims[1] } : {}), dims, ...(r.prior.rate !== undefined ? { rate: r.prior.rate } : {}),
-    omega: r.prior.config.omega, omega0: firstOmega(r.prior.config), targets: r.prior.range,
-    final_loss: finalLoss, mean_psnr: meanPsnr, step_ms_median: median(r.stepMs), engine: r.engine, backend: tfjs ? r.engine : backend.name, ...(r.gain ? { gain: r.gain } : {}),
+    prior: r.prior.name,
+    out,
+    iters: m.train.iters,
+    n: m.train.signals,
+    ...(inDim === 2 ? { res: dims[1] } : {}),
+    dims,
+    ...(r.prior.rate !== undefined ? { rate: r.prior.rate } : {}),
+    omega: r.prior.config.omega,
+    omega0: firstOmega(r.prior.config),
+    targets: r.prior.range,
+    final_loss: finalLoss,
+    mean_psnr: meanPsnr,
+    step_ms_median: median(r.stepMs),
+    engine: r.engine,
+    backend: tfjs ? r.engine : backend.name,
+    ...(r.gain ? { gain: r.gain } : {}),
   };
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-  else process.stdout.write(`prior ${r.prior.name} written to ${out}: final loss ${finalLoss.toExponential(3)}, mean PSNR ${meanPsnr.toFixed(2)} dB over ${m.train.signals} ${kind}${r.gain ? `; held-out gain at iteration ${o.gainIters}: ${(r.gain.gain_db as number).toFixed(2)} dB` : ''}; trained on ${r.engine}\n`);
+  else
+    process.stdout.write(
+      `prior ${r.prior.name} written to ${out}: final loss ${finalLoss.toExponential(3)}, mean PSNR ${meanPsnr.toFixed(2)} dB over ${m.train.signals} ${kind}${r.gain ? `; held-out gain at iteration ${o.gainIters}: ${(r.gain.gain_db as number).toFixed(2)} dB` : ''}; trained on ${r.engine}\n`,
+    );
 }
 
 export function registerPretrain(program: Command): void {
-  program.command('pretrain')
-    .requiredOption('--data <source>', 'folder of PNG/JPEG images or of WAV clips (one sample rate), NIfTI volume (.nii/.nii.gz) or .npy image stack')
+  program
+    .command('pretrain')
+    .requiredOption(
+      '--data <source>',
+      'folder of PNG/JPEG images or of WAV clips (one sample rate), NIfTI volume (.nii/.nii.gz) or .npy image stack',
+    )
     .option('--n <n>', 'training signals (10 = STRAINER-10, 1 = STRAINER-1)', intArg('--n', 1, 1000), 10)
     .option('--test <n>', 'held-out signals after the training ones (folders and stacks)', intArg('--test', 0, 1000), 5)
     .option('--select <a:b>', 'half-open z range (volumes) or index range (folders, stacks) to draw from', parseSelect)
     .option('--iters <n>', 'pretraining iterations', intArg('--iters', ITERS_RANGE[0], ITERS_RANGE[1]), 5000)
-    .option('--res <r>', 'images are centre-cropped/padded and resized to r x r (clips keep their samples)', intArg('--res', 2, 4096), 178)
+    .option(
+      '--res <r>',
+      'images are centre-cropped/padded and resized to r x r (clips keep their samples)',
+      intArg('--res', 2, 4096),
+      178,
+    )
     .option('--width <w>', 'hidden width', intArg('--width', 1, 4096), 256)
     .option('--depth <d>', 'linear layers in all (depth-1 sine layers form the encoder)', intArg('--depth', 2, 64), 6)
-    .option('--omega <w0>', 'SIREN omega_0 of the hidden layers, and of the first unless --omega0 (default 30)', floatArg('--omega', 0, 1e4, true))
-    .option('--omega0 <w0>', 'SIREN first-layer omega_0 (default --omega; clips 3000, SIREN\'s audio recipe)', floatArg('--omega0', 0, 1e5, true))
+    .option(
+      '--omega <w0>',
+      'SIREN omega_0 of the hidden layers, and of the first unless --omega0 (default 30)',
+      floatArg('--omega', 0, 1e4, true),
+    )
+    .option(
+      '--omega0 <w0>',
+      "SIREN first-layer omega_0 (default --omega; clips 3000, SIREN's audio recipe)",
+      floatArg('--omega0', 0, 1e5, true),
+    )
     .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, 10, true), 1e-4)
     .option('--seed <s>', 'random seed', intArg('--seed', 0, 2 ** 31 - 1), 0)
-    .option('--targets <r>', 'target range: unit = [0,1], pm1 = [-1,1] (default unit; clips pm1)', choiceArg('--targets', ['unit', 'pm1'] as const))
-    .option('--channels <c>', 'auto, 1 or 3 (clips: auto or 1, mix down to mono)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')
-    .option('--engine <e>', 'ort (onnxruntime-node) or tfjs (TensorFlow.js)', choiceArg('--engine', ['ort', 'tfjs'] as const), 'ort')
+    .option(
+      '--targets <r>',
+      'target range: unit = [0,1], pm1 = [-1,1] (default unit; clips pm1)',
+      choiceArg('--targets', ['unit', 'pm1'] as const),
+    )
+    .option(
+      '--channels <c>',
+      'auto, 1 or 3 (clips: auto or 1, mix down to mono)',
+      choiceArg('--channels', ['auto', '1', '3'] as const),
+      'auto',
+    )
+    .option(
+      '--engine <e>',
+      'ort (onnxruntime-node) or tfjs (TensorFlow.js)',
+      choiceArg('--engine', ['ort', 'tfjs'] as const),
+      'ort',
+    )
     .option('--out <dir>', 'where the prior is written', 'models/prior')
     .option('--name <name>', 'prior name (default: the --out folder name)')
-    .option('--checkpoint-every <n>', 'write a checkpoint every n iterations (0: never; engine ort)', intArg('--checkpoint-every', 0, 10_000_000), 250)
+    .option(
+      '--checkpoint-every <n>',
+      'write a checkpoint every n iterations (0: never; engine ort)',
+      intArg('--checkpoint-every', 0, 10_000_000),
+      250,
+    )
     .option('--checkpoint <file>', 'checkpoint file (default: <out>.checkpoint)')
     .option('--resume', 'continue from the checkpoint')
-    .option('--gain-iters <n>', 'after pretraining, measure PSNR gain over a random SIREN at this iteration on held-out signals (0: skip)', intArg('--gain-iters', 0, 100000), 100)
+    .option(
+      '--gain-iters <n>',
+      'after pretraining, measure PSNR gain over a random SIREN at this iteration on held-out signals (0: skip)',
+      intArg('--gain-iters', 0, 100000),
+      100,
+    )
     .option('--threads <n>', 'onnxruntime intra-op threads', intArg('--threads', 1, 1024))
     .option(...EP_FLAG)
     .option('--force', 'overwrite a non-empty --out folder')

@@ -8,7 +8,12 @@ import { loadBundle, manifestBytes } from '../export/bundle.ts';
 import { quantizePrior, QUANTIZE_TARGETS, type QuantizeTarget } from '../export/quantize.ts';
 import { checkOutDir, dirSource, writeBundleDir } from '../node/fs.ts';
 
-export interface QuantizeCliOptions { to: QuantizeTarget; out: string; force?: boolean; name?: string }
+export interface QuantizeCliOptions {
+  to: QuantizeTarget;
+  out: string;
+  force?: boolean;
+  name?: string;
+}
 
 const bundleBytes = (files: Record<string, { bytes: number }>, manifestBytes: number): number =>
   Object.values(files).reduce((a, f) => a + f.bytes, manifestBytes);
@@ -20,13 +25,18 @@ export async function runQuantize(bundle: string, o: QuantizeCliOptions): Promis
   writeBundleDir(o.out, q, o.force ?? false);
   const before = bundleBytes(src.manifest.files, manifestBytes(src.manifest).byteLength);
   const after = bundleBytes(q.manifest.files, manifestBytes(q.manifest).byteLength);
-  process.stdout.write(`wrote prior '${q.manifest.name}' (${q.manifest.quantization!.dtype}) to ${resolve(o.out)}: ${after} bytes, ` +
-    `${(100 * after / before).toFixed(1)} % of '${src.manifest.name}' (${before} bytes); largest weight change ${q.manifest.quantization!.max_abs_error}\n`);
+  process.stdout.write(
+    `wrote prior '${q.manifest.name}' (${q.manifest.quantization!.dtype}) to ${resolve(o.out)}: ${after} bytes, ` +
+      `${((100 * after) / before).toFixed(1)} % of '${src.manifest.name}' (${before} bytes); largest weight change ${q.manifest.quantization!.max_abs_error}\n`,
+  );
 }
 
 export function registerQuantize(program: Command): void {
-  program.command('quantize')
-    .description('write a compact copy of a float32 prior: encoder weights as float16, or int8 with a scale per output channel')
+  program
+    .command('quantize')
+    .description(
+      'write a compact copy of a float32 prior: encoder weights as float16, or int8 with a scale per output channel',
+    )
     .argument('<bundle>', 'float32 prior folder, e.g. models/mri-178')
     .requiredOption('--to <dtype>', `storage: ${QUANTIZE_TARGETS.join(' or ')}`, choiceArg('--to', QUANTIZE_TARGETS))
     .requiredOption('--out <dir>', 'prior folder to write, e.g. models/NAME-int8')

@@ -22,9 +22,22 @@ import { UserError } from '../util/errors.ts';
 import { loadImage } from '../node/read.ts';
 
 export interface RestoreCliOptions {
-  task: RestoreTask; scale?: number; sigma?: number; prior?: string; iters: number; lr: number; encoderLr?: number;
-  width?: number; seed: number; truth?: string; out: string; json?: boolean; force?: boolean;
-  backend: NodeBackendName; ep?: Ep; threads?: number;
+  task: RestoreTask;
+  scale?: number;
+  sigma?: number;
+  prior?: string;
+  iters: number;
+  lr: number;
+  encoderLr?: number;
+  width?: number;
+  seed: number;
+  truth?: string;
+  out: string;
+  json?: boolean;
+  force?: boolean;
+  backend: NodeBackendName;
+  ep?: Ep;
+  threads?: number;
 }
 
 function readImage(path: string, what: string, channels?: 1 | 3): Image {
@@ -34,26 +47,33 @@ function readImage(path: string, what: string, channels?: 1 | 3): Image {
 
 /** The --json summary: PSNR/SSIM against the truth at the report iterations <= iters, fit's keys. */
 export function restoreSummary(r: RestoreResult): Record<string, unknown> {
-  const psnr: Record<string, number> = {}, ssim: Record<string, number> = {};
+  const psnr: Record<string, number> = {},
+    ssim: Record<string, number> = {};
   for (const p of r.points) {
     if (!REPORT_ITERS.includes(p.iter)) continue;
     psnr[String(p.iter)] = +p.psnr.toFixed(3);
     ssim[String(p.iter)] = +p.ssim.toFixed(4);
   }
   return {
-    psnr, ssim,
+    psnr,
+    ssim,
     final_psnr: r.final ? +r.final.psnr.toFixed(3) : null,
     final_ssim: r.final ? +r.final.ssim.toFixed(4) : null,
-    iters: r.iters, task: r.task, scale: r.scale,
-    step_ms_median: +median(r.stepMs).toFixed(2), backend: r.backend, prior: r.prior,
+    iters: r.iters,
+    task: r.task,
+    scale: r.scale,
+    step_ms_median: +median(r.stepMs).toFixed(2),
+    backend: r.backend,
+    prior: r.prior,
     ...(r.encoderLr !== undefined ? { encoder_lr: r.encoderLr } : {}),
   };
 }
 
 export async function runRestore(imagePath: string, o: RestoreCliOptions): Promise<void> {
   if (o.task === 'superres' && o.sigma !== undefined) throw new UserError('--sigma applies to --task denoise only');
-  if (o.task === 'denoise' && o.scale !== undefined) throw new UserError('--scale applies to --task superres only (denoising keeps the size)');
-  const scale = o.task === 'superres' ? o.scale ?? 4 : 1;
+  if (o.task === 'denoise' && o.scale !== undefined)
+    throw new UserError('--scale applies to --task superres only (denoising keeps the size)');
+  const scale = o.task === 'superres' ? (o.scale ?? 4) : 1;
   checkOutDir(o.out, o.force ?? false);
   let obs = readImage(imagePath, 'the observation');
   let truth = o.truth ? readImage(o.truth, 'the truth', obs.channels) : undefined;
@@ -68,7 +88,13 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
   const { backend } = await cliBackend(o);
   const bar = progress(`restore ${basename(imagePath)} (${o.task})`, o.iters, false);
   const r = await restoreImage(obs, {
-    task: o.task, scale, config: { width: o.width }, prior, iters: o.iters, lr: o.lr, seed: o.seed,
+    task: o.task,
+    scale,
+    config: { width: o.width },
+    prior,
+    iters: o.iters,
+    lr: o.lr,
+    seed: o.seed,
     ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
     backend,
     ...(truth ? { truth } : {}),
@@ -79,34 +105,69 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
   const summary = restoreSummary(r);
   writeFileAtomic(join(o.out, 'restored.png'), encodePng(r.image));
   if (o.sigma !== undefined) writeFileAtomic(join(o.out, 'observation.png'), encodePng(obs));
-  writeFileAtomic(join(o.out, 'summary.json'), JSON.stringify({ ...summary, image: basename(imagePath), points: r.points }, null, 2) + '\n');
-  process.stderr.write(`wrote ${resolve(o.out)} (restored.png ${r.image.width}x${r.image.height}${o.sigma !== undefined ? ', observation.png' : ''}, summary.json)\n`);
+  writeFileAtomic(
+    join(o.out, 'summary.json'),
+    JSON.stringify({ ...summary, image: basename(imagePath), points: r.points }, null, 2) + '\n',
+  );
+  process.stderr.write(
+    `wrote ${resolve(o.out)} (restored.png ${r.image.width}x${r.image.height}${o.sigma !== undefined ? ', observation.png' : ''}, summary.json)\n`,
+  );
   if (o.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
   }
   if (r.final) {
-    const cols = r.points.filter((p) => REPORT_ITERS.includes(p.iter)).map((p) => `${p.iter}: ${p.psnr.toFixed(2)}/${p.ssim.toFixed(3)}`).join('  ');
-    process.stdout.write(`PSNR (dB)/SSIM vs truth at iteration  ${cols}\nfinal PSNR ${r.final.psnr.toFixed(2)} dB, SSIM ${r.final.ssim.toFixed(4)} after ${r.iters} iterations, median step ${summary.step_ms_median} ms on ${r.backend}\n`);
+    const cols = r.points
+      .filter((p) => REPORT_ITERS.includes(p.iter))
+      .map((p) => `${p.iter}: ${p.psnr.toFixed(2)}/${p.ssim.toFixed(3)}`)
+      .join('  ');
+    process.stdout.write(
+      `PSNR (dB)/SSIM vs truth at iteration  ${cols}\nfinal PSNR ${r.final.psnr.toFixed(2)} dB, SSIM ${r.final.ssim.toFixed(4)} after ${r.iters} iterations, median step ${summary.step_ms_median} ms on ${r.backend}\n`,
+    );
   } else {
-    process.stdout.write(`restored ${r.image.width}x${r.image.height} after ${r.iters} iterations (no --truth: no PSNR/SSIM), median step ${summary.step_ms_median} ms on ${r.backend}\n`);
+    process.stdout.write(
+      `restored ${r.image.width}x${r.image.height} after ${r.iters} iterations (no --truth: no PSNR/SSIM), median step ${summary.step_ms_median} ms on ${r.backend}\n`,
+    );
   }
 }
 
 export function registerRestore(program: Command): void {
-  program.command('restore')
+  program
+    .command('restore')
     .argument('<image>', 'the observation: low-resolution image (superres) or noisy image (denoise), PNG or JPEG')
     .requiredOption('--task <t>', `inverse problem: ${RESTORE_TASKS.join(' or ')}`, choiceArg('--task', RESTORE_TASKS))
-    .option('--scale <s>', 'superres: integer upscaling factor; the forward model averages s x s blocks (default 4)', intArg('--scale', 2, 64))
-    .option('--sigma <s>', 'denoise: add Gaussian noise of this sigma (seeded by --seed) to IMAGE first; IMAGE is then the truth', floatArg('--sigma', 0, 1))
+    .option(
+      '--scale <s>',
+      'superres: integer upscaling factor; the forward model averages s x s blocks (default 4)',
+      intArg('--scale', 2, 64),
+    )
+    .option(
+      '--sigma <s>',
+      'denoise: add Gaussian noise of this sigma (seeded by --seed) to IMAGE first; IMAGE is then the truth',
+      floatArg('--sigma', 0, 1),
+    )
     .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
-    .option('--iters <n>', 'training iterations (denoising relies on stopping early)', intArg('--iters', ...ITERS_RANGE), 500)
+    .option(
+      '--iters <n>',
+      'training iterations (denoising relies on stopping early)',
+      intArg('--iters', ...ITERS_RANGE),
+      500,
+    )
     .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, LR_MAX, true), 1e-4)
-    .option('--encoder-lr <lr>', 'learning rate of the encoder (sine) layers, default --lr; 0 keeps the prior\'s features fixed and fits only the decoder', floatArg('--encoder-lr', 0, LR_MAX))
-    .option('--width <w>', 'hidden width (default 256, or the prior\'s)', intArg('--width', 1, 4096))
+    .option(
+      '--encoder-lr <lr>',
+      "learning rate of the encoder (sine) layers, default --lr; 0 keeps the prior's features fixed and fits only the decoder",
+      floatArg('--encoder-lr', 0, LR_MAX),
+    )
+    .option('--width <w>', "hidden width (default 256, or the prior's)", intArg('--width', 1, 4096))
     .option('--seed <s>', 'random seed (init, noise)', intArg('--seed', 0, 2 ** 31 - 1), 0)
     .option('--truth <file>', 'ground truth at the output size: report PSNR and SSIM against it')
-    .option('--backend <b>', 'runtime: ort (onnxruntime-node) or reference (slow interpreter)', choiceArg('--backend', NODE_BACKENDS), 'ort')
+    .option(
+      '--backend <b>',
+      'runtime: ort (onnxruntime-node) or reference (slow interpreter)',
+      choiceArg('--backend', NODE_BACKENDS),
+      'ort',
+    )
     .option(...EP_FLAG)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', intArg('--threads', 1, 1024))
     .option('--out <dir>', 'output folder for restored.png and summary.json', 'restored')

@@ -11,7 +11,11 @@ import { signManifest, SIGNATURE_FILE } from '../export/signature.ts';
 import { dirSource, writeFileAtomic } from '../node/fs.ts';
 import { UserError } from '../util/errors.ts';
 
-export interface SignCliOptions { key: string; release?: number; force?: boolean }
+export interface SignCliOptions {
+  key: string;
+  release?: number;
+  force?: boolean;
+}
 
 /** The manifest text with `release` set right after `name`, in writeBundleDir's layout. */
 export function withRelease(text: string, release: number): string {
@@ -35,7 +39,9 @@ export async function runSign(dir: string, o: SignCliOptions): Promise<void> {
   const b = await loadBundle(dirSource(dir)); // never vouch for files that already fail their hashes
   const current = b.manifest.release;
   if (o.release !== undefined && current !== undefined && o.release < current && !o.force) {
-    throw new UserError(`${dir}: --release ${o.release} is below the manifest's release ${current} (clients that saw ${current} refuse it; pass --force to go back anyway)`);
+    throw new UserError(
+      `${dir}: --release ${o.release} is below the manifest's release ${current} (clients that saw ${current} refuse it; pass --force to go back anyway)`,
+    );
   }
   const text = readFileSync(manifestPath, 'utf8');
   const manifest = o.release !== undefined && o.release !== current ? withRelease(text, o.release) : text;
@@ -44,15 +50,22 @@ export async function runSign(dir: string, o: SignCliOptions): Promise<void> {
   if (manifest !== text) writeFileAtomic(manifestPath, bytes);
   writeFileAtomic(sigPath, sig.bytes);
   const release = o.release ?? current;
-  process.stdout.write(`signed ${manifestPath}${release !== undefined ? ` (release ${release})` : ''} with key ${sig.keyId}: wrote ${sigPath}\n`);
+  process.stdout.write(
+    `signed ${manifestPath}${release !== undefined ? ` (release ${release})` : ''} with key ${sig.keyId}: wrote ${sigPath}\n`,
+  );
 }
 
 export function registerSign(program: Command): void {
-  program.command('sign')
+  program
+    .command('sign')
     .description('sign a bundle: an Ed25519 signature over manifest.json (which pins every file by sha256)')
     .argument('<bundle>', 'bundle folder (holding manifest.json)')
     .requiredOption('--key <file>', 'private key (PEM, as strainer keygen writes NAME.pem)')
-    .option('--release <n>', 'set the manifest\'s release number first (clients refuse a release below one they verified)', intArg('--release', 0, Number.MAX_SAFE_INTEGER))
+    .option(
+      '--release <n>',
+      "set the manifest's release number first (clients refuse a release below one they verified)",
+      intArg('--release', 0, Number.MAX_SAFE_INTEGER),
+    )
     .option('--force', 'replace an existing manifest.sig, or lower the release')
     .action(async (dir: string, opts: SignCliOptions) => runSign(dir, opts));
 }

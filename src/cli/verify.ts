@@ -29,10 +29,12 @@ const noted = new Set<string>();
 /** Loads the prior in folder `arg` (or shipped under that name); with `publicKeyFile` it must be signed by that key. */
 export async function loadCliPrior(arg: string, publicKeyFile?: string): Promise<BundledPrior> {
   const dir = priorDir(arg); // a folder, or the name of a prior shipped with strainer
-  if (publicKeyFile !== undefined) return loadPrior(dirSource(dir), { publicKey: readKeyFile(publicKeyFile, '--public-key') });
+  if (publicKeyFile !== undefined)
+    return loadPrior(dirSource(dir), { publicKey: readKeyFile(publicKeyFile, '--public-key') });
   // A prior shipped in the package is always checked against the project key shipped beside it.
   const projectKey = join(SHIPPED_PRIORS_DIR, PROJECT_KEY_FILE);
-  if (resolve(dir, '..') === resolve(SHIPPED_PRIORS_DIR) && existsSync(projectKey)) return loadPrior(dirSource(dir), { publicKey: readFileSync(projectKey, 'utf8') });
+  if (resolve(dir, '..') === resolve(SHIPPED_PRIORS_DIR) && existsSync(projectKey))
+    return loadPrior(dirSource(dir), { publicKey: readFileSync(projectKey, 'utf8') });
   const prior = await loadPrior(dirSource(dir));
   const note = isSigned(dir)
     ? `strainer: note: prior ${dir} is signed but not verified (pass --public-key to check the signature)\n`
@@ -44,7 +46,10 @@ export async function loadCliPrior(arg: string, publicKeyFile?: string): Promise
   return prior;
 }
 
-export interface VerifyCliOptions { publicKey: string; json?: boolean }
+export interface VerifyCliOptions {
+  publicKey: string;
+  json?: boolean;
+}
 
 export async function runVerify(dir: string, o: VerifyCliOptions): Promise<void> {
   if (!existsSync(join(dir, 'manifest.json'))) throw new UserError(`${dir}: not a bundle folder (no manifest.json)`);
@@ -53,17 +58,30 @@ export async function runVerify(dir: string, o: VerifyCliOptions): Promise<void>
   const keyId = b.signature.state === 'verified' ? b.signature.keyId : '?';
   const files = Object.keys(m.files);
   if (o.json) {
-    process.stdout.write(JSON.stringify({ bundle: resolve(dir), kind: m.kind, name: m.name, release: m.release ?? null, signature: 'verified', key_id: keyId, files }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        bundle: resolve(dir),
+        kind: m.kind,
+        name: m.name,
+        release: m.release ?? null,
+        signature: 'verified',
+        key_id: keyId,
+        files,
+      }) + '\n',
+    );
   } else {
-    process.stdout.write(`${dir}: ${m.kind} '${m.name}'${m.release !== undefined ? ` release ${m.release}` : ''}: signature by key ${keyId} verified; ${files.length} files match manifest.json (${files.join(', ')})\n`);
+    process.stdout.write(
+      `${dir}: ${m.kind} '${m.name}'${m.release !== undefined ? ` release ${m.release}` : ''}: signature by key ${keyId} verified; ${files.length} files match manifest.json (${files.join(', ')})\n`,
+    );
   }
 }
 
 export function registerVerify(program: Command): void {
-  program.command('verify')
-    .description('check a bundle\'s signature against a public key, and every file against its manifest')
+  program
+    .command('verify')
+    .description("check a bundle's signature against a public key, and every file against its manifest")
     .argument('<bundle>', 'bundle folder (holding manifest.json and manifest.sig)')
-    .requiredOption('--public-key <file>', 'the signer\'s public key (PEM, as strainer keygen writes NAME.pub)')
+    .requiredOption('--public-key <file>', "the signer's public key (PEM, as strainer keygen writes NAME.pub)")
     .option('--json', 'print the result as JSON')
     .action(async (dir: string, opts: VerifyCliOptions) => runVerify(dir, opts));
 }

@@ -10,7 +10,14 @@ import type { TargetRange } from '../train/grid.ts';
 import type { AdamConfig } from '../train/adam.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256Hex } from '../util/sha256.ts';
-import { decodeTensor, encodeTensor, align4, type StoredTensor, type TensorDtype, type QuantizationInfo } from './tensor-codec.ts';
+import {
+  decodeTensor,
+  encodeTensor,
+  align4,
+  type StoredTensor,
+  type TensorDtype,
+  type QuantizationInfo,
+} from './tensor-codec.ts';
 import { checkSignature, type SignatureStatus } from './signature.ts';
 
 export const FORMAT = 'strainer';
@@ -27,8 +34,16 @@ export function formatVersion(entries: readonly TensorEntry[]): number {
 
 /** name, shape, offset, length; `dtype` (absent: float32) and, for int8, `scaleOffset` (tensor-codec.ts). */
 export type TensorEntry = StoredTensor;
-export interface GraphEntry { file: string; inputs: string[]; outputs: string[]; doc: string }
-export interface FileEntry { sha256: string; bytes: number }
+export interface GraphEntry {
+  file: string;
+  inputs: string[];
+  outputs: string[];
+  doc: string;
+}
+export interface FileEntry {
+  sha256: string;
+  bytes: number;
+}
 
 export interface Manifest {
   format: typeof FORMAT;
@@ -42,11 +57,27 @@ export interface Manifest {
   created: string;
   config: InrConfig;
   range: TargetRange;
-  train: { lr: number; iters: number; adam: AdamConfig; batch: number; signals: number; final_loss?: number; engine?: string };
+  train: {
+    lr: number;
+    iters: number;
+    adam: AdamConfig;
+    batch: number;
+    signals: number;
+    final_loss?: number;
+    engine?: string;
+  };
   /** The signal's grid: height x width for images; clips and volumes add `dims` ([n], [d, h, w]; height
    *  and width are then the last two axes, 1 x n for a clip), clips their sample `rate` (Hz) and, when
    *  fitted on a prior's time grid, its `lattice` (sample i at -1 + 2 i / (lattice - 1), grid.ts). */
-  signal?: { height: number; width: number; channels: number; source?: string; dims?: number[]; rate?: number; lattice?: number[] };
+  signal?: {
+    height: number;
+    width: number;
+    channels: number;
+    source?: string;
+    dims?: number[];
+    rate?: number;
+    lattice?: number[];
+  };
   /** Priors: what they were trained on, the split, and measured quality. */
   data?: { description: string; files: { path: string; sha256: string }[]; train: string[]; test: string[] };
   eval?: Record<string, unknown>;
@@ -57,10 +88,15 @@ export interface Manifest {
   files: Record<string, FileEntry>;
 }
 
-export type ManifestDraft = Omit<Manifest, 'format' | 'version' | 'files' | 'tensors' | 'created'> & { created?: string };
+export type ManifestDraft = Omit<Manifest, 'format' | 'version' | 'files' | 'tensors' | 'created'> & {
+  created?: string;
+};
 
 /** Packs tensors into one file, each as its `dtype` (default float32) at a 4-byte aligned offset. */
-export function packTensors(tensors: Record<string, HostTensor & { dtype?: TensorDtype }>): { bin: Uint8Array; entries: TensorEntry[] } {
+export function packTensors(tensors: Record<string, HostTensor & { dtype?: TensorDtype }>): {
+  bin: Uint8Array;
+  entries: TensorEntry[];
+} {
   const entries: TensorEntry[] = [];
   const parts: Uint8Array[] = [];
   let offset = 0;
@@ -68,7 +104,14 @@ export function packTensors(tensors: Record<string, HostTensor & { dtype?: Tenso
     const dtype = t.dtype ?? 'float32';
     const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.shape);
     // float32 entries keep the layout of bundles written before dtypes existed (no dtype field).
-    entries.push({ name, shape: [...t.shape], offset, length: t.data.length, ...(dtype !== 'float32' ? { dtype } : {}), ...(scaleAt !== undefined ? { scaleOffset: offset + scaleAt } : {}) });
+    entries.push({
+      name,
+      shape: [...t.shape],
+      offset,
+      length: t.data.length,
+      ...(dtype !== 'float32' ? { dtype } : {}),
+      ...(scaleAt !== undefined ? { scaleOffset: offset + scaleAt } : {}),
+    });
     parts.push(bytes);
     offset = align4(offset + bytes.byteLength);
   }
@@ -86,8 +129,14 @@ export function unpackTensors(bin: Uint8Array, entries: readonly TensorEntry[]):
   let total = 0;
   for (const e of entries) {
     const name: unknown = (e as Partial<TensorEntry> | null)?.name;
-    if (typeof name !== 'string' || name === '__proto__' || Object.hasOwn(out, name)) throw new UserError(`tensor entry ${JSON.stringify(name) ?? 'undefined'} is unnamed or repeated (corrupt bundle)`);
-    const ok = Array.isArray(e.shape) && e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && Number.isSafeInteger(e.length);
+    if (typeof name !== 'string' || name === '__proto__' || Object.hasOwn(out, name))
+      throw new UserError(
+        `tensor entry ${JSON.stringify(name) ?? 'undefined'} is unnamed or repeated (corrupt bundle)`,
+      );
+    const ok =
+      Array.isArray(e.shape) &&
+      e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+      Number.isSafeInteger(e.length);
     total += ok ? e.length : Infinity;
     if (!ok || e.shape.reduce((a, b) => a * b, 1) !== e.length || total > bin.byteLength) {
       throw new UserError(`tensor '${name}' does not fit the tensor file (corrupt bundle)`);
@@ -103,7 +152,10 @@ export interface FileSource {
   read(name: string): Promise<Uint8Array>;
 }
 
-export interface BuiltBundle { manifest: Manifest; files: Record<string, Uint8Array> }
+export interface BuiltBundle {
+  manifest: Manifest;
+  files: Record<string, Uint8Array>;
+}
 
 /** The bytes of a bundle's manifest.json, as every writer stores it (a folder, a zip, an in-memory
  *  source); a signature covers exactly these bytes. */
@@ -112,13 +164,21 @@ export function manifestBytes(m: Manifest): Uint8Array {
 }
 
 /** Completes a manifest: adds the tensor file and every file's sha256. */
-export async function buildBundle(draft: ManifestDraft, tensors: Record<string, HostTensor & { dtype?: TensorDtype }>, graphs: Record<string, Uint8Array>, tensorFile = 'weights.bin'): Promise<BuiltBundle> {
+export async function buildBundle(
+  draft: ManifestDraft,
+  tensors: Record<string, HostTensor & { dtype?: TensorDtype }>,
+  graphs: Record<string, Uint8Array>,
+  tensorFile = 'weights.bin',
+): Promise<BuiltBundle> {
   const { bin, entries } = packTensors(tensors);
   const files: Record<string, Uint8Array> = { ...graphs, [tensorFile]: bin };
   const fileEntries: Record<string, FileEntry> = {};
-  for (const [name, bytes] of Object.entries(files)) fileEntries[name] = { sha256: await sha256Hex(bytes), bytes: bytes.byteLength };
+  for (const [name, bytes] of Object.entries(files))
+    fileEntries[name] = { sha256: await sha256Hex(bytes), bytes: bytes.byteLength };
   const manifest: Manifest = {
-    format: FORMAT, version: formatVersion(entries), created: draft.created ?? new Date().toISOString(),
+    format: FORMAT,
+    version: formatVersion(entries),
+    created: draft.created ?? new Date().toISOString(),
     ...draft,
     tensors: { file: tensorFile, entries },
     files: fileEntries,
@@ -134,12 +194,22 @@ export function parseManifest(text: string, where: string): Manifest {
     throw new UserError(`${where}: manifest.json is not valid JSON`);
   }
   if (m?.format !== FORMAT) throw new UserError(`${where}: not a strainer bundle (format '${String(m?.format)}')`);
-  if (!(Number.isSafeInteger(m.version) && m.version >= 1 && m.version <= FORMAT_VERSION)) throw new UserError(`${where}: bundle format version ${m.version} is not supported (this strainer reads versions 1 to ${FORMAT_VERSION})`);
-  if (!m.config || !m.tensors || !m.files || !m.graphs) throw new UserError(`${where}: manifest is missing config, tensors, graphs or files`);
-  if (Array.isArray(m.tensors.entries) && formatVersion(m.tensors.entries) > m.version) throw new UserError(`${where}: manifest says format version ${m.version} but stores float16/int8 tensors, which need version 2 (corrupt bundle)`);
-  if (m.release !== undefined && !(Number.isSafeInteger(m.release) && m.release >= 0)) throw new UserError(`${where}: manifest release must be a non-negative integer, got ${JSON.stringify(m.release)}`);
+  if (!(Number.isSafeInteger(m.version) && m.version >= 1 && m.version <= FORMAT_VERSION))
+    throw new UserError(
+      `${where}: bundle format version ${m.version} is not supported (this strainer reads versions 1 to ${FORMAT_VERSION})`,
+    );
+  if (!m.config || !m.tensors || !m.files || !m.graphs)
+    throw new UserError(`${where}: manifest is missing config, tensors, graphs or files`);
+  if (Array.isArray(m.tensors.entries) && formatVersion(m.tensors.entries) > m.version)
+    throw new UserError(
+      `${where}: manifest says format version ${m.version} but stores float16/int8 tensors, which need version 2 (corrupt bundle)`,
+    );
+  if (m.release !== undefined && !(Number.isSafeInteger(m.release) && m.release >= 0))
+    throw new UserError(`${where}: manifest release must be a non-negative integer, got ${JSON.stringify(m.release)}`);
   // The fields loaders and commands read, each of the type they expect (a damaged one ends in one line).
-  const bad = (what: string): never => { throw new UserError(`${where}: manifest ${what} (corrupt bundle)`); };
+  const bad = (what: string): never => {
+    throw new UserError(`${where}: manifest ${what} (corrupt bundle)`);
+  };
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
   const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
@@ -148,28 +218,74 @@ export function parseManifest(text: string, where: string): Manifest {
   if (!['fit', 'prior', 'checkpoint'].includes(m.kind)) bad(`kind '${String(m.kind)}' is not fit, prior or checkpoint`);
   if (typeof m.name !== 'string') bad('name is not a string');
   if (m.range !== 'unit' && m.range !== 'pm1') bad(`range '${String(m.range)}' is not unit or pm1`);
-  if (!isObj(m.train) || typeof m.train.lr !== 'number' || typeof m.train.iters !== 'number') bad('train lacks lr or iters');
+  if (!isObj(m.train) || typeof m.train.lr !== 'number' || typeof m.train.iters !== 'number')
+    bad('train lacks lr or iters');
   const sig = m.signal as unknown;
-  if (sig !== undefined && !(isObj(sig) && [sig.height, sig.width, sig.channels].every((v) => isCount(v) && (v as number) > 0))) bad('signal size is not positive integers');
-  if (isObj(sig) && sig.dims !== undefined && !(Array.isArray(sig.dims) && sig.dims.length === m.config?.inDim && sig.dims.every((v) => isCount(v) && (v as number) > 0))) bad('signal dims are not positive integers, one per input dimension');
-  if (isObj(sig) && sig.rate !== undefined && !(typeof sig.rate === 'number' && Number.isFinite(sig.rate) && sig.rate > 0)) bad('signal rate is not a positive number');
-  if (isObj(sig) && sig.lattice !== undefined && !(Array.isArray(sig.lattice) && sig.lattice.length === m.config?.inDim && sig.lattice.every((v) => isCount(v) && (v as number) > 0))) bad('signal lattice is not positive integers, one per input dimension');
+  if (
+    sig !== undefined &&
+    !(isObj(sig) && [sig.height, sig.width, sig.channels].every((v) => isCount(v) && (v as number) > 0))
+  )
+    bad('signal size is not positive integers');
+  if (
+    isObj(sig) &&
+    sig.dims !== undefined &&
+    !(
+      Array.isArray(sig.dims) &&
+      sig.dims.length === m.config?.inDim &&
+      sig.dims.every((v) => isCount(v) && (v as number) > 0)
+    )
+  )
+    bad('signal dims are not positive integers, one per input dimension');
+  if (
+    isObj(sig) &&
+    sig.rate !== undefined &&
+    !(typeof sig.rate === 'number' && Number.isFinite(sig.rate) && sig.rate > 0)
+  )
+    bad('signal rate is not a positive number');
+  if (
+    isObj(sig) &&
+    sig.lattice !== undefined &&
+    !(
+      Array.isArray(sig.lattice) &&
+      sig.lattice.length === m.config?.inDim &&
+      sig.lattice.every((v) => isCount(v) && (v as number) > 0)
+    )
+  )
+    bad('signal lattice is not positive integers, one per input dimension');
   const data = m.data as unknown;
-  if (data !== undefined && !(isObj(data) && strings(data.train) && strings(data.test) && Array.isArray(data.files) && data.files.every((f) => isObj(f) && typeof f.path === 'string' && typeof f.sha256 === 'string'))) bad('data lacks its files, train or test lists');
-  if (!isObj(m.tensors) || typeof m.tensors.file !== 'string' || !Array.isArray(m.tensors.entries)) bad('tensors lack a file name or entries');
+  if (
+    data !== undefined &&
+    !(
+      isObj(data) &&
+      strings(data.train) &&
+      strings(data.test) &&
+      Array.isArray(data.files) &&
+      data.files.every((f) => isObj(f) && typeof f.path === 'string' && typeof f.sha256 === 'string')
+    )
+  )
+    bad('data lacks its files, train or test lists');
+  if (!isObj(m.tensors) || typeof m.tensors.file !== 'string' || !Array.isArray(m.tensors.entries))
+    bad('tensors lack a file name or entries');
   if (!isObj(m.files) || !isObj(m.graphs)) bad('files or graphs are not objects');
   for (const [name, f] of Object.entries(m.files as unknown as Record<string, unknown>)) {
     if (!isFileName(name)) bad(`lists '${name}', which is not a plain file name`);
-    if (!isObj(f) || typeof f.sha256 !== 'string' || !isCount(f.bytes)) bad(`entry for '${name}' lacks sha256 or bytes`);
+    if (!isObj(f) || typeof f.sha256 !== 'string' || !isCount(f.bytes))
+      bad(`entry for '${name}' lacks sha256 or bytes`);
   }
   for (const [role, g] of Object.entries(m.graphs as unknown as Record<string, unknown>)) {
-    if (!isObj(g) || typeof g.file !== 'string' || !strings(g.inputs) || !strings(g.outputs)) bad(`graph '${role}' lacks file, inputs or outputs`);
+    if (!isObj(g) || typeof g.file !== 'string' || !strings(g.inputs) || !strings(g.outputs))
+      bad(`graph '${role}' lacks file, inputs or outputs`);
   }
   validateConfig(m.config);
   return m;
 }
 
-export interface LoadedBundle { manifest: Manifest; tensors: Record<string, HostTensor>; graph(role: string): Promise<Uint8Array>; signature: SignatureStatus }
+export interface LoadedBundle {
+  manifest: Manifest;
+  tensors: Record<string, HostTensor>;
+  graph(role: string): Promise<Uint8Array>;
+  signature: SignatureStatus;
+}
 
 export interface BundleLoadOptions {
   /** Pinned Ed25519 public key (PEM SPKI or base64 raw): refuse the bundle unless manifest.sig is its
@@ -186,7 +302,10 @@ export async function loadBundle(src: FileSource, o: BundleLoadOptions = {}): Pr
     throw new UserError(`${src.where}: cannot read manifest.json (${(e as Error).message})`);
   }
   // The signature covers the exact bytes read here, checked before anything in them is trusted.
-  const signature: SignatureStatus = o.publicKey === undefined ? { state: 'unchecked' } : await checkSignature((n) => src.read(n), raw, o.publicKey, src.where);
+  const signature: SignatureStatus =
+    o.publicKey === undefined
+      ? { state: 'unchecked' }
+      : await checkSignature((n) => src.read(n), raw, o.publicKey, src.where);
   const manifest = parseManifest(new TextDecoder().decode(raw), src.where);
   const verified = new Map<string, Uint8Array>();
   const verify = async (name: string): Promise<Uint8Array> => {
@@ -202,7 +321,9 @@ export async function loadBundle(src: FileSource, o: BundleLoadOptions = {}): Pr
     }
     const got = await sha256Hex(bytes);
     if (bytes.byteLength !== entry.bytes || got !== entry.sha256) {
-      throw new UserError(`${src.where}: ${name} fails its integrity check (sha256 ${got.slice(0, 12)}..., manifest says ${entry.sha256.slice(0, 12)}...); the bundle is corrupt or was modified`);
+      throw new UserError(
+        `${src.where}: ${name} fails its integrity check (sha256 ${got.slice(0, 12)}..., manifest says ${entry.sha256.slice(0, 12)}...); the bundle is corrupt or was modified`,
+      );
     }
     verified.set(name, bytes);
     return bytes;

@@ -18,7 +18,10 @@ export interface CheckpointMeta {
   meanPsnr: number[];
 }
 
-interface Header extends CheckpointMeta { entries: TensorEntry[]; sha256: string }
+interface Header extends CheckpointMeta {
+  entries: TensorEntry[];
+  sha256: string;
+}
 
 export async function encodeCheckpoint(state: State, meta: CheckpointMeta): Promise<Uint8Array> {
   const { bin, entries } = packTensors(state);
@@ -33,26 +36,41 @@ export async function encodeCheckpoint(state: State, meta: CheckpointMeta): Prom
 }
 
 /** `where` labels errors (the file's path). */
-export async function decodeCheckpoint(bytes: Uint8Array, where: string, recipe: Record<string, unknown>): Promise<{ state: State; meta: CheckpointMeta }> {
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw new UserError(`${where}: not a strainer checkpoint`);
+export async function decodeCheckpoint(
+  bytes: Uint8Array,
+  where: string,
+  recipe: Record<string, unknown>,
+): Promise<{ state: State; meta: CheckpointMeta }> {
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
+    throw new UserError(`${where}: not a strainer checkpoint`);
   const hl = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
-  if (12 + hl > bytes.length) throw new UserError(`${where}: checkpoint is truncated (header of ${hl} bytes in a ${bytes.length}-byte file)`);
+  if (12 + hl > bytes.length)
+    throw new UserError(`${where}: checkpoint is truncated (header of ${hl} bytes in a ${bytes.length}-byte file)`);
   let header: Header;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + hl))) as Header;
   } catch {
     throw new UserError(`${where}: checkpoint header is corrupt`);
   }
-  if (!header || typeof header !== 'object' || !Array.isArray(header.entries) || typeof header.sha256 !== 'string') throw new UserError(`${where}: checkpoint header is corrupt`);
+  if (!header || typeof header !== 'object' || !Array.isArray(header.entries) || typeof header.sha256 !== 'string')
+    throw new UserError(`${where}: checkpoint header is corrupt`);
   const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
   // JSON writes a NaN loss (a diverged step) as null; it reads back as NaN.
-  const series = (v: unknown): number[] | null => (Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null) ? v.map((x) => x ?? NaN) : null);
-  const loss = series(header.loss), meanPsnr = series(header.meanPsnr);
-  if (!count(header.iters) || !count(header.step) || !loss || !meanPsnr) throw new UserError(`${where}: checkpoint header is corrupt (iters, step, loss or meanPsnr)`);
+  const series = (v: unknown): number[] | null =>
+    Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null) ? v.map((x) => x ?? NaN) : null;
+  const loss = series(header.loss),
+    meanPsnr = series(header.meanPsnr);
+  if (!count(header.iters) || !count(header.step) || !loss || !meanPsnr)
+    throw new UserError(`${where}: checkpoint header is corrupt (iters, step, loss or meanPsnr)`);
   const bin = bytes.subarray(12 + hl);
-  if ((await sha256Hex(bin)) !== header.sha256) throw new UserError(`${where}: checkpoint data fails its sha256 check (corrupt file)`);
-  const want = JSON.stringify(recipe), have = JSON.stringify(header.recipe);
-  if (want !== have) throw new UserError(`${where}: checkpoint was made with a different recipe or data (${have}); refusing to resume with (${want})`);
+  if ((await sha256Hex(bin)) !== header.sha256)
+    throw new UserError(`${where}: checkpoint data fails its sha256 check (corrupt file)`);
+  const want = JSON.stringify(recipe),
+    have = JSON.stringify(header.recipe);
+  if (want !== have)
+    throw new UserError(
+      `${where}: checkpoint was made with a different recipe or data (${have}); refusing to resume with (${want})`,
+    );
   let state: State;
   try {
     state = unpackTensors(bin, header.entries);

@@ -12,13 +12,24 @@ import type { State } from '../train/trainer.ts';
 import type { TargetRange } from '../train/grid.ts';
 import type { Program } from '../graph/ir.ts';
 
-export function graphEntry(file: string, p: Program, bytes: Uint8Array): { entry: { file: string; inputs: string[]; outputs: string[]; doc: string }; bytes: Uint8Array } {
-  return { entry: { file, inputs: p.inputs.map((i) => i.params.name), outputs: Object.keys(p.outputs), doc: p.doc ?? '' }, bytes };
+export function graphEntry(
+  file: string,
+  p: Program,
+  bytes: Uint8Array,
+): { entry: { file: string; inputs: string[]; outputs: string[]; doc: string }; bytes: Uint8Array } {
+  return {
+    entry: { file, inputs: p.inputs.map((i) => i.params.name), outputs: Object.keys(p.outputs), doc: p.doc ?? '' },
+    bytes,
+  };
 }
 
 /** The manifest's `signal` for a grid of these dims: images keep { height, width, channels }; clips and
  *  volumes add `dims` (height and width are then their last two axes, 1 x n for a clip). */
-export function manifestSignal(dims: readonly number[], channels: number, more: { source?: string; rate?: number; lattice?: number[] } = {}): NonNullable<Manifest['signal']> {
+export function manifestSignal(
+  dims: readonly number[],
+  channels: number,
+  more: { source?: string; rate?: number; lattice?: number[] } = {},
+): NonNullable<Manifest['signal']> {
   const last = (k: number): number => dims[dims.length - k] ?? 1;
   return { height: last(2), width: last(1), channels, ...(dims.length !== 2 ? { dims: [...dims] } : {}), ...more };
 }
@@ -29,9 +40,16 @@ export function signalDims(s: NonNullable<Manifest['signal']>): number[] {
 }
 
 export interface FitBundleArgs {
-  name: string; config: InrConfig; range: TargetRange; lr: number; iters: number; state: State;
+  name: string;
+  config: InrConfig;
+  range: TargetRange;
+  lr: number;
+  iters: number;
+  state: State;
   /** From manifestSignal for clips and volumes. */
-  signal: NonNullable<Manifest['signal']>; finalLoss: number; engine: string;
+  signal: NonNullable<Manifest['signal']>;
+  finalLoss: number;
+  engine: string;
   /** Coordinates per step of the fit (default: the whole grid); the bundled train step takes this many. */
   batch?: number;
   /** Measured quality and provenance, e.g. { psnr, prior }. */
@@ -48,11 +66,26 @@ export async function fitBundle(a: FitBundleArgs): Promise<BuiltBundle> {
   const inf = inferenceProgram(a.config, params);
   const g1 = graphEntry('train_step.onnx', step, programToOnnx(step));
   const g2 = graphEntry('inference.onnx', inf, programToOnnx(inf));
-  return buildBundle({
-    kind: 'fit', name: a.name, config: a.config, range: a.range,
-    train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch, signals: 1, final_loss: a.finalLoss, engine: a.engine },
-    signal: a.signal,
-    ...(a.eval ? { eval: a.eval } : {}),
-    graphs: { train_step: g1.entry, inference: g2.entry },
-  }, a.state, { 'train_step.onnx': g1.bytes, 'inference.onnx': g2.bytes, ...(a.extra ?? {}) });
+  return buildBundle(
+    {
+      kind: 'fit',
+      name: a.name,
+      config: a.config,
+      range: a.range,
+      train: {
+        lr: a.lr,
+        iters: a.iters,
+        adam: ADAM_DEFAULTS,
+        batch,
+        signals: 1,
+        final_loss: a.finalLoss,
+        engine: a.engine,
+      },
+      signal: a.signal,
+      ...(a.eval ? { eval: a.eval } : {}),
+      graphs: { train_step: g1.entry, inference: g2.entry },
+    },
+    a.state,
+    { 'train_step.onnx': g1.bytes, 'inference.onnx': g2.bytes, ...(a.extra ?? {}) },
+  );
 }

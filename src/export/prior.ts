@@ -3,7 +3,14 @@
 // weights.bin (float32, or float16/int8 in compact priors), all hashed in the manifest. Loading
 // verifies the bundle (sha256 of every file; with a pinned public key, manifest.sig first) and checks
 // every encoder tensor's shape.
-import { loadBundle, buildBundle, type FileSource, type Manifest, type BuiltBundle, type BundleLoadOptions } from './bundle.ts';
+import {
+  loadBundle,
+  buildBundle,
+  type FileSource,
+  type Manifest,
+  type BuiltBundle,
+  type BundleLoadOptions,
+} from './bundle.ts';
 import type { SignatureStatus } from './signature.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import { graphEntry, manifestSignal, signalDims } from './fit-bundle.ts';
@@ -16,7 +23,10 @@ import type { TargetRange } from '../train/grid.ts';
 import type { Prior } from '../train/prior.ts';
 import { UserError } from '../util/errors.ts';
 
-export interface BundledPrior extends Prior { manifest: Manifest; signature: SignatureStatus }
+export interface BundledPrior extends Prior {
+  manifest: Manifest;
+  signature: SignatureStatus;
+}
 
 /** `publicKey` pins the signer: the prior is refused unless manifest.sig verifies with it. */
 export async function loadPrior(src: FileSource, o: BundleLoadOptions = {}): Promise<BundledPrior> {
@@ -26,12 +36,19 @@ export async function loadPrior(src: FileSource, o: BundleLoadOptions = {}): Pro
   const encoder: Params = {};
   for (const s of paramSpecs(m.config).filter((p) => isEncoderParam(p.name))) {
     const t = b.tensors[s.name];
-    if (!t || t.data.length !== s.shape.reduce((a, c) => a * c, 1)) throw new UserError(`${src.where}: prior lacks encoder tensor '${s.name}' of shape [${s.shape}]`);
+    if (!t || t.data.length !== s.shape.reduce((a, c) => a * c, 1))
+      throw new UserError(`${src.where}: prior lacks encoder tensor '${s.name}' of shape [${s.shape}]`);
     encoder[s.name] = t.data;
   }
   return {
-    name: m.name, config: m.config, range: m.range, encoder, manifest: m, signature: b.signature,
-    ...(m.signal ? { dims: signalDims(m.signal) } : {}), ...(m.signal?.rate !== undefined ? { rate: m.signal.rate } : {}),
+    name: m.name,
+    config: m.config,
+    range: m.range,
+    encoder,
+    manifest: m,
+    signature: b.signature,
+    ...(m.signal ? { dims: signalDims(m.signal) } : {}),
+    ...(m.signal?.rate !== undefined ? { rate: m.signal.rate } : {}),
   };
 }
 
@@ -65,18 +82,35 @@ export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle>
     if (!v) throw new UserError(`prior '${a.name}': encoder tensor '${s.name}' missing`);
     tensors[s.name] = { shape: s.shape, data: v };
   }
-  const dims = a.dims ?? [a.res, a.res], batch = dims.reduce((x, y) => x * y, 1);
+  const dims = a.dims ?? [a.res, a.res],
+    batch = dims.reduce((x, y) => x * y, 1);
   const step = trainStepProgram({ config: a.config, batch });
   // The encoder graph takes its weights as inputs (from weights.bin): stored once per bundle.
   const enc = encoderProgram(a.config);
   const g1 = graphEntry('encoder.onnx', enc, programToOnnx(enc));
   const g2 = graphEntry('train_step.onnx', step, programToOnnx(step));
-  return buildBundle({
-    kind: 'prior', name: a.name, config: a.config, range: a.range, ...(a.created ? { created: a.created } : {}),
-    train: { lr: a.lr, iters: a.iters, adam: ADAM_DEFAULTS, batch, signals: a.signals, engine: a.engine, ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}) },
-    signal: manifestSignal(dims, a.config.outDim, a.rate !== undefined ? { rate: a.rate } : {}),
-    ...(a.data ? { data: a.data } : {}),
-    ...(a.eval ? { eval: a.eval } : {}),
-    graphs: { encoder: g1.entry, train_step: g2.entry },
-  }, tensors, { 'encoder.onnx': g1.bytes, 'train_step.onnx': g2.bytes });
+  return buildBundle(
+    {
+      kind: 'prior',
+      name: a.name,
+      config: a.config,
+      range: a.range,
+      ...(a.created ? { created: a.created } : {}),
+      train: {
+        lr: a.lr,
+        iters: a.iters,
+        adam: ADAM_DEFAULTS,
+        batch,
+        signals: a.signals,
+        engine: a.engine,
+        ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}),
+      },
+      signal: manifestSignal(dims, a.config.outDim, a.rate !== undefined ? { rate: a.rate } : {}),
+      ...(a.data ? { data: a.data } : {}),
+      ...(a.eval ? { eval: a.eval } : {}),
+      graphs: { encoder: g1.entry, train_step: g2.entry },
+    },
+    tensors,
+    { 'encoder.onnx': g1.bytes, 'train_step.onnx': g2.bytes },
+  );
 }

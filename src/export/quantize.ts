@@ -24,9 +24,12 @@ const TARGET_DTYPE: Record<QuantizeTarget, QuantizationInfo['dtype']> = { f16: '
  *  width-256 encoder). */
 export function storageDtype(to: QuantizeTarget, shape: readonly number[]): TensorDtype {
   switch (to) {
-    case 'f16': return 'float16';
-    case 'int8': return shape.length >= 2 ? 'int8' : 'float32';
-    default: return to satisfies never;
+    case 'f16':
+      return 'float16';
+    case 'int8':
+      return shape.length >= 2 ? 'int8' : 'float32';
+    default:
+      return to satisfies never;
   }
 }
 
@@ -35,7 +38,10 @@ export async function quantizePrior(b: LoadedBundle, to: QuantizeTarget, name?: 
   const m = b.manifest;
   if (m.kind !== 'prior') throw new UserError(`bundle '${m.name}' is a '${m.kind}'; only priors can be quantized`);
   const stored = m.tensors.entries.find((e) => (e.dtype ?? 'float32') !== 'float32');
-  if (m.quantization || stored) throw new UserError(`prior '${m.name}' is already stored as ${m.quantization?.dtype ?? stored?.dtype}; quantize its float32 bundle instead`);
+  if (m.quantization || stored)
+    throw new UserError(
+      `prior '${m.name}' is already stored as ${m.quantization?.dtype ?? stored?.dtype}; quantize its float32 bundle instead`,
+    );
   const tensors: Record<string, HostTensor & { dtype: TensorDtype }> = {};
   let err = 0;
   for (const [k, t] of Object.entries(b.tensors)) {
@@ -43,8 +49,17 @@ export async function quantizePrior(b: LoadedBundle, to: QuantizeTarget, name?: 
     tensors[k] = { ...t, dtype };
     // What storage loses, measured by decoding the stored bytes as every loader will.
     const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.shape);
-    const back = decodeTensor(bytes, { name: k, shape: [...t.shape], offset: 0, length: t.data.length, dtype, ...(scaleAt !== undefined ? { scaleOffset: scaleAt } : {}) });
-    t.data.forEach((v, i) => { err = Math.max(err, Math.abs(v - back[i])); });
+    const back = decodeTensor(bytes, {
+      name: k,
+      shape: [...t.shape],
+      offset: 0,
+      length: t.data.length,
+      dtype,
+      ...(scaleAt !== undefined ? { scaleOffset: scaleAt } : {}),
+    });
+    t.data.forEach((v, i) => {
+      err = Math.max(err, Math.abs(v - back[i]));
+    });
   }
 
   const graphs: Record<string, GraphEntry> = {};
@@ -61,11 +76,22 @@ export async function quantizePrior(b: LoadedBundle, to: QuantizeTarget, name?: 
       bytes[g.file] = await b.graph(role);
     }
   }
-  const quantization: QuantizationInfo = { dtype: TARGET_DTYPE[to], from: { name: m.name, weights_sha256: m.files[m.tensors.file].sha256 }, max_abs_error: Number(err.toPrecision(4)) };
+  const quantization: QuantizationInfo = {
+    dtype: TARGET_DTYPE[to],
+    from: { name: m.name, weights_sha256: m.files[m.tensors.file].sha256 },
+    max_abs_error: Number(err.toPrecision(4)),
+  };
   // The float32 bundle's eval numbers were measured with float32 weights, so they are not copied.
   const draft = {
-    kind: m.kind, name: name ?? `${m.name}-${to}`, config: m.config, range: m.range, train: m.train,
-    ...(m.signal ? { signal: m.signal } : {}), ...(m.data ? { data: m.data } : {}), graphs, quantization,
+    kind: m.kind,
+    name: name ?? `${m.name}-${to}`,
+    config: m.config,
+    range: m.range,
+    train: m.train,
+    ...(m.signal ? { signal: m.signal } : {}),
+    ...(m.data ? { data: m.data } : {}),
+    graphs,
+    quantization,
   };
   return buildBundle(draft, tensors, bytes, m.tensors.file);
 }
@@ -75,17 +101,33 @@ export async function quantizePrior(b: LoadedBundle, to: QuantizeTarget, name?: 
 export async function rebuildPrior(b: LoadedBundle): Promise<BuiltBundle> {
   const m = b.manifest;
   if (m.kind !== 'prior') throw new UserError(`bundle '${m.name}' is a '${m.kind}', not a prior`);
-  if (m.quantization) throw new UserError(`prior '${m.name}' is a ${m.quantization.dtype} copy of '${m.quantization.from.name}'; rebuild that one and quantize it again`);
+  if (m.quantization)
+    throw new UserError(
+      `prior '${m.name}' is a ${m.quantization.dtype} copy of '${m.quantization.from.name}'; rebuild that one and quantize it again`,
+    );
   const s = m.signal;
-  if (!s || s.height !== s.width || m.train.batch !== s.height * s.width) throw new UserError(`prior '${m.name}': its train step is not for a square full-image batch; cannot rebuild it`);
+  if (!s || s.height !== s.width || m.train.batch !== s.height * s.width)
+    throw new UserError(`prior '${m.name}': its train step is not for a square full-image batch; cannot rebuild it`);
   const a = m.train.adam;
-  if (a.beta1 !== ADAM_DEFAULTS.beta1 || a.beta2 !== ADAM_DEFAULTS.beta2 || a.eps !== ADAM_DEFAULTS.eps) throw new UserError(`prior '${m.name}' was trained with Adam ${JSON.stringify(a)}; the rebuilt train step would use the defaults`);
+  if (a.beta1 !== ADAM_DEFAULTS.beta1 || a.beta2 !== ADAM_DEFAULTS.beta2 || a.eps !== ADAM_DEFAULTS.eps)
+    throw new UserError(
+      `prior '${m.name}' was trained with Adam ${JSON.stringify(a)}; the rebuilt train step would use the defaults`,
+    );
   const encoder = Object.fromEntries(m.tensors.entries.map((e) => [e.name, b.tensors[e.name].data]));
   const built = await buildPriorBundle({
-    name: m.name, config: m.config, range: m.range, encoder, res: s.height,
-    lr: m.train.lr, iters: m.train.iters, signals: m.train.signals, engine: m.train.engine ?? 'unknown',
+    name: m.name,
+    config: m.config,
+    range: m.range,
+    encoder,
+    res: s.height,
+    lr: m.train.lr,
+    iters: m.train.iters,
+    signals: m.train.signals,
+    engine: m.train.engine ?? 'unknown',
     ...(m.train.final_loss !== undefined ? { finalLoss: m.train.final_loss } : {}),
-    ...(m.data ? { data: m.data } : {}), ...(m.eval ? { eval: m.eval } : {}), created: m.created,
+    ...(m.data ? { data: m.data } : {}),
+    ...(m.eval ? { eval: m.eval } : {}),
+    created: m.created,
   });
   if (m.release !== undefined) built.manifest.release = m.release;
   return built;

@@ -27,7 +27,12 @@ export interface SignatureFile {
 /** What loading found: verified against the pinned key, or not looked at (no key pinned). */
 export type SignatureStatus = { state: 'verified'; keyId: string } | { state: 'unchecked' };
 
-export interface KeyPairPem { privatePem: string; publicPem: string; keyId: string; publicRaw: string }
+export interface KeyPairPem {
+  privatePem: string;
+  publicPem: string;
+  keyId: string;
+  publicRaw: string;
+}
 
 // WebCrypto's surface used here, typed locally so the core needs no DOM typings (as util/sha256.ts).
 type Key = object;
@@ -48,7 +53,10 @@ async function webcrypto<T>(what: string, f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if ((e as Error)?.name === 'NotSupportedError') throw new UserError(`${what}: this runtime has no WebCrypto Ed25519 (Node >= 20, Chromium 137+, Firefox 129+, Safari 17+)`);
+    if ((e as Error)?.name === 'NotSupportedError')
+      throw new UserError(
+        `${what}: this runtime has no WebCrypto Ed25519 (Node >= 20, Chromium 137+, Firefox 129+, Safari 17+)`,
+      );
     throw new UserError(`${what}: ${(e as Error)?.message ?? String(e)}`);
   }
 }
@@ -58,7 +66,13 @@ function fromBase64(s: string): Uint8Array | null {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) return null;
   return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 }
-const fromBase64Url = (s: string): Uint8Array | null => fromBase64(s.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(s.length / 4) * 4, '='));
+const fromBase64Url = (s: string): Uint8Array | null =>
+  fromBase64(
+    s
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(s.length / 4) * 4, '='),
+  );
 
 function toPem(label: string, der: Uint8Array): string {
   const b64 = toBase64(der);
@@ -87,15 +101,23 @@ export async function generateKeyPair(): Promise<KeyPairPem> {
   });
 }
 
-interface PublicKey { key: Key; keyId: string }
+interface PublicKey {
+  key: Key;
+  keyId: string;
+}
 
 /** A public key from PEM SPKI text or the base64 of its 32 raw bytes. */
 export async function importPublicKey(text: string, where = 'public key'): Promise<PublicKey> {
   const spki = fromPem(text, 'PUBLIC KEY');
   const raw = spki ? null : fromBase64(text.trim());
-  if (!spki && raw?.byteLength !== 32) throw new UserError(`${where}: not an Ed25519 public key (want PEM "BEGIN PUBLIC KEY" or the base64 of 32 raw bytes)`);
+  if (!spki && raw?.byteLength !== 32)
+    throw new UserError(
+      `${where}: not an Ed25519 public key (want PEM "BEGIN PUBLIC KEY" or the base64 of 32 raw bytes)`,
+    );
   return webcrypto(where, async () => {
-    const key = spki ? await subtle().importKey('spki', spki, ED, true, ['verify']) : await subtle().importKey('raw', raw!, ED, true, ['verify']);
+    const key = spki
+      ? await subtle().importKey('spki', spki, ED, true, ['verify'])
+      : await subtle().importKey('raw', raw!, ED, true, ['verify']);
     return { key, keyId: await keyIdOf(new Uint8Array(await subtle().exportKey('raw', key))) };
   });
 }
@@ -106,9 +128,14 @@ export async function publicKeyId(text: string): Promise<string> {
 }
 
 /** manifest.sig's bytes for these manifest bytes, signed with a PKCS#8 PEM private key. */
-export async function signManifest(manifest: Uint8Array, privatePem: string, where = 'private key'): Promise<{ bytes: Uint8Array; keyId: string }> {
+export async function signManifest(
+  manifest: Uint8Array,
+  privatePem: string,
+  where = 'private key',
+): Promise<{ bytes: Uint8Array; keyId: string }> {
   const der = fromPem(privatePem, 'PRIVATE KEY');
-  if (!der) throw new UserError(`${where}: not a PEM private key (want "BEGIN PRIVATE KEY", as strainer keygen writes)`);
+  if (!der)
+    throw new UserError(`${where}: not a PEM private key (want "BEGIN PRIVATE KEY", as strainer keygen writes)`);
   return webcrypto(where, async () => {
     // Extractable only to read the public half (JWK "x", RFC 8037 section 2) for the key id.
     const key = await subtle().importKey('pkcs8', der, ED, true, ['sign']);
@@ -116,8 +143,13 @@ export async function signManifest(manifest: Uint8Array, privatePem: string, whe
     if (x?.byteLength !== 32) throw new Error('cannot read the public half of the key');
     const sig = new Uint8Array(await subtle().sign(ED, key, manifest));
     const file: SignatureFile = {
-      format: SIGNATURE_FORMAT, version: SIGNATURE_VERSION, algorithm: 'Ed25519', signed: 'manifest.json',
-      key_id: await keyIdOf(x), manifest_sha256: await sha256Hex(manifest), signature: toBase64(sig),
+      format: SIGNATURE_FORMAT,
+      version: SIGNATURE_VERSION,
+      algorithm: 'Ed25519',
+      signed: 'manifest.json',
+      key_id: await keyIdOf(x),
+      manifest_sha256: await sha256Hex(manifest),
+      signature: toBase64(sig),
     };
     return { bytes: new TextEncoder().encode(JSON.stringify(file, null, 2) + '\n'), keyId: file.key_id };
   });
@@ -131,9 +163,14 @@ export function parseSignatureFile(bytes: Uint8Array, where: string): SignatureF
   } catch {
     throw new UserError(`${where}: ${SIGNATURE_FILE} is not valid JSON`);
   }
-  if (s?.format !== SIGNATURE_FORMAT) throw new UserError(`${where}: ${SIGNATURE_FILE} is not a strainer signature file`);
-  if (s.version !== SIGNATURE_VERSION) throw new UserError(`${where}: ${SIGNATURE_FILE} version ${String(s.version)} is not supported (this strainer reads version ${SIGNATURE_VERSION})`);
-  if (s.algorithm !== 'Ed25519') throw new UserError(`${where}: ${SIGNATURE_FILE} uses algorithm '${String(s.algorithm)}', not Ed25519`);
+  if (s?.format !== SIGNATURE_FORMAT)
+    throw new UserError(`${where}: ${SIGNATURE_FILE} is not a strainer signature file`);
+  if (s.version !== SIGNATURE_VERSION)
+    throw new UserError(
+      `${where}: ${SIGNATURE_FILE} version ${String(s.version)} is not supported (this strainer reads version ${SIGNATURE_VERSION})`,
+    );
+  if (s.algorithm !== 'Ed25519')
+    throw new UserError(`${where}: ${SIGNATURE_FILE} uses algorithm '${String(s.algorithm)}', not Ed25519`);
   const sig = typeof s.signature === 'string' ? fromBase64(s.signature) : null;
   if (sig?.byteLength !== 64) throw new UserError(`${where}: ${SIGNATURE_FILE} holds no 64-byte Ed25519 signature`);
   return { ...(s as SignatureFile), sig };
@@ -144,19 +181,37 @@ export function parseSignatureFile(bytes: Uint8Array, where: string): SignatureF
  * returns the key id or throws one UserError line naming what failed: unsigned, another key, a changed
  * manifest, or a damaged signature.
  */
-export async function verifyManifest(manifest: Uint8Array, sigBytes: Uint8Array | null, publicKey: string, where: string, missing = 'no manifest.sig'): Promise<string> {
+export async function verifyManifest(
+  manifest: Uint8Array,
+  sigBytes: Uint8Array | null,
+  publicKey: string,
+  where: string,
+  missing = 'no manifest.sig',
+): Promise<string> {
   const pinned = await importPublicKey(publicKey, `${where}: pinned public key`);
-  if (!sigBytes) throw new UserError(`${where}: the bundle is not signed (${missing}) but a public key (${pinned.keyId}) is pinned`);
+  if (!sigBytes)
+    throw new UserError(`${where}: the bundle is not signed (${missing}) but a public key (${pinned.keyId}) is pinned`);
   const s = parseSignatureFile(sigBytes, where);
   const ok = await webcrypto(where, () => subtle().verify(ED, pinned.key, s.sig, manifest));
   if (ok) return pinned.keyId;
-  if (s.key_id !== pinned.keyId) throw new UserError(`${where}: signed by another key (${String(s.key_id)}), not the pinned key ${pinned.keyId}`);
-  if (s.manifest_sha256 !== (await sha256Hex(manifest))) throw new UserError(`${where}: manifest.json does not match its signature by key ${pinned.keyId} (changed after signing)`);
-  throw new UserError(`${where}: ${SIGNATURE_FILE} is not a valid signature of manifest.json by key ${pinned.keyId} (signature damaged)`);
+  if (s.key_id !== pinned.keyId)
+    throw new UserError(`${where}: signed by another key (${String(s.key_id)}), not the pinned key ${pinned.keyId}`);
+  if (s.manifest_sha256 !== (await sha256Hex(manifest)))
+    throw new UserError(
+      `${where}: manifest.json does not match its signature by key ${pinned.keyId} (changed after signing)`,
+    );
+  throw new UserError(
+    `${where}: ${SIGNATURE_FILE} is not a valid signature of manifest.json by key ${pinned.keyId} (signature damaged)`,
+  );
 }
 
 /** Reads manifest.sig with `read` (a bundle's file reader) and verifies `manifest` with the pinned key. */
-export async function checkSignature(read: (name: string) => Promise<Uint8Array>, manifest: Uint8Array, publicKey: string, where: string): Promise<SignatureStatus> {
+export async function checkSignature(
+  read: (name: string) => Promise<Uint8Array>,
+  manifest: Uint8Array,
+  publicKey: string,
+  where: string,
+): Promise<SignatureStatus> {
   let sig: Uint8Array | null = null;
   let missing = `no ${SIGNATURE_FILE}`;
   try {

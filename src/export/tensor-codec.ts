@@ -116,7 +116,11 @@ export function dequantizeInt8(q: Int8Array, scales: Float32Array): Float32Array
 
 /** The bytes stored for a tensor: values, and for int8 the scales after them at a 4-byte boundary.
  *  `scaleAt` is the scales' position relative to the start of the returned bytes. */
-export function encodeTensor(dtype: TensorDtype, data: Float32Array, shape: readonly number[]): { bytes: Uint8Array; scaleAt?: number } {
+export function encodeTensor(
+  dtype: TensorDtype,
+  data: Float32Array,
+  shape: readonly number[],
+): { bytes: Uint8Array; scaleAt?: number } {
   const n = data.length;
   switch (dtype) {
     case 'float32': {
@@ -152,10 +156,14 @@ export function align4(n: number): number {
 /** A tensor's float32 values from the tensor file, checking that its entry fits the file. */
 export function decodeTensor(bin: Uint8Array, e: StoredTensor): Float32Array {
   const dtype = e.dtype ?? 'float32';
-  if (!(TENSOR_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`tensor '${e.name}' has unknown dtype '${String(dtype)}' (this strainer reads ${TENSOR_DTYPES.join(', ')})`);
+  if (!(TENSOR_DTYPES as readonly string[]).includes(dtype))
+    throw new UserError(
+      `tensor '${e.name}' has unknown dtype '${String(dtype)}' (this strainer reads ${TENSOR_DTYPES.join(', ')})`,
+    );
   const corrupt = (): UserError => new UserError(`tensor '${e.name}' does not fit the tensor file (corrupt bundle)`);
   const n = e.length;
-  const inFile = (at: unknown, bytes: number): boolean => Number.isSafeInteger(at) && (at as number) >= 0 && (at as number) + bytes <= bin.byteLength;
+  const inFile = (at: unknown, bytes: number): boolean =>
+    Number.isSafeInteger(at) && (at as number) >= 0 && (at as number) + bytes <= bin.byteLength;
   if (!Number.isSafeInteger(n) || n < 0 || !inFile(e.offset, valueBytes(dtype, n))) throw corrupt();
   const dv = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   const out = new Float32Array(n);

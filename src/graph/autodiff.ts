@@ -23,8 +23,14 @@ export function grad(loss: Node, wrt: readonly Node[]): Node[] {
       grads.set(inp.id, prev === undefined ? gi : B.add(prev, gi));
     });
   }
-  return wrt.map((x) => grads.get(x.id) ?? B.zeros(x.shape.map((d) => {
-    if (typeof d !== 'number') throw new Error('grad: symbolic shape');
-    return d;
-  })));
+  return wrt.map(
+    (x) =>
+      grads.get(x.id) ??
+      B.zeros(
+        x.shape.map((d) => {
+          if (typeof d !== 'number') throw new Error('grad: symbolic shape');
+          return d;
+        }),
+      ),
+  );
 }

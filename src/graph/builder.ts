@@ -12,10 +12,12 @@ export function apply<K extends OpName>(op: K, inputs: readonly Node[], params: 
   if (rule.arity >= 0 && inputs.length !== rule.arity) {
     throw new Error(`${op}: expected ${rule.arity} inputs, got ${inputs.length}`);
   }
-  const shape = rule.shape(inputs.map((n) => n.shape), params as never);
+  const shape = rule.shape(
+    inputs.map((n) => n.shape),
+    params as never,
+  );
   return { id: nextId++, op, inputs, params, shape, ...(name === undefined ? {} : { name }) };
 }
-
 
 export type Operand = Node | number;
 
@@ -55,17 +57,25 @@ export const exp = (a: Node): Node => apply('exp', [a], {});
 export const log = (a: Node): Node => apply('log', [a], {});
 export const square = (a: Node): Node => mul(a, a);
 
-export const matmul = (a: Node, b: Node, transA = false, transB = false): Node => apply('matmul', [a, b], { transA, transB });
+export const matmul = (a: Node, b: Node, transA = false, transB = false): Node =>
+  apply('matmul', [a, b], { transA, transB });
 export const linear = (x: Node, w: Node, b: Node): Node => apply('linear', [x, w, b], {});
-export const reduceSum = (a: Node, axes: readonly number[], keepdims = false): Node => apply('reduceSum', [a], { axes: [...axes], keepdims });
+export const reduceSum = (a: Node, axes: readonly number[], keepdims = false): Node =>
+  apply('reduceSum', [a], { axes: [...axes], keepdims });
 export const expand = (a: Node, shape: readonly number[]): Node => apply('expand', [a], { shape: [...shape] });
 export const reshape = (a: Node, shape: readonly number[]): Node => apply('reshape', [a], { shape: [...shape] });
 export const transpose = (a: Node, perm: readonly number[]): Node => apply('transpose', [a], { perm: [...perm] });
 export const concat = (parts: readonly Node[], axis: number): Node => apply('concat', parts, { axis });
-export const slice = (a: Node, axis: number, start: number, end: number): Node => apply('slice', [a], { axis, start, end });
+export const slice = (a: Node, axis: number, start: number, end: number): Node =>
+  apply('slice', [a], { axis, start, end });
 
 /** Sum of every element, as a scalar. */
-export const sumAll = (a: Node): Node => reduceSum(a, a.shape.map((_, i) => i), false);
+export const sumAll = (a: Node): Node =>
+  reduceSum(
+    a,
+    a.shape.map((_, i) => i),
+    false,
+  );
 
 /** Sum `g` down to `shape` over the axes that broadcasting stretched (the VJP of broadcasting). */
 export function unbroadcast(g: Node, shape: Shape): Node {
@@ -77,8 +87,11 @@ export function unbroadcast(g: Node, shape: Shape): Node {
   });
   const summed = axes.length > 0 ? reduceSum(g, axes, true) : g;
   if (summed.shape.length === shape.length) return summed;
-  return reshape(summed, shape.map((d) => {
-    if (typeof d !== 'number') throw new Error('unbroadcast: symbolic target shape');
-    return d;
-  }));
+  return reshape(
+    summed,
+    shape.map((d) => {
+      if (typeof d !== 'number') throw new Error('unbroadcast: symbolic target shape');
+      return d;
+    }),
+  );
 }

@@ -10,11 +10,19 @@ export type Shape = readonly Dim[];
 export interface OpParams {
   input: { name: string; shape: Shape };
   const: { value: Float64Array; shape: readonly number[] };
-  add: Record<string, never>; sub: Record<string, never>; mul: Record<string, never>;
-  div: Record<string, never>; pow: Record<string, never>;
-  neg: Record<string, never>; sin: Record<string, never>; cos: Record<string, never>;
-  relu: Record<string, never>; sign: Record<string, never>; sqrt: Record<string, never>;
-  exp: Record<string, never>; log: Record<string, never>;
+  add: Record<string, never>;
+  sub: Record<string, never>;
+  mul: Record<string, never>;
+  div: Record<string, never>;
+  pow: Record<string, never>;
+  neg: Record<string, never>;
+  sin: Record<string, never>;
+  cos: Record<string, never>;
+  relu: Record<string, never>;
+  sign: Record<string, never>;
+  sqrt: Record<string, never>;
+  exp: Record<string, never>;
+  log: Record<string, never>;
   /** 2-D product op(A) op(B), op = transpose when the flag is set (ONNX Gemm semantics). */
   matmul: { transA: boolean; transB: boolean };
   /** x W + b with x [n,k], W [k,m], b [m]: one Gemm, bias fused. */
@@ -45,7 +53,10 @@ export function topoSort(outputs: readonly Node[]): Node[] {
   const stack: { node: Node; done: boolean }[] = outputs.map((node) => ({ node, done: false })).reverse();
   while (stack.length > 0) {
     const top = stack.pop()!;
-    if (top.done) { order.push(top.node); continue; }
+    if (top.done) {
+      order.push(top.node);
+      continue;
+    }
     if (seen.has(top.node.id)) continue;
     seen.add(top.node.id);
     stack.push({ node: top.node, done: true });

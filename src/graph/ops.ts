@@ -9,10 +9,14 @@ import * as T from './tensor.ts';
 import type { Tensor } from './tensor.ts';
 import { broadcastDims } from './broadcast.ts';
 
-
 /** What an op's lowering may ask of the ONNX writer; no protobuf types leak into this file. */
 export interface Lowering {
-  emit(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, number | readonly number[]>): void;
+  emit(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attrs?: Record<string, number | readonly number[]>,
+  ): void;
   /** Name of a 1-D int64 initializer holding `values` (constants only, never computed shapes). */
   int64(values: readonly number[]): string;
 }
@@ -36,8 +40,12 @@ function numeric(shape: Shape, what: string): number[] {
   });
 }
 
-const noLeafEval = (): never => { throw new Error('leaves are evaluated by the interpreter'); };
-const noLeafOnnx = (): never => { throw new Error('leaves are written by the ONNX writer'); };
+const noLeafEval = (): never => {
+  throw new Error('leaves are evaluated by the interpreter');
+};
+const noLeafOnnx = (): never => {
+  throw new Error('leaves are written by the ONNX writer');
+};
 
 // ---- families -----------------------------------------------------------------------------------
 
@@ -94,14 +102,16 @@ export const RULES: { [K in OpName]: Rule<K> } = {
       return [m, n];
     },
     eval: ([a, b], p) => T.matmul(a, b, p.transA, p.transB),
-    onnx: (n, ins, out, cx) => (n.params.transA || n.params.transB
-      ? cx.emit('Gemm', ins, [out], { transA: +n.params.transA, transB: +n.params.transB })
-      : cx.emit('MatMul', ins, [out])),
+    onnx: (n, ins, out, cx) =>
+      n.params.transA || n.params.transB
+        ? cx.emit('Gemm', ins, [out], { transA: +n.params.transA, transB: +n.params.transB })
+        : cx.emit('MatMul', ins, [out]),
   },
   linear: {
     arity: 3,
     shape: ([x, w, b]) => {
-      if (x.length !== 2 || w.length !== 2 || b.length !== 1) throw new Error(`linear: expects x [n,k], W [k,m], b [m]; got [${x}], [${w}], [${b}]`);
+      if (x.length !== 2 || w.length !== 2 || b.length !== 1)
+        throw new Error(`linear: expects x [n,k], W [k,m], b [m]; got [${x}], [${w}], [${b}]`);
       if (x[1] !== w[0] || w[1] !== b[0]) throw new Error(`linear: shapes [${x}] x [${w}] + [${b}] do not match`);
       return [x[0], w[1]];
     },
@@ -112,9 +122,11 @@ export const RULES: { [K in OpName]: Rule<K> } = {
   // reductions and data movement
   reduceSum: {
     arity: 1,
-    shape: ([a], p) => (p.keepdims ? a.map((d, i) => (p.axes.includes(i) ? 1 : d)) : a.filter((_, i) => !p.axes.includes(i))),
+    shape: ([a], p) =>
+      p.keepdims ? a.map((d, i) => (p.axes.includes(i) ? 1 : d)) : a.filter((_, i) => !p.axes.includes(i)),
     eval: ([a], p) => T.reduceSum(a, p.axes, p.keepdims),
-    onnx: (n, ins, out, cx) => cx.emit('ReduceSum', [ins[0], cx.int64(n.params.axes)], [out], { keepdims: +n.params.keepdims }),
+    onnx: (n, ins, out, cx) =>
+      cx.emit('ReduceSum', [ins[0], cx.int64(n.params.axes)], [out], { keepdims: +n.params.keepdims }),
   },
   expand: {
     arity: 1,
@@ -136,7 +148,8 @@ export const RULES: { [K in OpName]: Rule<K> } = {
   transpose: {
     arity: 1,
     shape: ([a], p) => {
-      if (p.perm.length !== a.length || [...p.perm].sort().some((v, i) => v !== i)) throw new Error(`transpose: bad perm [${p.perm}] for rank ${a.length}`);
+      if (p.perm.length !== a.length || [...p.perm].sort().some((v, i) => v !== i))
+        throw new Error(`transpose: bad perm [${p.perm}] for rank ${a.length}`);
       return p.perm.map((i) => a[i]);
     },
     eval: ([a], p) => T.transpose(a, p.perm),
@@ -146,9 +159,13 @@ export const RULES: { [K in OpName]: Rule<K> } = {
     arity: -1,
     shape: (ins, p) => {
       if (ins.length === 0) throw new Error('concat: no inputs');
-      const total = numeric(ins.map((s) => s[p.axis]), 'concat axis').reduce((x, y) => x + y, 0);
+      const total = numeric(
+        ins.map((s) => s[p.axis]),
+        'concat axis',
+      ).reduce((x, y) => x + y, 0);
       for (const s of ins) {
-        if (s.length !== ins[0].length || s.some((d, i) => i !== p.axis && d !== ins[0][i])) throw new Error(`concat: shapes ${ins.map((x) => `[${x}]`).join(' ')} differ off axis ${p.axis}`);
+        if (s.length !== ins[0].length || s.some((d, i) => i !== p.axis && d !== ins[0][i]))
+          throw new Error(`concat: shapes ${ins.map((x) => `[${x}]`).join(' ')} differ off axis ${p.axis}`);
       }
       return ins[0].map((d, i) => (i === p.axis ? total : d));
     },
@@ -159,10 +176,16 @@ export const RULES: { [K in OpName]: Rule<K> } = {
     arity: 1,
     shape: ([a], p) => {
       const d = a[p.axis];
-      if (typeof d !== 'number' || p.start < 0 || p.end > d || p.start >= p.end) throw new Error(`slice: [${p.start}, ${p.end}) out of axis ${p.axis} of [${a}]`);
+      if (typeof d !== 'number' || p.start < 0 || p.end > d || p.start >= p.end)
+        throw new Error(`slice: [${p.start}, ${p.end}) out of axis ${p.axis} of [${a}]`);
       return a.map((x, i) => (i === p.axis ? p.end - p.start : x));
     },
     eval: ([a], p) => T.slice(a, p.axis, p.start, p.end),
-    onnx: (n, ins, out, cx) => cx.emit('Slice', [ins[0], cx.int64([n.params.start]), cx.int64([n.params.end]), cx.int64([n.params.axis])], [out]),
+    onnx: (n, ins, out, cx) =>
+      cx.emit(
+        'Slice',
+        [ins[0], cx.int64([n.params.start]), cx.int64([n.params.end]), cx.int64([n.params.axis])],
+        [out],
+      ),
   },
 };

@@ -4,15 +4,20 @@ import { topoSort, shapeStr, type Node, type Program } from './ir.ts';
 
 function paramStr(node: Node): string {
   switch (node.op) {
-    case 'input': return `'${(node as Node<'input'>).params.name}'`;
+    case 'input':
+      return `'${(node as Node<'input'>).params.name}'`;
     case 'const': {
       const p = (node as Node<'const'>).params;
       if (node.name !== undefined) return `'${node.name}'`;
-      return p.value.length <= 4 ? `${[...p.value].map((v) => +v.toPrecision(6)).join(',')}` : `${p.value.length} values`;
+      return p.value.length <= 4
+        ? `${[...p.value].map((v) => +v.toPrecision(6)).join(',')}`
+        : `${p.value.length} values`;
     }
     default: {
       const entries = Object.entries(node.params as Record<string, unknown>);
-      return entries.length === 0 ? '' : entries.map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v}]` : String(v)}`).join(' ');
+      return entries.length === 0
+        ? ''
+        : entries.map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v}]` : String(v)}`).join(' ');
     }
   }
 }

@@ -20,7 +20,10 @@ export function tensor(shape: readonly number[], data?: ArrayLike<number>): Tens
 export function strides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
   return s;
 }
 
@@ -73,8 +76,10 @@ export function expandTo(a: Tensor, shape: readonly number[]): Tensor {
 export function matmul(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   const [ar, ac] = a.shape;
   const [br, bc] = b.shape;
-  const m = transA ? ac : ar, k = transA ? ar : ac;
-  const k2 = transB ? bc : br, n = transB ? br : bc;
+  const m = transA ? ac : ar,
+    k = transA ? ar : ac;
+  const k2 = transB ? bc : br,
+    n = transB ? br : bc;
   if (k !== k2) throw new Error(`matmul: inner dims ${k} vs ${k2}`);
   const out = tensor([m, n]);
   for (let i = 0; i < m; i++) {
@@ -101,7 +106,8 @@ export function transpose(a: Tensor, perm: readonly number[]): Tensor {
   const is = strides(a.shape);
   const os = strides(shape);
   for (let i = 0; i < out.data.length; i++) {
-    let rem = i, j = 0;
+    let rem = i,
+      j = 0;
     for (let d = 0; d < shape.length; d++) {
       const c = Math.floor(rem / os[d]);
       rem -= c * os[d];

@@ -15,10 +15,12 @@ function numeric(n: Node, what: string): number[] {
 }
 
 /** Binary elementwise ops broadcast; their input gradients are summed back to each input's shape. */
-const broadcasting = <K extends OpName>(f: (n: Node<K>, g: Node) => [Node | null, Node | null]): Vjp<K> => (node, g) => {
-  const [ga, gb] = f(node, g);
-  return [ga && B.unbroadcast(ga, node.inputs[0].shape), gb && B.unbroadcast(gb, node.inputs[1].shape)];
-};
+const broadcasting =
+  <K extends OpName>(f: (n: Node<K>, g: Node) => [Node | null, Node | null]): Vjp<K> =>
+  (node, g) => {
+    const [ga, gb] = f(node, g);
+    return [ga && B.unbroadcast(ga, node.inputs[0].shape), gb && B.unbroadcast(gb, node.inputs[1].shape)];
+  };
 
 export const VJPS: { [K in OpName]: Vjp<K> } = {
   input: () => [],
@@ -64,7 +66,9 @@ export const VJPS: { [K in OpName]: Vjp<K> } = {
   reshape: (node, g) => [B.reshape(g, numeric(node.inputs[0], 'reshape gradient'))],
   transpose: (node, g) => {
     const inv = new Array<number>(node.params.perm.length);
-    node.params.perm.forEach((pi, i) => { inv[pi] = i; });
+    node.params.perm.forEach((pi, i) => {
+      inv[pi] = i;
+    });
     return [B.transpose(g, inv)];
   },
   concat: (node, g) => {

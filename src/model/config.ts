@@ -34,15 +34,18 @@ export function firstOmega(c: InrConfig): number {
 
 export function validateConfig(c: InrConfig): InrConfig {
   const int = (v: number, name: string, lo: number, hi: number): void => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`config: ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new UserError(`config: ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
   };
   if (c.kind !== 'siren' && c.kind !== 'relu-ff') throw new UserError(`config: unknown model kind '${String(c.kind)}'`);
   int(c.inDim, 'inDim', 1, 4);
   int(c.outDim, 'outDim', 1, 4096);
   int(c.width, 'width', 1, 4096);
   int(c.depth, 'depth', 2, 64);
-  if (!(Number.isFinite(c.omega) && c.omega > 0)) throw new UserError(`config: omega must be a positive number, got ${c.omega}`);
-  if (c.omega0 !== undefined && !(Number.isFinite(c.omega0) && c.omega0 > 0)) throw new UserError(`config: omega0 must be a positive number, got ${c.omega0}`);
+  if (!(Number.isFinite(c.omega) && c.omega > 0))
+    throw new UserError(`config: omega must be a positive number, got ${c.omega}`);
+  if (c.omega0 !== undefined && !(Number.isFinite(c.omega0) && c.omega0 > 0))
+    throw new UserError(`config: omega0 must be a positive number, got ${c.omega0}`);
   if (c.kind === 'relu-ff') {
     int(c.ffFeatures ?? 0, 'ffFeatures', 1, 4096);
     if (!((c.ffScale ?? 0) > 0)) throw new UserError('config: ffScale must be positive');

@@ -93,20 +93,20 @@ function dense(h: Node, from: Layout, w: Node, b: Node | null, to: Layout): Node
 /** The encoder on coordinates x [n, inDim]: its last layer's features in layout `out`, the layers
  *  before it feature-major. */
 function features(c: InrConfig, p: Record<string, Node>, x: Node, out: Layout): Node {
-  let h = x, at: Layout = 'rows';
+  let h = x,
+    at: Layout = 'rows';
   if (c.kind === 'relu-ff') {
     const proj = B.mul(dense(x, 'rows', fourierMatrix(c), null, 'cols'), 2 * Math.PI);
     h = B.concat([B.sin(proj), B.cos(proj)], 0);
     at = 'cols';
   }
   for (let l = 0; l < c.depth - 1; l++) {
-    const w = p[`encoder.${l}.weight`], b = p[`encoder.${l}.bias`];
+    const w = p[`encoder.${l}.weight`],
+      b = p[`encoder.${l}.bias`];
     const to: Layout = l === c.depth - 2 ? out : 'cols';
     // The first layer may have its own omega_0 (config.omega0); hidden layers use omega.
     const om = l === 0 ? firstOmega(c) : c.omega;
-    h = c.kind === 'siren'
-      ? B.sin(dense(h, at, B.mul(w, om), B.mul(b, om), to))
-      : B.relu(dense(h, at, w, b, to));
+    h = c.kind === 'siren' ? B.sin(dense(h, at, B.mul(w, om), B.mul(b, om), to)) : B.relu(dense(h, at, w, b, to));
     at = to;
   }
   if (at !== out) throw new Error(`inr: a ${c.kind} of depth ${c.depth} has no encoder layer`);

@@ -12,7 +12,10 @@ export async function saveCheckpoint(path: string, state: State, meta: Checkpoin
   writeFileAtomic(path, await encodeCheckpoint(state, meta));
 }
 
-export async function loadCheckpoint(path: string, recipe: Record<string, unknown>): Promise<{ state: State; meta: CheckpointMeta } | null> {
+export async function loadCheckpoint(
+  path: string,
+  recipe: Record<string, unknown>,
+): Promise<{ state: State; meta: CheckpointMeta } | null> {
   if (!existsSync(path)) return null;
   return decodeCheckpoint(readDataFile(path), path, recipe);
 }

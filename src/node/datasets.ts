@@ -8,7 +8,15 @@ import { homedir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { UserError, check } from '../util/errors.ts';
 import { sha256Hex } from '../util/sha256.ts';
-import { type ChannelMode, type Image, cropCenterSquare, decodeImage, isGrayscale, resizeArea, toChannels } from '../data/image.ts';
+import {
+  type ChannelMode,
+  type Image,
+  cropCenterSquare,
+  decodeImage,
+  isGrayscale,
+  resizeArea,
+  toChannels,
+} from '../data/image.ts';
 import { mriSliceImage, sliceId, splitUsableSlices } from '../data/mri.ts';
 import { parseNifti, usableSlices } from '../data/nifti.ts';
 import { checkRange, npyImages, parseNpy } from '../data/npy.ts';
@@ -59,7 +67,9 @@ export async function loadDataSource(spec: string, opts: DataSourceOptions): Pro
   const lower = spec.toLowerCase();
   if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return await loadVolumeSlices(spec, opts);
   if (lower.endsWith('.npy')) return await loadStack(spec, opts);
-  throw new UserError(`${spec}: unknown data source type '${extname(spec)}' (expected a folder of PNG/JPEG images, .nii, .nii.gz or .npy)`);
+  throw new UserError(
+    `${spec}: unknown data source type '${extname(spec)}' (expected a folder of PNG/JPEG images, .nii, .nii.gz or .npy)`,
+  );
 }
 
 /** Apply the channel mode to a whole source, so that 'auto' never mixes 1- and 3-channel images. */
@@ -73,7 +83,9 @@ function squareRes(img: Image, res: number): Image {
 }
 
 async function loadFolder(dir: string, opts: DataSourceOptions): Promise<DataSource> {
-  const names = readdirSync(dir).filter((n) => IMAGE_EXT.test(n) && statSync(join(dir, n)).isFile()).sort();
+  const names = readdirSync(dir)
+    .filter((n) => IMAGE_EXT.test(n) && statSync(join(dir, n)).isFile())
+    .sort();
   check(names.length > 0, `${dir}: folder holds no PNG or JPEG images`);
   const [start, end] = opts.range ?? [0, names.length];
   checkRange(start, end, names.length, `${dir}: image`);
@@ -85,7 +97,10 @@ async function loadFolder(dir: string, opts: DataSourceOptions): Promise<DataSou
     files.push({ path, sha256: await sha256Hex(bytes) });
     // Decode keeping colour; unifyChannels picks the channel count for the whole folder.
     const mode = opts.channels === 1 ? 1 : 3;
-    images.push({ id: name.replace(IMAGE_EXT, ''), image: squareRes(decodeImage(bytes, path, { channels: mode }), opts.res) });
+    images.push({
+      id: name.replace(IMAGE_EXT, ''),
+      image: squareRes(decodeImage(bytes, path, { channels: mode }), opts.res),
+    });
   }
   const out = unifyChannels(images, opts.channels ?? 'auto');
   return {
@@ -108,7 +123,10 @@ async function loadVolumeSlices(path: string, opts: DataSourceOptions): Promise<
     check(zs.length > 0, `${path}: no usable axial slices in z range [${start}, ${end})`);
   }
   check(zs.length > 0, `${path}: volume has no usable axial slices`);
-  const images = unifyChannels(zs.map((z) => ({ id: sliceId(z), image: mriSliceImage(vol, z, opts.res) })), opts.channels ?? 'auto');
+  const images = unifyChannels(
+    zs.map((z) => ({ id: sliceId(z), image: mriSliceImage(vol, z, opts.res) })),
+    opts.channels ?? 'auto',
+  );
   const within = opts.range ? ` within z [${opts.range[0]}, ${opts.range[1]})` : '';
   return {
     kind: 'nifti',
@@ -132,7 +150,10 @@ async function loadStack(path: string, opts: DataSourceOptions): Promise<DataSou
     throw e;
   }
   const digits = Math.max(3, String(n - 1).length);
-  const images = stack.map((img, k) => ({ id: `i${String(start + k).padStart(digits, '0')}`, image: squareRes(img, opts.res) }));
+  const images = stack.map((img, k) => ({
+    id: `i${String(start + k).padStart(digits, '0')}`,
+    image: squareRes(img, opts.res),
+  }));
   const out = unifyChannels(images, opts.channels ?? 'auto');
   return {
     kind: 'npy',
@@ -159,23 +180,34 @@ export interface ClipSource {
 
 /** The .wav files of a folder in natural order ('2.wav' before '10.wav'). */
 export function clipNames(dir: string): string[] {
-  return readdirSync(dir).filter((n) => WAV_EXT.test(n) && statSync(join(dir, n)).isFile())
+  return readdirSync(dir)
+    .filter((n) => WAV_EXT.test(n) && statSync(join(dir, n)).isFile())
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
 /** "8000 Hz: 0.wav, 1.wav, ...; 16000 Hz: x.wav" for a refusal naming which files differ. */
 function groups(by: Map<number, string[]>, unit: string): string {
-  return [...by].map(([k, names]) => `${k}${unit}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? `, ... (${names.length})` : ''}`).join('; ');
+  return [...by]
+    .map(
+      ([k, names]) =>
+        `${k}${unit}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? `, ... (${names.length})` : ''}`,
+    )
+    .join('; ');
 }
 
 /** The clips at positions [range) of the folder's natural order; `channels: 1` mixes each to mono. */
-export async function loadClipFolder(dir: string, o: { channels?: 'auto' | 1; range?: [number, number] } = {}): Promise<ClipSource> {
+export async function loadClipFolder(
+  dir: string,
+  o: { channels?: 'auto' | 1; range?: [number, number] } = {},
+): Promise<ClipSource> {
   const names = clipNames(dir);
   if (names.length === 0) throw new UserError(`${dir}: folder holds no WAV clips`);
   const [start, end] = o.range ?? [0, names.length];
   checkRange(start, end, names.length, `${dir}: clip`);
-  const clips: ClipSource['clips'] = [], files: ClipSource['files'] = [];
-  const rates = new Map<number, string[]>(), channels = new Map<number, string[]>();
+  const clips: ClipSource['clips'] = [],
+    files: ClipSource['files'] = [];
+  const rates = new Map<number, string[]>(),
+    channels = new Map<number, string[]>();
   for (const name of names.slice(start, end)) {
     const path = join(dir, name);
     const bytes = readDataFile(path);
@@ -186,12 +218,21 @@ export async function loadClipFolder(dir: string, o: { channels?: 'auto' | 1; ra
     channels.set(clip.channels, [...(channels.get(clip.channels) ?? []), name]);
     clips.push({ id: name.replace(WAV_EXT, ''), signal: wavSignal(clip) });
   }
-  if (rates.size > 1) throw new UserError(`${dir}: clips at more than one sample rate (${groups(rates, ' Hz')}); a prior is trained at one rate: resample them to one`);
-  if (channels.size > 1) throw new UserError(`${dir}: clips with different channel counts (${groups(channels, ' channel(s)')}); pass --channels 1 to mix them down to mono`);
-  const rate = [...rates.keys()][0], ch = [...channels.keys()][0];
+  if (rates.size > 1)
+    throw new UserError(
+      `${dir}: clips at more than one sample rate (${groups(rates, ' Hz')}); a prior is trained at one rate: resample them to one`,
+    );
+  if (channels.size > 1)
+    throw new UserError(
+      `${dir}: clips with different channel counts (${groups(channels, ' channel(s)')}); pass --channels 1 to mix them down to mono`,
+    );
+  const rate = [...rates.keys()][0],
+    ch = [...channels.keys()][0];
   const lengths = clips.map((c) => c.signal.dims[0]);
   return {
-    clips, files, rate,
+    clips,
+    files,
+    rate,
     description: `folder ${dir}: ${clips.length} of ${names.length} WAV clips, ${rate} Hz, ${ch === 1 ? 'mono' : `${ch} channels`}${o.channels === 1 ? ' (mixed down)' : ''}, ${Math.min(...lengths)}-${Math.max(...lengths)} samples`,
   };
 }
@@ -202,29 +243,54 @@ export async function loadClipFolder(dir: string, o: { channels?: 'auto' | 1; ra
 // the next `test` for testing. splitSignals is what pretraining reads (images or clips); splitSource
 // is images only.
 
-export interface Split { source: DataSource; train: SourceImage[]; test: SourceImage[] }
+export interface Split {
+  source: DataSource;
+  train: SourceImage[];
+  test: SourceImage[];
+}
 
 export function parseSelect(v: string): [number, number] {
   const m = /^(\d+):(\d+)$/.exec(v);
-  if (!m || Number(m[1]) >= Number(m[2])) throw new UserError(`--select must be START:END with START < END (half-open), got '${v}'`);
+  if (!m || Number(m[1]) >= Number(m[2]))
+    throw new UserError(`--select must be START:END with START < END (half-open), got '${v}'`);
   return [Number(m[1]), Number(m[2])];
 }
 
-export interface SplitOptions { res: number; n: number; test: number; select?: [number, number]; channels?: 'auto' | 1 | 3 }
+export interface SplitOptions {
+  res: number;
+  n: number;
+  test: number;
+  select?: [number, number];
+  channels?: 'auto' | 1 | 3;
+}
 
 /** The first n for training, the next `test` for testing; too few for training is one line. */
-function firstN<T>(spec: string, what: string, all: readonly T[], o: Pick<SplitOptions, 'n' | 'test'>): { train: T[]; test: T[] } {
-  if (all.length < o.n) throw new UserError(`${spec}: ${o.n} training ${what} requested, the source provides ${all.length}`);
+function firstN<T>(
+  spec: string,
+  what: string,
+  all: readonly T[],
+  o: Pick<SplitOptions, 'n' | 'test'>,
+): { train: T[]; test: T[] } {
+  if (all.length < o.n)
+    throw new UserError(`${spec}: ${o.n} training ${what} requested, the source provides ${all.length}`);
   return { train: all.slice(0, o.n), test: all.slice(o.n, o.n + o.test) };
 }
 
 export async function splitSource(spec: string, o: SplitOptions): Promise<Split> {
-  const source = await loadDataSource(spec, { res: o.res, ...(o.select ? { range: o.select } : {}), ...(o.channels ? { channels: o.channels } : {}) });
+  const source = await loadDataSource(spec, {
+    res: o.res,
+    ...(o.select ? { range: o.select } : {}),
+    ...(o.channels ? { channels: o.channels } : {}),
+  });
   if (source.kind !== 'nifti') return { source, ...firstN(spec, 'images', source.images, o) };
   const byId = new Map(source.images.map((im) => [im.id, im]));
   const s = splitUsableSlices(source.images.map((im) => Number(im.id.slice(1))));
   const train = s.train.map((z) => byId.get(sliceId(z))!);
-  return { source, train: firstN(spec, 'images', train, o).train, test: s.test.map((z) => byId.get(sliceId(z))!).slice(0, o.test) };
+  return {
+    source,
+    train: firstN(spec, 'images', train, o).train,
+    test: s.test.map((z) => byId.get(sliceId(z))!).slice(0, o.test),
+  };
 }
 
 /** A split of images or clips, with what was read (description, files with sha256) and a clip's rate. */
@@ -247,9 +313,14 @@ function isClipFolder(spec: string): boolean {
   } catch {
     return false; // loadDataSource says what is wrong with the path
   }
-  const clips = names.filter((n) => WAV_EXT.test(n)).length, images = names.filter((n) => IMAGE_EXT.test(n)).length;
-  if (clips === 0 && images === 0) throw new UserError(`${spec}: folder holds no PNG or JPEG images and no WAV clips (subfolders are not read)`);
-  if (clips > 0 && images > 0) throw new UserError(`${spec}: folder holds both WAV clips (${clips}) and images (${images}); a prior is trained on one kind of signal: put them in separate folders`);
+  const clips = names.filter((n) => WAV_EXT.test(n)).length,
+    images = names.filter((n) => IMAGE_EXT.test(n)).length;
+  if (clips === 0 && images === 0)
+    throw new UserError(`${spec}: folder holds no PNG or JPEG images and no WAV clips (subfolders are not read)`);
+  if (clips > 0 && images > 0)
+    throw new UserError(
+      `${spec}: folder holds both WAV clips (${clips}) and images (${images}); a prior is trained on one kind of signal: put them in separate folders`,
+    );
   return clips > 0;
 }
 
@@ -257,13 +328,28 @@ function isClipFolder(spec: string): boolean {
  *  is not used), or any image source of splitSource. */
 export async function splitSignals(spec: string, o: SplitOptions): Promise<SignalSplit> {
   if (isClipFolder(spec)) {
-    if (o.channels === 3) throw new UserError(`${spec}: --channels 3 applies to images; clips take auto or 1 (mix down to mono)`);
-    const src = await loadClipFolder(spec, { channels: o.channels === 1 ? 1 : 'auto', ...(o.select ? { range: o.select } : {}) });
-    const s = firstN(spec, 'clips', src.clips.map((c) => ({ id: c.id, image: c.signal })), o);
+    if (o.channels === 3)
+      throw new UserError(`${spec}: --channels 3 applies to images; clips take auto or 1 (mix down to mono)`);
+    const src = await loadClipFolder(spec, {
+      channels: o.channels === 1 ? 1 : 'auto',
+      ...(o.select ? { range: o.select } : {}),
+    });
+    const s = firstN(
+      spec,
+      'clips',
+      src.clips.map((c) => ({ id: c.id, image: c.signal })),
+      o,
+    );
     return { kind: 'audio', description: src.description, files: src.files, rate: src.rate, ...s };
   }
   const s = await splitSource(spec, o);
-  return { kind: s.source.kind, description: s.source.description, files: s.source.files, train: s.train, test: s.test };
+  return {
+    kind: s.source.kind,
+    description: s.source.description,
+    files: s.source.files,
+    train: s.train,
+    test: s.test,
+  };
 }
 
 // ---- The dataset cache ------------------------------------------------------------------------

@@ -1,6 +1,17 @@
 // Node file-system side of bundles: atomic writes (temp file + fsync + rename, so a killed process
 // never leaves a half-written file) and refusal to overwrite an existing result unless asked.
-import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, openSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  writeFileSync,
+  renameSync,
+  rmSync,
+  existsSync,
+  readdirSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+  readFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { manifestBytes, type BuiltBundle, type FileSource } from '../export/bundle.ts';

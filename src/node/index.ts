@@ -5,9 +5,42 @@
 //   import { readImage, loadPrior, fit } from 'strainer/node';
 //   const r = await fit(readImage('slice.png', { res: 64 }), { prior: await loadPrior('mri-64'), iters: 200 });
 export * from '../index.ts';
-export { readImage, loadPrior, priorDir, fit, saveFit, pretrain, shippedPriors, SHIPPED_PRIORS_DIR, type ReadImageOptions, type NodeFitOptions, type NodeFitResult, type NodePretrainOptions, type NodePretrainResult, type StepReport } from './api.ts';
-export { readAudio, readVolume, readSignal, writeAudio, writeVolume, type Audio, type VolumeRead, type ReadSignalOptions } from './signals.ts';
-export { nodeBackend, chooseBackend, EP_CHOICES, NODE_BACKENDS, type NodeBackendName, type Ep, type NodeBackendOptions, type ChosenBackend } from './backend.ts';
+export {
+  readImage,
+  loadPrior,
+  priorDir,
+  fit,
+  saveFit,
+  pretrain,
+  shippedPriors,
+  SHIPPED_PRIORS_DIR,
+  type ReadImageOptions,
+  type NodeFitOptions,
+  type NodeFitResult,
+  type NodePretrainOptions,
+  type NodePretrainResult,
+  type StepReport,
+} from './api.ts';
+export {
+  readAudio,
+  readVolume,
+  readSignal,
+  writeAudio,
+  writeVolume,
+  type Audio,
+  type VolumeRead,
+  type ReadSignalOptions,
+} from './signals.ts';
+export {
+  nodeBackend,
+  chooseBackend,
+  EP_CHOICES,
+  NODE_BACKENDS,
+  type NodeBackendName,
+  type Ep,
+  type NodeBackendOptions,
+  type ChosenBackend,
+} from './backend.ts';
 export { ortNodeBackend, type OrtNodeOptions } from '../runtime/ort-node.ts';
 export { dirSource, writeBundleDir, writeFileAtomic, checkOutDir } from './fs.ts';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';

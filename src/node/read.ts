@@ -58,7 +58,9 @@ export function loadWav(path: string, opts: SizeLimit = {}): Wav {
  *  as a centred res^3 cube of its longest physical extent (volume.ts cubeAt) and the cube's voxel size. */
 export function loadVolume(path: string, o: SizeLimit & { res?: number } = {}): VolumeSignal & { stored: number[] } {
   const bytes = readDataFile(path);
-  const v = path.toLowerCase().endsWith('.npy') ? npySignal(parseNpy(bytes, path, o), path) : niftiSignal(parseNifti(bytes, path, o), path);
+  const v = path.toLowerCase().endsWith('.npy')
+    ? npySignal(parseNpy(bytes, path, o), path)
+    : niftiSignal(parseNifti(bytes, path, o), path);
   const stored = [...v.signal.dims];
   return { ...(o.res === undefined ? v : volumeCube(v, o.res)), stored };
 }

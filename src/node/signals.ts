@@ -14,11 +14,20 @@ import { loadImage } from './read.ts';
 import { writeFileAtomic } from './fs.ts';
 
 /** A clip: the 1-D signal ((y + 1) / 2 per sample, data/wav.ts), its sample rate and the file's encoding. */
-export interface Audio { signal: Signal; rate: number; encoding: WavEncoding }
+export interface Audio {
+  signal: Signal;
+  rate: number;
+  encoding: WavEncoding;
+}
 
 /** A volume on the [0, 1] scale; `scale` restores the stored values, `stored` is the file's grid [z, y, x],
  *  `voxel` the voxel size in mm (x, y, z): the file's, or with `res` the cube's. */
-export interface VolumeRead { signal: Signal; scale: number; stored: number[]; voxel: [number, number, number] }
+export interface VolumeRead {
+  signal: Signal;
+  scale: number;
+  stored: number[];
+  voxel: [number, number, number];
+}
 
 function exists(path: string): void {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
@@ -35,7 +44,8 @@ export function readAudio(path: string, o: { channels?: 'auto' | 1 } = {}): Audi
 /** A NIfTI (.nii, .nii.gz) or rank-3 .npy volume; with `res`, zero-padded to a centred cube and area-averaged to res^3. */
 export function readVolume(path: string, o: { res?: number } = {}): VolumeRead {
   exists(path);
-  if (o.res !== undefined && !(Number.isInteger(o.res) && o.res >= 2 && o.res <= 1024)) throw new UserError(`volume res must be an integer between 2 and 1024, got ${o.res}`);
+  if (o.res !== undefined && !(Number.isInteger(o.res) && o.res >= 2 && o.res <= 1024))
+    throw new UserError(`volume res must be an integer between 2 and 1024, got ${o.res}`);
   return loadVolume(path, o.res !== undefined ? { res: o.res } : {});
 }
 
@@ -47,11 +57,15 @@ export interface ReadSignalOptions {
 }
 
 /** Any signal file by its extension (.wav, .nii/.nii.gz/.npy, else PNG/JPEG), with its kind and a clip's rate. */
-export function readSignal(path: string, o: ReadSignalOptions = {}): { kind: SignalFileKind; signal: Signal; rate?: number } {
+export function readSignal(
+  path: string,
+  o: ReadSignalOptions = {},
+): { kind: SignalFileKind; signal: Signal; rate?: number } {
   exists(path);
   const kind = signalFileKind(path);
   if (kind === 'audio') {
-    if (o.channels === 3) throw new UserError(`${path}: --channels 3 applies to images; a clip takes auto or 1 (mix down to mono)`);
+    if (o.channels === 3)
+      throw new UserError(`${path}: --channels 3 applies to images; a clip takes auto or 1 (mix down to mono)`);
     const a = readAudio(path, { channels: o.channels === 1 ? 1 : 'auto' });
     return { kind, signal: a.signal, rate: a.rate };
   }
@@ -67,6 +81,10 @@ export function writeAudio(path: string, s: Signal, rate: number, o: { encoding?
 }
 
 /** A 1-channel 3-D signal as a float32 NIfTI file (gzipped for .nii.gz), values times `scale`, written atomically. */
-export function writeVolume(path: string, s: Signal, o: { scale?: number; voxel?: [number, number, number] } = {}): void {
+export function writeVolume(
+  path: string,
+  s: Signal,
+  o: { scale?: number; voxel?: [number, number, number] } = {},
+): void {
   writeFileAtomic(path, encodeNifti(s, { ...o, gzip: path.toLowerCase().endsWith('.gz') }));
 }

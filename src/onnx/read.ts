@@ -16,15 +16,20 @@ function tensorValues(t: TensorObj): number[] {
     const buf = t.raw_data;
     const size = ELEMENT_BYTES[t.data_type ?? 0];
     if (size === undefined) throw new UserError(`ONNX initializer '${t.name}': unsupported data type ${t.data_type}`);
-    if (buf.byteLength % size !== 0) throw new UserError(`ONNX initializer '${t.name}': ${buf.byteLength} bytes of raw data is not a whole number of ${size}-byte values`);
+    if (buf.byteLength % size !== 0)
+      throw new UserError(
+        `ONNX initializer '${t.name}': ${buf.byteLength} bytes of raw data is not a whole number of ${size}-byte values`,
+      );
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const out: number[] = [];
     if (t.data_type === DataType.FLOAT) for (let i = 0; i < buf.byteLength; i += 4) out.push(dv.getFloat32(i, true));
-    else if (t.data_type === DataType.INT64) for (let i = 0; i < buf.byteLength; i += 8) out.push(Number(dv.getBigInt64(i, true)));
+    else if (t.data_type === DataType.INT64)
+      for (let i = 0; i < buf.byteLength; i += 8) out.push(Number(dv.getBigInt64(i, true)));
     else for (let i = 0; i < buf.byteLength; i += 8) out.push(dv.getFloat64(i, true));
     return out;
   }
-  const typed = t.data_type === DataType.INT64 ? t.int64_data : t.data_type === DataType.DOUBLE ? t.double_data : t.float_data;
+  const typed =
+    t.data_type === DataType.INT64 ? t.int64_data : t.data_type === DataType.DOUBLE ? t.double_data : t.float_data;
   return [...(typed ?? [])];
 }
 
@@ -78,8 +83,10 @@ const READ: { [K in Exclude<OpName, 'input' | 'const'>]: { from: readonly string
   linear: {
     from: ['Gemm'],
     read: (ins, cx) => {
-      const tA = (cx.attr('transA')?.i ?? 0) === 1, tB = (cx.attr('transB')?.i ?? 0) === 1;
-      const alpha = cx.attr('alpha')?.f ?? 1, beta = cx.attr('beta')?.f ?? 1;
+      const tA = (cx.attr('transA')?.i ?? 0) === 1,
+        tB = (cx.attr('transB')?.i ?? 0) === 1;
+      const alpha = cx.attr('alpha')?.f ?? 1,
+        beta = cx.attr('beta')?.f ?? 1;
       if (alpha !== 1 || beta !== 1) throw new UserError(`ONNX Gemm with alpha/beta != 1 is not supported`);
       const bias = ins.length >= 3 && ins[2] !== '' ? cx.v(ins[2]) : null;
       if (bias && !tA && !tB) return B.linear(cx.v(ins[0]), cx.v(ins[1]), bias);
@@ -90,9 +97,11 @@ const READ: { [K in Exclude<OpName, 'input' | 'const'>]: { from: readonly string
   reduceSum: {
     from: ['ReduceSum'],
     read: ([a, axes], cx) => {
-      const x = cx.v(a), ax = cx.ints(axes);
+      const x = cx.v(a),
+        ax = cx.ints(axes);
       // Our lowering writes axes as non-negative indices; anything else would be silently ignored by the IR.
-      if (!ax.every((i) => i >= 0 && i < x.shape.length)) throw new UserError(`ONNX ReduceSum: axes [${ax}] out of range for rank ${x.shape.length}`);
+      if (!ax.every((i) => i >= 0 && i < x.shape.length))
+        throw new UserError(`ONNX ReduceSum: axes [${ax}] out of range for rank ${x.shape.length}`);
       return B.reduceSum(x, ax, (cx.attr('keepdims')?.i ?? 1) === 1);
     },
   },
@@ -100,7 +109,10 @@ const READ: { [K in Exclude<OpName, 'input' | 'const'>]: { from: readonly string
   reshape: { from: ['Reshape'], read: ([a, shape], cx) => B.reshape(cx.v(a), cx.shape(shape)) },
   transpose: { from: ['Transpose'], read: ([a], cx) => B.transpose(cx.v(a), cx.attr('perm')?.ints ?? []) },
   concat: { from: ['Concat'], read: (ins, cx) => B.concat(ins.map(cx.v), cx.attr('axis')?.i ?? 0) },
-  slice: { from: ['Slice'], read: ([a, starts, ends, axes], cx) => B.slice(cx.v(a), cx.one(axes), cx.one(starts), cx.one(ends)) },
+  slice: {
+    from: ['Slice'],
+    read: ([a, starts, ends, axes], cx) => B.slice(cx.v(a), cx.one(axes), cx.one(starts), cx.one(ends)),
+  },
 };
 
 const BY_ONNX_TYPE = new Map<string, Reader>();
@@ -125,18 +137,25 @@ export function onnxToProgram(bytes: Uint8Array): { program: Program; model: Mod
   const inputs = (g.input ?? []).map((vi) => {
     if (!isName(vi.name)) throw new UserError('ONNX graph input without a name');
     const dims: Dim[] = (vi.type?.tensor_type?.shape?.dim ?? []).map((d) => d.dim_param ?? d.dim_value ?? 0);
-    if (!dims.every((d) => isName(d) || isDim(d))) throw new UserError(`ONNX graph input '${vi.name}': bad shape [${dims}]`);
+    if (!dims.every((d) => isName(d) || isDim(d)))
+      throw new UserError(`ONNX graph input '${vi.name}': bad shape [${dims}]`);
     const n = B.input(vi.name, dims);
     values.set(vi.name, n);
     return n;
   });
   for (const t of g.initializer ?? []) {
     const name = t.name ?? '';
-    if (t.data_type === DataType.INT64) { int64s.set(name, tensorValues(t)); continue; }
+    if (t.data_type === DataType.INT64) {
+      int64s.set(name, tensorValues(t));
+      continue;
+    }
     const dims = (t.dims ?? []).map(Number);
     if (!dims.every(isDim)) throw new UserError(`ONNX initializer '${name}': bad shape [${dims}]`);
     const data = tensorValues(t);
-    values.set(name, build(`initializer '${name}'`, () => B.constant(data, dims, name.startsWith(ANON) ? undefined : name)));
+    values.set(
+      name,
+      build(`initializer '${name}'`, () => B.constant(data, dims, name.startsWith(ANON) ? undefined : name)),
+    );
   }
   const v = (name: string): Node => {
     const n = values.get(name);
@@ -146,7 +165,8 @@ export function onnxToProgram(bytes: Uint8Array): { program: Program; model: Mod
   const ints = (name: string): number[] => {
     const x = int64s.get(name);
     if (x === undefined) throw new UserError(`ONNX graph: '${name}' must be a constant int64 initializer`);
-    if (!x.every(Number.isSafeInteger)) throw new UserError(`ONNX graph: int64 initializer '${name}' holds values beyond 2^53`);
+    if (!x.every(Number.isSafeInteger))
+      throw new UserError(`ONNX graph: int64 initializer '${name}' holds values beyond 2^53`);
     return x;
   };
   const shape = (name: string): number[] => {
@@ -169,7 +189,9 @@ export function onnxToProgram(bytes: Uint8Array): { program: Program; model: Mod
     else {
       const reader = BY_ONNX_TYPE.get(node.op_type);
       if (!reader) throw new UserError(`ONNX op '${node.op_type}' is not supported by strainer's reader`);
-      out = build(`node '${outName}' (${node.op_type})`, () => reader(ins, { v, ints, shape, one, attr: (name) => attr(a, name) }));
+      out = build(`node '${outName}' (${node.op_type})`, () =>
+        reader(ins, { v, ints, shape, one, attr: (name) => attr(a, name) }),
+      );
     }
     values.set(outName, out);
   }
@@ -178,6 +200,11 @@ export function onnxToProgram(bytes: Uint8Array): { program: Program; model: Mod
     if (!isName(o.name)) throw new UserError('ONNX graph output without a name');
     outputs[o.name] = v(o.name);
   }
-  const program: Program = { name: g.name ?? 'model', inputs: inputs as Node<'input'>[], outputs, ...(model.doc_string ? { doc: model.doc_string } : {}) };
+  const program: Program = {
+    name: g.name ?? 'model',
+    inputs: inputs as Node<'input'>[],
+    outputs,
+    ...(model.doc_string ? { doc: model.doc_string } : {}),
+  };
   return { program, model };
 }

@@ -3,7 +3,17 @@
 // by its op's own rule in ops.ts through the small `Lowering` interface implemented here.
 import { topoSort, type Node, type Program } from '../graph/ir.ts';
 import { RULES, type Lowering } from '../graph/ops.ts';
-import { encodeModel, IR_VERSION, OPSET, DataType, AttrType, type AttrObj, type NodeObj, type TensorObj, type ValueInfoObj } from './proto.ts';
+import {
+  encodeModel,
+  IR_VERSION,
+  OPSET,
+  DataType,
+  AttrType,
+  type AttrObj,
+  type NodeObj,
+  type TensorObj,
+  type ValueInfoObj,
+} from './proto.ts';
 
 export const PRODUCER = 'strainer';
 export const PRODUCER_VERSION = '0.1.0';
@@ -13,7 +23,12 @@ export const ANON = 'const:';
 function valueInfo(name: string, shape: Node['shape']): ValueInfoObj {
   return {
     name,
-    type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+    type: {
+      tensor_type: {
+        elem_type: DataType.FLOAT,
+        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
   };
 }
 
@@ -22,7 +37,9 @@ function floatTensor(name: string, dims: readonly number[], values: ArrayLike<nu
   return { name, dims: [...dims], data_type: DataType.FLOAT, raw_data: new Uint8Array(f32.buffer) };
 }
 
-export interface WriteOptions { metadata?: Record<string, string> }
+export interface WriteOptions {
+  metadata?: Record<string, string>;
+}
 
 export function programToOnnx(prog: Program, opts: WriteOptions = {}): Uint8Array {
   const outNames = Object.keys(prog.outputs);
@@ -49,11 +66,18 @@ export function programToOnnx(prog: Program, opts: WriteOptions = {}): Uint8Arra
   }
 
   const cx: Lowering & { attrs(a?: Record<string, number | readonly number[]>): AttrObj[] } = {
-    attrs: (a) => Object.entries(a ?? {}).map(([name, v]) => (typeof v === 'number'
-      ? { name, type: AttrType.INT, i: v }
-      : { name, type: AttrType.INTS, ints: [...v] })),
+    attrs: (a) =>
+      Object.entries(a ?? {}).map(([name, v]) =>
+        typeof v === 'number' ? { name, type: AttrType.INT, i: v } : { name, type: AttrType.INTS, ints: [...v] },
+      ),
     emit(opType, inputs, outputs, attrs) {
-      nodes.push({ op_type: opType, name: `${opType}_${nodes.length}`, input: [...inputs], output: [...outputs], attribute: cx.attrs(attrs) });
+      nodes.push({
+        op_type: opType,
+        name: `${opType}_${nodes.length}`,
+        input: [...inputs],
+        output: [...outputs],
+        attribute: cx.attrs(attrs),
+      });
     },
     int64(values) {
       const key = values.join(',');
@@ -79,7 +103,12 @@ export function programToOnnx(prog: Program, opts: WriteOptions = {}): Uint8Arra
     const out = claimed.get(n.id) ?? `t${tmp++}`;
     names.set(n.id, out);
     const rule = RULES[n.op] as { onnx(n: Node, ins: readonly string[], out: string, cx: Lowering): void };
-    rule.onnx(n, n.inputs.map((i) => names.get(i.id)!), out, cx);
+    rule.onnx(
+      n,
+      n.inputs.map((i) => names.get(i.id)!),
+      out,
+      cx,
+    );
   }
   // Outputs that are leaves, or a second name for an already-named value, get an Identity.
   for (const k of outNames) {

@@ -20,7 +20,8 @@ export function downsample(img: Image, factor: number): Image {
  * valid image that a PNG file can hold.
  */
 export function addNoise(img: Image, sigma: number, seed: number): Image {
-  if (!(Number.isFinite(sigma) && sigma >= 0)) throw new UserError(`noise sigma must be a non-negative number, got ${sigma}`);
+  if (!(Number.isFinite(sigma) && sigma >= 0))
+    throw new UserError(`noise sigma must be a non-negative number, got ${sigma}`);
   const r = rng(seed);
   const data = img.data.map((v) => Math.min(1, Math.max(0, v + sigma * r.normal())));
   return { ...img, data };
@@ -28,7 +29,9 @@ export function addNoise(img: Image, sigma: number, seed: number): Image {
 
 /** Each pixel repeated factor x factor times (for showing a low-resolution observation at full size). */
 export function upsampleNearest(img: Image, factor: number): Image {
-  const c = img.channels, w = img.width * factor, h = img.height * factor;
+  const c = img.channels,
+    w = img.width * factor,
+    h = img.height * factor;
   const out = new Float32Array(w * h * c);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {

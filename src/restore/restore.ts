@@ -51,7 +51,12 @@ export interface RestoreOptions {
 }
 
 /** Quality after `iter` updates; `ms` is the summed step time of those updates. */
-export interface RestorePoint { iter: number; psnr: number; ssim: number; ms: number }
+export interface RestorePoint {
+  iter: number;
+  psnr: number;
+  ssim: number;
+  ms: number;
+}
 
 export interface RestoreResult {
   task: RestoreTask;
@@ -72,15 +77,22 @@ export interface RestoreResult {
 }
 
 /** Output size and forward model of a task for an observation. */
-export function taskGeometry(obs: Image, task: RestoreTask, scale = task === 'superres' ? 4 : 1): { width: number; height: number; scale: number; measurement: Measurement } {
+export function taskGeometry(
+  obs: Image,
+  task: RestoreTask,
+  scale = task === 'superres' ? 4 : 1,
+): { width: number; height: number; scale: number; measurement: Measurement } {
   switch (task) {
     case 'superres': {
-      if (!Number.isInteger(scale) || scale < 2) throw new UserError(`--scale must be an integer of at least 2 for super-resolution, got ${scale}`);
-      const width = obs.width * scale, height = obs.height * scale;
+      if (!Number.isInteger(scale) || scale < 2)
+        throw new UserError(`--scale must be an integer of at least 2 for super-resolution, got ${scale}`);
+      const width = obs.width * scale,
+        height = obs.height * scale;
       return { width, height, scale, measurement: boxDownsample(height, width, obs.channels, scale) };
     }
     case 'denoise':
-      if (scale !== 1) throw new UserError(`--scale applies to --task superres only (denoising keeps the size), got ${scale}`);
+      if (scale !== 1)
+        throw new UserError(`--scale applies to --task superres only (denoising keeps the size), got ${scale}`);
       return { width: obs.width, height: obs.height, scale: 1, measurement: IDENTITY };
     default:
       return task satisfies never;
@@ -93,11 +105,23 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
   if (o.truth) {
     const t = o.truth;
     if (geo.scale > 1) checkScale(t.width, t.height, geo.scale, 'truth');
-    if (t.width !== width || t.height !== height) throw new UserError(`the truth is ${t.width}x${t.height} but the restored image is ${width}x${height} (observation ${obs.width}x${obs.height} x scale ${geo.scale})`);
-    if (t.channels !== obs.channels) throw new UserError(`the truth has ${t.channels} channel(s), the observation ${obs.channels}`);
+    if (t.width !== width || t.height !== height)
+      throw new UserError(
+        `the truth is ${t.width}x${t.height} but the restored image is ${width}x${height} (observation ${obs.width}x${obs.height} x scale ${geo.scale})`,
+      );
+    if (t.channels !== obs.channels)
+      throw new UserError(`the truth has ${t.channels} channel(s), the observation ${obs.channels}`);
   }
   const prior = o.prior ?? null;
-  const { config, init, range, iters, lr, encoderLr } = resolveFit({ prior, model: o.config, channels: obs.channels, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, range: o.range });
+  const { config, init, range, iters, lr, encoderLr } = resolveFit({
+    prior,
+    model: o.config,
+    channels: obs.channels,
+    iters: o.iters,
+    lr: o.lr,
+    encoderLr: o.encoderLr,
+    range: o.range,
+  });
   const evalEvery = o.evalEvery ?? 0;
   const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= iters));
   const want = (k: number): boolean => recordAt.has(k) || (evalEvery > 0 && k % evalEvery === 0);
@@ -111,9 +135,19 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
     if (point) points.push(point);
     await o.onPreview?.(img, iter, point);
   };
-  const sig = { width, height, channels: obs.channels, data: o.truth?.data ?? new Float32Array(width * height * obs.channels) };
+  const sig = {
+    width,
+    height,
+    channels: obs.channels,
+    data: o.truth?.data ?? new Float32Array(width * height * obs.channels),
+  };
   const r = await fitSignal(sig, {
-    config, iters, lr, seed: o.seed, backend: o.backend, range,
+    config,
+    iters,
+    lr,
+    seed: o.seed,
+    backend: o.backend,
+    range,
     ...(init ? { init } : {}),
     ...(encoderLr !== undefined ? { encoderLr } : {}),
     measurement: geo.measurement,
@@ -132,5 +166,17 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
     points.push({ iter: done, ...final, ms: elapsed });
   }
   await o.onPreview?.(image, done, points.at(-1) ?? null);
-  return { task: o.task, scale: geo.scale, image, points, final, iters: done, stepMs: r.stepMs, backend: r.backend, prior: prior?.name ?? null, ...(encoderLr !== undefined ? { encoderLr } : {}), config };
+  return {
+    task: o.task,
+    scale: geo.scale,
+    image,
+    points,
+    final,
+    iters: done,
+    stepMs: r.stepMs,
+    backend: r.backend,
+    prior: prior?.name ?? null,
+    ...(encoderLr !== undefined ? { encoderLr } : {}),
+    config,
+  };
 }

@@ -21,13 +21,17 @@ export function gaussianWindow1d(size: number = SSIM_PARAMS.size, sigma: number 
 
 function checkPair(a: Image, b: Image): void {
   if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) {
-    throw new UserError(`images differ in size: ${a.width}x${a.height}x${a.channels} vs ${b.width}x${b.height}x${b.channels}`);
+    throw new UserError(
+      `images differ in size: ${a.width}x${a.height}x${a.channels} vs ${b.width}x${b.height}x${b.channels}`,
+    );
   }
 }
 
 /** Separable "valid" filtering of one channel (plane of h x w) with window g: (h-k+1) x (w-k+1). */
 function filterValid(plane: Float64Array, h: number, w: number, g: Float64Array): Float64Array {
-  const k = g.length, oh = h - k + 1, ow = w - k + 1;
+  const k = g.length,
+    oh = h - k + 1,
+    ow = w - k + 1;
   const rows = new Float64Array(h * ow);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < ow; x++) {
@@ -51,20 +55,34 @@ function filterValid(plane: Float64Array, h: number, w: number, g: Float64Array)
 export function ssimMap(a: Image, b: Image, channel = 0): Float64Array {
   checkPair(a, b);
   const { size, k1, k2, range } = SSIM_PARAMS;
-  const h = a.height, w = a.width, c = a.channels;
+  const h = a.height,
+    w = a.width,
+    c = a.channels;
   if (h < size || w < size) throw new UserError(`SSIM needs images of at least ${size}x${size} pixels, got ${w}x${h}`);
   const n = h * w;
-  const x = new Float64Array(n), y = new Float64Array(n), xx = new Float64Array(n), yy = new Float64Array(n), xy = new Float64Array(n);
+  const x = new Float64Array(n),
+    y = new Float64Array(n),
+    xx = new Float64Array(n),
+    yy = new Float64Array(n),
+    xy = new Float64Array(n);
   for (let p = 0; p < n; p++) {
-    const u = a.data[p * c + channel], v = b.data[p * c + channel];
-    x[p] = u; y[p] = v; xx[p] = u * u; yy[p] = v * v; xy[p] = u * v;
+    const u = a.data[p * c + channel],
+      v = b.data[p * c + channel];
+    x[p] = u;
+    y[p] = v;
+    xx[p] = u * u;
+    yy[p] = v * v;
+    xy[p] = u * v;
   }
   const g = gaussianWindow1d();
   const [mx, my, exx, eyy, exy] = [x, y, xx, yy, xy].map((plane) => filterValid(plane, h, w, g));
-  const c1 = (k1 * range) ** 2, c2 = (k2 * range) ** 2;
+  const c1 = (k1 * range) ** 2,
+    c2 = (k2 * range) ** 2;
   const out = new Float64Array(mx.length);
   for (let i = 0; i < out.length; i++) {
-    const vx = exx[i] - mx[i] * mx[i], vy = eyy[i] - my[i] * my[i], cxy = exy[i] - mx[i] * my[i];
+    const vx = exx[i] - mx[i] * mx[i],
+      vy = eyy[i] - my[i] * my[i],
+      cxy = exy[i] - mx[i] * my[i];
     out[i] = ((2 * mx[i] * my[i] + c1) * (2 * cxy + c2)) / ((mx[i] * mx[i] + my[i] * my[i] + c1) * (vx + vy + c2));
   }
   return out;

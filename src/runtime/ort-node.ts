@@ -20,7 +20,10 @@ import * as B from '../graph/builder.ts';
 export const NODE_EPS = ['cpu', 'webgpu', 'cuda'] as const;
 export type NodeEp = (typeof NODE_EPS)[number];
 
-export interface OrtNodeOptions { threads?: number; executionProvider?: NodeEp }
+export interface OrtNodeOptions {
+  threads?: number;
+  executionProvider?: NodeEp;
+}
 
 type OrtModule = typeof Ort;
 let ortModule: Promise<OrtModule> | null = null;
@@ -32,7 +35,8 @@ export function loadOrtNode(): Promise<OrtModule> {
     (e: unknown) => {
       ortModule = null;
       const err = e as { code?: string; message?: string };
-      if (err.code === 'ERR_MODULE_NOT_FOUND' && /onnxruntime-node/.test(err.message ?? '')) throw new UserError('onnxruntime-node is not installed: npm install onnxruntime-node');
+      if (err.code === 'ERR_MODULE_NOT_FOUND' && /onnxruntime-node/.test(err.message ?? ''))
+        throw new UserError('onnxruntime-node is not installed: npm install onnxruntime-node');
       throw new UserError(`onnxruntime-node failed to load (${String(err.message ?? e).split('\n')[0]})`);
     },
   );
@@ -42,9 +46,14 @@ export function loadOrtNode(): Promise<OrtModule> {
 /** onnxruntime's messages carry a source path, a check expression or a C API name before what a
  *  user can act on; keep that part, on one line. */
 export function ortMessage(e: unknown): string {
-  const line = String((e as Error)?.message ?? e).trim().split('\n')[0];
+  const line = String((e as Error)?.message ?? e)
+    .trim()
+    .split('\n')[0];
   const tail = /was false\. (.*)$/.exec(line)?.[1] ?? line;
-  return tail.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '').replace(/^OrtSessionOptionsAppendExecutionProvider_\w+:\s*/, '').trim();
+  return tail
+    .replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '')
+    .replace(/^OrtSessionOptionsAppendExecutionProvider_\w+:\s*/, '')
+    .trim();
 }
 
 function sessionOptions(ep: NodeEp, threads: number, onDevice: readonly string[]): Ort.InferenceSession.SessionOptions {
@@ -59,7 +68,9 @@ function sessionOptions(ep: NodeEp, threads: number, onDevice: readonly string[]
     // steal the time slices the working ones need. STRAINER_ORT_SPIN=1 restores spinning.
     extra: { session: { intra_op: { allow_spinning: process.env.STRAINER_ORT_SPIN === '1' ? '1' : '0' } } },
     // 'gpu-buffer' is the WebGPU EP's device location; the CUDA EP has none in onnxruntime-node.
-    ...(ep === 'webgpu' && onDevice.length > 0 ? { preferredOutputLocation: Object.fromEntries(onDevice.map((n) => [n, 'gpu-buffer' as const])) } : {}),
+    ...(ep === 'webgpu' && onDevice.length > 0
+      ? { preferredOutputLocation: Object.fromEntries(onDevice.map((n) => [n, 'gpu-buffer' as const])) }
+      : {}),
   };
 }
 
@@ -74,19 +85,31 @@ type Value = Ort.Tensor | PendingUpload;
 class DeviceCopies {
   private ins = new Map<string, Promise<Ort.InferenceSession>>();
   private outs = new Map<string, Promise<Ort.InferenceSession>>();
-  constructor(private ort: OrtModule, private threads: number) {}
+  constructor(
+    private ort: OrtModule,
+    private threads: number,
+  ) {}
 
   /** The first copy session, created with the first WebGPU model: it holds the device. */
   hold(): Promise<unknown> {
     return this.session(this.outs, [1], false);
   }
 
-  private session(cache: Map<string, Promise<Ort.InferenceSession>>, dims: readonly number[], toDevice: boolean): Promise<Ort.InferenceSession> {
+  private session(
+    cache: Map<string, Promise<Ort.InferenceSession>>,
+    dims: readonly number[],
+    toDevice: boolean,
+  ): Promise<Ort.InferenceSession> {
     const key = dims.join('x');
     let s = cache.get(key);
     if (!s) {
       const x = B.input('x', [...dims]);
-      const model = programToOnnx({ name: toDevice ? 'copy_in' : 'copy_out', inputs: [x], outputs: { y: x }, doc: 'moves one tensor between host and WebGPU device' });
+      const model = programToOnnx({
+        name: toDevice ? 'copy_in' : 'copy_out',
+        inputs: [x],
+        outputs: { y: x },
+        doc: 'moves one tensor between host and WebGPU device',
+      });
       s = this.ort.InferenceSession.create(model, sessionOptions('webgpu', this.threads, toDevice ? ['y'] : []));
       cache.set(key, s);
     }

@@ -13,7 +13,16 @@ import { UserError } from '../util/errors.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import * as B from '../graph/builder.ts';
 import { decideProvider, type WebProvider, type ProviderChoice } from './webgpu-adapter.ts';
-export { webgpuAdapter, webgpuAvailable, decideProvider, chooseProvider, type AdapterInfo, type ProviderDecision, type WebProvider, type ProviderChoice } from './webgpu-adapter.ts';
+export {
+  webgpuAdapter,
+  webgpuAvailable,
+  decideProvider,
+  chooseProvider,
+  type AdapterInfo,
+  type ProviderDecision,
+  type WebProvider,
+  type ProviderChoice,
+} from './webgpu-adapter.ts';
 
 export interface OrtWebOptions {
   /** 'auto' (default): WebGPU on a hardware adapter, else wasm. */
@@ -94,9 +103,16 @@ let deviceHolder: Promise<ort.InferenceSession> | null = null;
 function holdDevice(): Promise<ort.InferenceSession> {
   if (!deviceHolder) {
     const x = B.input('x', [1]);
-    const model = programToOnnx({ name: 'hold_device', inputs: [x], outputs: { y: B.neg(x) }, doc: 'keeps the WebGPU device alive between fits' });
+    const model = programToOnnx({
+      name: 'hold_device',
+      inputs: [x],
+      outputs: { y: B.neg(x) },
+      doc: 'keeps the WebGPU device alive between fits',
+    });
     deviceHolder = ort.InferenceSession.create(model, { executionProviders: ['webgpu'] });
-    deviceHolder.catch(() => { deviceHolder = null; });
+    deviceHolder.catch(() => {
+      deviceHolder = null;
+    });
   }
   return deviceHolder;
 }
@@ -123,19 +139,30 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
         s = await ort.InferenceSession.create(model, {
           executionProviders: [provider],
           graphOptimizationLevel: 'all',
-          ...(onDevice.length > 0 ? { preferredOutputLocation: Object.fromEntries(onDevice.map((n) => [n, 'gpu-buffer' as const])) } : {}),
+          ...(onDevice.length > 0
+            ? { preferredOutputLocation: Object.fromEntries(onDevice.map((n) => [n, 'gpu-buffer' as const])) }
+            : {}),
         });
       } catch (e) {
-        throw new UserError(`onnxruntime-web (${provider}) could not load the model (${String((e as Error).message ?? e).split('\n')[0]})`);
+        throw new UserError(
+          `onnxruntime-web (${provider}) could not load the model (${String((e as Error).message ?? e).split('\n')[0]})`,
+        );
       }
       const device = provider === 'webgpu' ? ((await ort.env.webgpu.device) as unknown as GPUDevice) : null;
       if (device) watchDevice(device);
       const upload = (t: HostTensor): ort.Tensor => {
         if (!device) return new ort.Tensor('float32', t.data, [...t.shape]);
         // Round the size up to 16 bytes, the alignment onnxruntime-web uses for its own GPU buffers.
-        const buf = device.createBuffer({ size: Math.max(16, Math.ceil(t.data.byteLength / 16) * 16), usage: gpuUsage() });
+        const buf = device.createBuffer({
+          size: Math.max(16, Math.ceil(t.data.byteLength / 16) * 16),
+          usage: gpuUsage(),
+        });
         device.queue.writeBuffer(buf, 0, t.data as Float32Array<ArrayBuffer>);
-        return ort.Tensor.fromGpuBuffer(buf as unknown as ort.Tensor.GpuBufferType, { dataType: 'float32', dims: [...t.shape], dispose: () => buf.destroy() });
+        return ort.Tensor.fromGpuBuffer(buf as unknown as ort.Tensor.GpuBufferType, {
+          dataType: 'float32',
+          dims: [...t.shape],
+          dispose: () => buf.destroy(),
+        });
       };
       const session: Session<ort.Tensor> = {
         backend: name,
@@ -167,7 +194,9 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
 }
 
 /** Resolves 'auto' and returns the backend with the provider it chose and why. */
-export async function autoBackend(opts: OrtWebOptions = {}): Promise<{ backend: Backend; provider: WebProvider; reason: string }> {
+export async function autoBackend(
+  opts: OrtWebOptions = {},
+): Promise<{ backend: Backend; provider: WebProvider; reason: string }> {
   const { provider, reason } = await decideProvider(opts.provider ?? 'auto');
   return { backend: ortWebBackend(provider, opts), provider, reason };
 }

@@ -27,6 +27,7 @@ export interface Backend {
 
 export function hostTensor(dims: readonly number[], data?: Float32Array): HostTensor {
   const n = dims.reduce((a, b) => a * b, 1);
-  if (data !== undefined && data.length !== n) throw new Error(`tensor of shape [${dims}] needs ${n} values, got ${data.length}`);
+  if (data !== undefined && data.length !== n)
+    throw new Error(`tensor of shape [${dims}] needs ${n} values, got ${data.length}`);
   return { shape: [...dims], data: data ?? new Float32Array(n) };
 }

@@ -12,7 +12,10 @@ export type ProviderChoice = WebProvider | 'auto';
 /** The WebGPU adapter a page or worker is offered. `software`: the spec's fallback flag
  *  (GPUAdapterInfo.isFallbackAdapter; GPUAdapter.isFallbackAdapter before Chrome 136), or the name of
  *  a known software rasterizer (SwiftShader, llvmpipe/lavapipe, Microsoft's WARP / Basic Render). */
-export interface AdapterInfo { label: string; software: boolean }
+export interface AdapterInfo {
+  label: string;
+  software: boolean;
+}
 
 const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|warp|basic render|software/i;
 
@@ -25,7 +28,13 @@ export async function webgpuAdapter(): Promise<AdapterInfo | null> {
     if (!a) return null;
     const i: Partial<GPUAdapterInfo> = a.info ?? {};
     const label = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unnamed adapter';
-    return { label, software: i.isFallbackAdapter === true || (a as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || SOFTWARE_ADAPTER.test(label) };
+    return {
+      label,
+      software:
+        i.isFallbackAdapter === true ||
+        (a as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+        SOFTWARE_ADAPTER.test(label),
+    };
   } catch {
     return null;
   }
@@ -37,17 +46,30 @@ export async function webgpuAvailable(): Promise<boolean> {
 }
 
 /** A provider and why: 'auto' takes WebGPU only on a hardware adapter. */
-export interface ProviderDecision { provider: WebProvider; reason: string; adapter: AdapterInfo | null }
+export interface ProviderDecision {
+  provider: WebProvider;
+  reason: string;
+  adapter: AdapterInfo | null;
+}
 
 export async function decideProvider(choice: ProviderChoice = 'auto'): Promise<ProviderDecision> {
   if (choice === 'wasm') return { provider: 'wasm', reason: 'wasm: requested', adapter: null };
   const adapter = await webgpuAdapter();
   if (choice === 'webgpu') {
     if (!adapter) throw new UserError('WebGPU is not available in this browser (no adapter); choose the wasm backend');
-    return { provider: 'webgpu', reason: `WebGPU: requested (${adapter.label}${adapter.software ? ', a software adapter: slow' : ''})`, adapter };
+    return {
+      provider: 'webgpu',
+      reason: `WebGPU: requested (${adapter.label}${adapter.software ? ', a software adapter: slow' : ''})`,
+      adapter,
+    };
   }
   if (!adapter) return { provider: 'wasm', reason: 'wasm: this browser has no WebGPU adapter', adapter };
-  if (adapter.software) return { provider: 'wasm', reason: `wasm: the WebGPU adapter (${adapter.label}) is a software fallback, slower than wasm`, adapter };
+  if (adapter.software)
+    return {
+      provider: 'wasm',
+      reason: `wasm: the WebGPU adapter (${adapter.label}) is a software fallback, slower than wasm`,
+      adapter,
+    };
   return { provider: 'webgpu', reason: `WebGPU: hardware adapter (${adapter.label})`, adapter };
 }
 

@@ -18,7 +18,12 @@ export interface TfjsBackendInfo {
   skipped: string[];
 }
 
-interface Candidate { choice: Exclude<TfjsBackendChoice, 'auto'>; pkg: string | null; backend: string; label: string }
+interface Candidate {
+  choice: Exclude<TfjsBackendChoice, 'auto'>;
+  pkg: string | null;
+  backend: string;
+  label: string;
+}
 
 // Both native packages register the backend name 'tensorflow' (tfjs-node README).
 const CANDIDATES: readonly Candidate[] = [
@@ -45,7 +50,8 @@ async function tryCandidate(c: Candidate): Promise<string | null> {
     if (why) return why;
   }
   // A native package that bundles its own copy of @tensorflow/tfjs registers into that copy, not ours.
-  if (!tf.findBackendFactory(c.backend)) return `loaded, but did not register backend '${c.backend}' with this @tensorflow/tfjs (duplicate install?)`;
+  if (!tf.findBackendFactory(c.backend))
+    return `loaded, but did not register backend '${c.backend}' with this @tensorflow/tfjs (duplicate install?)`;
   try {
     if (!(await tf.setBackend(c.backend))) return 'failed to initialize';
     await tf.ready();
@@ -57,7 +63,8 @@ async function tryCandidate(c: Candidate): Promise<string | null> {
 
 /** Selects and initializes a tfjs backend; throws a UserError if a forced one is unavailable. */
 export async function selectTfjsBackend(choice: TfjsBackendChoice = 'auto'): Promise<TfjsBackendInfo> {
-  if (!TFJS_BACKEND_CHOICES.includes(choice)) throw new UserError(`unknown tfjs backend '${String(choice)}' (choose from ${TFJS_BACKEND_CHOICES.join(', ')})`);
+  if (!TFJS_BACKEND_CHOICES.includes(choice))
+    throw new UserError(`unknown tfjs backend '${String(choice)}' (choose from ${TFJS_BACKEND_CHOICES.join(', ')})`);
   const skipped: string[] = [];
   for (const c of CANDIDATES) {
     if (choice !== 'auto' && c.choice !== choice) continue;
@@ -72,6 +79,7 @@ export async function selectTfjsBackend(choice: TfjsBackendChoice = 'auto'): Pro
 export function backendFromEnv(env: NodeJS.ProcessEnv = process.env): TfjsBackendChoice {
   const v = env.STRAINER_TFJS_BACKEND;
   if (v === undefined || v === '') return 'auto';
-  if (!(TFJS_BACKEND_CHOICES as readonly string[]).includes(v)) throw new UserError(`STRAINER_TFJS_BACKEND must be one of ${TFJS_BACKEND_CHOICES.join(', ')}, got '${v}'`);
+  if (!(TFJS_BACKEND_CHOICES as readonly string[]).includes(v))
+    throw new UserError(`STRAINER_TFJS_BACKEND must be one of ${TFJS_BACKEND_CHOICES.join(', ')}, got '${v}'`);
   return v as TfjsBackendChoice;
 }

@@ -55,10 +55,14 @@ export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
   return async (signals, opts): Promise<PretrainResult> => {
     if (signals.length === 0) throw new UserError('pretraining needs at least one signal');
     const { dims, channels: ch } = asSignal(signals[0]);
-    const N = signals.length, rows = sampleCount(dims);
+    const N = signals.length,
+      rows = sampleCount(dims);
     const single = validateConfig({ ...opts.config, outDim: ch });
     if (single.kind !== 'siren') throw new UserError(`--engine tfjs pretrains SIREN models only, not '${single.kind}'`);
-    if (single.inDim !== dims.length) throw new UserError(`pretraining ${dims.length}-D signals needs a model with inDim ${dims.length}; the config has inDim ${single.inDim}`);
+    if (single.inDim !== dims.length)
+      throw new UserError(
+        `pretraining ${dims.length}-D signals needs a model with inDim ${dims.length}; the config has inDim ${single.inDim}`,
+      );
     const stacked = stackedConfig(single, N);
     const targetData = stackTargets(signals, opts); // also checks that all signals have one size
     const info = await selectTfjsBackend(o.backend ?? backendFromEnv());
@@ -72,17 +76,23 @@ export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
     // tfjs's Adam defaults eps to the backend's epsilon (1e-7 in float32); torch.optim.Adam uses 1e-8.
     const optimizer = tf.train.adam(opts.lr, ADAM_DEFAULTS.beta1, ADAM_DEFAULTS.beta2, ADAM_DEFAULTS.eps);
     const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
-    const loss: number[] = [], meanPsnr: number[] = [], stepMs: number[] = [];
+    const loss: number[] = [],
+      meanPsnr: number[] = [],
+      stepMs: number[] = [];
     try {
       for (let it = 0; it < opts.iters; it++) {
         const t0 = performance.now();
         let perSignal: tf.Tensor | null = null;
-        const cost = optimizer.minimize(() => {
-          const y = model.apply(coords, { training: true }) as tf.Tensor2D;
-          const mse = tf.square(tf.sub(y, targets)).mean(0).reshape([N, ch]).mean(1); // [N], each signal's MSE
-          perSignal = tf.keep(mse);
-          return mse.sum() as tf.Scalar;
-        }, true, vars);
+        const cost = optimizer.minimize(
+          () => {
+            const y = model.apply(coords, { training: true }) as tf.Tensor2D;
+            const mse = tf.square(tf.sub(y, targets)).mean(0).reshape([N, ch]).mean(1); // [N], each signal's MSE
+            perSignal = tf.keep(mse);
+            return mse.sum() as tf.Scalar;
+          },
+          true,
+          vars,
+        );
         const per = await (perSignal as tf.Tensor | null)!.data();
         const l = (await cost!.data())[0];
         tf.dispose([cost!, perSignal!]);
@@ -111,13 +121,21 @@ export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
 export const pretrainTfjs: PretrainEngine = (signals, opts) => makeTfjsEngine()(signals, opts);
 
 /** Stacks `decoder.{i}.*` back into one Dense kernel [width, N*C] and bias [N*C] (inverse of unstackDecoders). */
-function stackDecoders(d: Params, width: number, signals: number, channels: number): { weight: Float32Array; bias: Float32Array } {
+function stackDecoders(
+  d: Params,
+  width: number,
+  signals: number,
+  channels: number,
+): { weight: Float32Array; bias: Float32Array } {
   const cols = signals * channels;
-  const weight = new Float32Array(width * cols), bias = new Float32Array(cols);
+  const weight = new Float32Array(width * cols),
+    bias = new Float32Array(cols);
   for (let i = 0; i < signals; i++) {
-    const wi = d[`decoder.${i}.weight`], bi = d[`decoder.${i}.bias`];
+    const wi = d[`decoder.${i}.weight`],
+      bi = d[`decoder.${i}.bias`];
     if (!wi || !bi) throw new UserError(`pretraining result lacks decoder ${i}`);
-    for (let r = 0; r < width; r++) for (let ch = 0; ch < channels; ch++) weight[r * cols + i * channels + ch] = wi[r * channels + ch];
+    for (let r = 0; r < width; r++)
+      for (let ch = 0; ch < channels; ch++) weight[r * cols + i * channels + ch] = wi[r * channels + ch];
     bias.set(bi, i * channels);
   }
   return { weight, bias };
@@ -128,7 +146,12 @@ function stackDecoders(d: Params, width: number, signals: number, channels: numb
  * with `meta` as userDefinedMetadata.strainer. Works for a result of either engine; the tfjs engine's
  * weights are copied bit for bit. Refuses an existing model.json unless `force`.
  */
-export async function saveTfjsPretrained(dir: string, r: Pick<PretrainResult, 'encoder' | 'decoders'>, meta: Omit<TfjsPriorMetadata, 'format' | 'version'>, force: boolean): Promise<void> {
+export async function saveTfjsPretrained(
+  dir: string,
+  r: Pick<PretrainResult, 'encoder' | 'decoders'>,
+  meta: Omit<TfjsPriorMetadata, 'format' | 'version'>,
+  force: boolean,
+): Promise<void> {
   const stacked = stackedConfig(meta.config, meta.signals);
   const dec = stackDecoders(r.decoders, stacked.width, meta.signals, meta.config.outDim);
   const model = buildTfjsModel(stacked);

@@ -22,12 +22,15 @@ function weightBytes(d: tf.io.WeightData | undefined): Uint8Array {
 export function nodeSaveHandler(dir: string, force: boolean): tf.io.IOHandler {
   return {
     save: async (a: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
-      if (a.modelTopology instanceof ArrayBuffer) throw new Error('nodeSaveHandler saves LayersModels (JSON topology) only');
+      if (a.modelTopology instanceof ArrayBuffer)
+        throw new Error('nodeSaveHandler saves LayersModels (JSON topology) only');
       if (existsSync(join(dir, MODEL_JSON))) checkOutDir(dir, force);
       const bin = weightBytes(a.weightData);
       const json: tf.io.ModelJSON = {
         modelTopology: a.modelTopology ?? {},
-        format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy ?? null,
+        format: a.format,
+        generatedBy: a.generatedBy,
+        convertedBy: a.convertedBy ?? null,
         weightsManifest: [{ paths: [SHARD], weights: a.weightSpecs ?? [] }],
         ...(a.trainingConfig ? { trainingConfig: a.trainingConfig } : {}),
         ...(a.userDefinedMetadata ? { userDefinedMetadata: a.userDefinedMetadata } : {}),
@@ -37,16 +40,22 @@ export function nodeSaveHandler(dir: string, force: boolean): tf.io.IOHandler {
       writeFileAtomic(join(dir, MODEL_JSON), text);
       return {
         modelArtifactsInfo: {
-          dateSaved: new Date(), modelTopologyType: 'JSON',
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
           modelTopologyBytes: JSON.stringify(json.modelTopology).length,
-          weightSpecsBytes: JSON.stringify(json.weightsManifest).length, weightDataBytes: bin.byteLength,
+          weightSpecsBytes: JSON.stringify(json.weightsManifest).length,
+          weightDataBytes: bin.byteLength,
         },
       };
     },
   };
 }
 
-export interface SavedWeight { name: string; shape: number[]; data: Float32Array }
+export interface SavedWeight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
 export interface SavedTfjsModel {
   dir: string;
   json: tf.io.ModelJSON;
@@ -64,7 +73,8 @@ function readInside(dir: string, rel: string, what: string): Uint8Array {
 
 /** Reads model.json and its weight shards; refuses anything but unquantized float32 weights. */
 export function readTfjsModelDir(dir: string): SavedTfjsModel {
-  if (!existsSync(join(dir, MODEL_JSON))) throw new UserError(`${dir}: no ${MODEL_JSON} (expected a saved TensorFlow.js LayersModel folder)`);
+  if (!existsSync(join(dir, MODEL_JSON)))
+    throw new UserError(`${dir}: no ${MODEL_JSON} (expected a saved TensorFlow.js LayersModel folder)`);
   let json: tf.io.ModelJSON;
   try {
     json = JSON.parse(new TextDecoder().decode(readInside(dir, MODEL_JSON, 'model file'))) as tf.io.ModelJSON;
@@ -79,21 +89,30 @@ export function readTfjsModelDir(dir: string): SavedTfjsModel {
     const parts = group.paths.map((p) => readInside(dir, p, 'weight shard'));
     const bytes = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
     let at = 0;
-    for (const p of parts) { bytes.set(p, at); at += p.byteLength; }
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.byteLength;
+    }
     let off = 0;
     for (const w of group.weights) {
       if (w.dtype !== 'float32' || w.quantization) {
-        throw new UserError(`${dir}: weight '${w.name}' is ${w.quantization ? `quantized (${w.quantization.dtype})` : w.dtype}; only float32 weights are supported`);
+        throw new UserError(
+          `${dir}: weight '${w.name}' is ${w.quantization ? `quantized (${w.quantization.dtype})` : w.dtype}; only float32 weights are supported`,
+        );
       }
       const n = w.shape.reduce((a, b) => a * b, 1);
-      if (off + 4 * n > bytes.byteLength) throw new UserError(`${dir}: weight shards end before weight '${w.name}' (truncated .bin?)`);
+      if (off + 4 * n > bytes.byteLength)
+        throw new UserError(`${dir}: weight shards end before weight '${w.name}' (truncated .bin?)`);
       const dv = new DataView(bytes.buffer, bytes.byteOffset + off, 4 * n);
       const data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = dv.getFloat32(4 * i, true); // tfjs writes little-endian
       weights.set(w.name, { name: w.name, shape: [...w.shape], data });
       off += 4 * n;
     }
-    if (off !== bytes.byteLength) throw new UserError(`${dir}: weight shards ${group.paths.join(', ')} hold ${bytes.byteLength} bytes, the manifest describes ${off}`);
+    if (off !== bytes.byteLength)
+      throw new UserError(
+        `${dir}: weight shards ${group.paths.join(', ')} hold ${bytes.byteLength} bytes, the manifest describes ${off}`,
+      );
   }
   return { dir, json, weights };
 }
@@ -106,10 +125,18 @@ export function nodeLoadHandler(dir: string): tf.io.IOHandler {
       const specs = m.json.weightsManifest.flatMap((g) => g.weights);
       const data = new Float32Array(specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0));
       let at = 0;
-      for (const s of specs) { const w = m.weights.get(s.name)!; data.set(w.data, at); at += w.data.length; }
+      for (const s of specs) {
+        const w = m.weights.get(s.name)!;
+        data.set(w.data, at);
+        at += w.data.length;
+      }
       return {
-        modelTopology: m.json.modelTopology, weightSpecs: specs, weightData: data.buffer,
-        format: m.json.format, generatedBy: m.json.generatedBy, convertedBy: m.json.convertedBy,
+        modelTopology: m.json.modelTopology,
+        weightSpecs: specs,
+        weightData: data.buffer,
+        format: m.json.format,
+        generatedBy: m.json.generatedBy,
+        convertedBy: m.json.convertedBy,
         ...(m.json.userDefinedMetadata ? { userDefinedMetadata: m.json.userDefinedMetadata } : {}),
       };
     },

@@ -18,9 +18,16 @@ export function buildTfjsModel(c: InrConfig): tf.LayersModel {
   const input = tf.input({ shape: [c.inDim], name: 'coords', dtype: 'float32' });
   let h: tf.SymbolicTensor = input;
   for (let l = 0; l < c.depth - 1; l++) {
-    h = new SineLayer({ units: c.width, omega: l === 0 ? firstOmega(c) : c.omega, firstLayer: l === 0, name: encoderLayerName(l) }).apply(h) as tf.SymbolicTensor;
+    h = new SineLayer({
+      units: c.width,
+      omega: l === 0 ? firstOmega(c) : c.omega,
+      firstLayer: l === 0,
+      name: encoderLayerName(l),
+    }).apply(h) as tf.SymbolicTensor;
   }
-  const out = tf.layers.dense({ units: c.outDim, activation: 'linear', useBias: true, name: DECODERS_LAYER }).apply(h) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: c.outDim, activation: 'linear', useBias: true, name: DECODERS_LAYER })
+    .apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'strainer_pretrain' });
 }
 

@@ -55,8 +55,10 @@ export class SineLayer extends tf.layers.Layer {
 
   constructor(args: SineLayerArgs) {
     super(args);
-    if (!(Number.isInteger(args.units) && args.units > 0)) throw new Error(`SineLayer: units must be a positive integer, got ${args.units}`);
-    if (!(Number.isFinite(args.omega) && args.omega > 0)) throw new Error(`SineLayer: omega must be positive, got ${args.omega}`);
+    if (!(Number.isInteger(args.units) && args.units > 0))
+      throw new Error(`SineLayer: units must be a positive integer, got ${args.units}`);
+    if (!(Number.isFinite(args.omega) && args.omega > 0))
+      throw new Error(`SineLayer: omega must be positive, got ${args.omega}`);
     this.units = args.units;
     this.omega = args.omega;
     this.firstLayer = Boolean(args.firstLayer);
@@ -67,8 +69,18 @@ export class SineLayer extends tf.layers.Layer {
     const fanIn = shape[shape.length - 1];
     if (fanIn == null) throw new Error(`SineLayer '${this.name}': the last input dimension must be known`);
     const b = sirenBounds(fanIn, this.omega, this.firstLayer);
-    this.kernel = this.addWeight('kernel', [fanIn, this.units], 'float32', tf.initializers.randomUniform({ minval: -b.weight, maxval: b.weight }));
-    this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.randomUniform({ minval: -b.bias, maxval: b.bias }));
+    this.kernel = this.addWeight(
+      'kernel',
+      [fanIn, this.units],
+      'float32',
+      tf.initializers.randomUniform({ minval: -b.weight, maxval: b.weight }),
+    );
+    this.bias = this.addWeight(
+      'bias',
+      [this.units],
+      'float32',
+      tf.initializers.randomUniform({ minval: -b.bias, maxval: b.bias }),
+    );
     this.built = true;
   }
 
@@ -95,4 +107,7 @@ export const SINE_LAYER_PACKAGE = 'Strainer';
 tf.serialization.registerClass(SineLayer, SINE_LAYER_PACKAGE);
 
 /** class_name values a model.json may use for this layer (with or without the package prefix). */
-export const SINE_LAYER_CLASS_NAMES: readonly string[] = [`${SINE_LAYER_PACKAGE}>${SineLayer.className}`, SineLayer.className];
+export const SINE_LAYER_CLASS_NAMES: readonly string[] = [
+  `${SINE_LAYER_PACKAGE}>${SineLayer.className}`,
+  SineLayer.className,
+];

@@ -4,11 +4,18 @@
 import type { Node } from '../graph/ir.ts';
 import * as B from '../graph/builder.ts';
 
-export interface AdamConfig { beta1: number; beta2: number; eps: number }
+export interface AdamConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
 /** torch.optim.Adam defaults. */
 export const ADAM_DEFAULTS: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
-export interface AdamScalars { stepSize: Node; invSqrtBc2: Node }
+export interface AdamScalars {
+  stepSize: Node;
+  invSqrtBc2: Node;
+}
 
 /** Per-step scalars from t (the 1-based index of this update) and lr. */
 export function adamScalars(cfg: AdamConfig, t: Node, lr: Node): AdamScalars {
@@ -17,7 +24,14 @@ export function adamScalars(cfg: AdamConfig, t: Node, lr: Node): AdamScalars {
   return { stepSize: B.div(lr, bc1), invSqrtBc2: B.div(1, B.sqrt(bc2)) };
 }
 
-export function adamUpdate(cfg: AdamConfig, s: AdamScalars, p: Node, g: Node, m: Node, v: Node): { p: Node; m: Node; v: Node } {
+export function adamUpdate(
+  cfg: AdamConfig,
+  s: AdamScalars,
+  p: Node,
+  g: Node,
+  m: Node,
+  v: Node,
+): { p: Node; m: Node; v: Node } {
   const m2 = B.add(B.mul(m, cfg.beta1), B.mul(g, 1 - cfg.beta1));
   const v2 = B.add(B.mul(v, cfg.beta2), B.mul(B.square(g), 1 - cfg.beta2));
   const denom = B.add(B.mul(B.sqrt(v2), s.invSqrtBc2), cfg.eps);

@@ -72,9 +72,11 @@ export const AUDIO_RANGE: TargetRange = 'pm1';
  */
 export const MAX_STEP_ROWS = 65536;
 
-const ONE = ['', 'a clip', 'an image', 'a volume'], MANY = ['', 'clips', 'images', 'volumes'];
+const ONE = ['', 'a clip', 'an image', 'a volume'],
+  MANY = ['', 'clips', 'images', 'volumes'];
 /** "a 1-D signal (a clip)", or with `many` "1-D signals (clips)". */
-const kindOf = (d: number, many = false): string => many ? `${d}-D signals${MANY[d] ? ` (${MANY[d]})` : ''}` : `a ${d}-D signal${ONE[d] ? ` (${ONE[d]})` : ''}`;
+const kindOf = (d: number, many = false): string =>
+  many ? `${d}-D signals${MANY[d] ? ` (${MANY[d]})` : ''}` : `a ${d}-D signal${ONE[d] ? ` (${ONE[d]})` : ''}`;
 
 /** Default model for a signal of this many dimensions (no prior): the paper's SIREN, AUDIO_CONFIG for clips. */
 export function defaultConfig(inDim: number): InrConfig {
@@ -83,32 +85,52 @@ export function defaultConfig(inDim: number): InrConfig {
 
 /** Refuses a prior for a signal of another dimension, sample rate or (beyond images) channel count. */
 export function checkPriorSignal(prior: Prior, s: Pick<FitSettings, 'channels' | 'dims' | 'rate'>): void {
-  const d = s.dims?.length ?? 2, pd = prior.config.inDim;
-  if (pd !== d) throw new UserError(`prior '${prior.name}' was trained on ${kindOf(pd, true)}; it cannot start ${kindOf(d)}`);
+  const d = s.dims?.length ?? 2,
+    pd = prior.config.inDim;
+  if (pd !== d)
+    throw new UserError(`prior '${prior.name}' was trained on ${kindOf(pd, true)}; it cannot start ${kindOf(d)}`);
   // An image prior's encoder starts an image of any channel count (the decoder is fresh: the MRI prior
   // fits RGB photos, bench/eval.md); clips and volumes must match the prior's channels.
-  if (d !== 2 && prior.config.outDim !== s.channels) throw new UserError(`prior '${prior.name}' was trained on ${prior.config.outDim}-channel signals; the signal, ${kindOf(d)}, has ${s.channels}`);
-  if (prior.rate !== undefined && s.rate !== undefined && prior.rate !== s.rate) throw new UserError(`prior '${prior.name}' was trained on clips sampled at ${prior.rate} Hz; this clip is ${s.rate} Hz (resample it to ${prior.rate} Hz)`);
+  if (d !== 2 && prior.config.outDim !== s.channels)
+    throw new UserError(
+      `prior '${prior.name}' was trained on ${prior.config.outDim}-channel signals; the signal, ${kindOf(d)}, has ${s.channels}`,
+    );
+  if (prior.rate !== undefined && s.rate !== undefined && prior.rate !== s.rate)
+    throw new UserError(
+      `prior '${prior.name}' was trained on clips sampled at ${prior.rate} Hz; this clip is ${s.rate} Hz (resample it to ${prior.rate} Hz)`,
+    );
 }
 
 export function checkIters(iters: number): number {
-  if (!Number.isInteger(iters) || iters < ITERS_RANGE[0] || iters > ITERS_RANGE[1]) throw new UserError(`iterations must be an integer between ${ITERS_RANGE[0]} and ${ITERS_RANGE[1]}, got ${iters}`);
+  if (!Number.isInteger(iters) || iters < ITERS_RANGE[0] || iters > ITERS_RANGE[1])
+    throw new UserError(`iterations must be an integer between ${ITERS_RANGE[0]} and ${ITERS_RANGE[1]}, got ${iters}`);
   return iters;
 }
 
 export function checkLr(lr: number, what = 'learning rate', allowZero = false): number {
-  if (!(Number.isFinite(lr) && (allowZero ? lr >= 0 : lr > 0) && lr <= LR_MAX)) throw new UserError(`${what} must be ${allowZero ? 'at least 0' : 'above 0'} and at most ${LR_MAX}, got ${lr}`);
+  if (!(Number.isFinite(lr) && (allowZero ? lr >= 0 : lr > 0) && lr <= LR_MAX))
+    throw new UserError(`${what} must be ${allowZero ? 'at least 0' : 'above 0'} and at most ${LR_MAX}, got ${lr}`);
   return lr;
 }
 
 /** Checks that a prior can start an INR of config `c` and returns its encoder as initial values. */
 export function priorInit(prior: Prior, c: InrConfig): Partial<Params> {
   const p = prior.config;
-  if (p.inDim !== c.inDim) throw new UserError(`prior '${prior.name}' was trained on ${kindOf(p.inDim, true)}; it cannot start a model of ${kindOf(c.inDim, true)}`);
-  const same = p.kind === c.kind && p.width === c.width && p.depth === c.depth && p.omega === c.omega && firstOmega(p) === firstOmega(c);
+  if (p.inDim !== c.inDim)
+    throw new UserError(
+      `prior '${prior.name}' was trained on ${kindOf(p.inDim, true)}; it cannot start a model of ${kindOf(c.inDim, true)}`,
+    );
+  const same =
+    p.kind === c.kind &&
+    p.width === c.width &&
+    p.depth === c.depth &&
+    p.omega === c.omega &&
+    firstOmega(p) === firstOmega(c);
   if (!same) {
     const w0 = (x: InrConfig): string => (firstOmega(x) !== x.omega ? ` omega0 ${firstOmega(x)}` : '');
-    throw new UserError(`prior '${prior.name}' was trained for ${p.kind} width ${p.width} depth ${p.depth} omega ${p.omega}${w0(p)}; it cannot start ${c.kind} width ${c.width} depth ${c.depth} omega ${c.omega}${w0(c)}`);
+    throw new UserError(
+      `prior '${prior.name}' was trained for ${p.kind} width ${p.width} depth ${p.depth} omega ${p.omega}${w0(p)}; it cannot start ${c.kind} width ${c.width} depth ${c.depth} omega ${c.omega}${w0(c)}`,
+    );
   }
   return prior.encoder;
 }
@@ -118,19 +140,30 @@ export function resolveFit(s: FitSettings): ResolvedFit {
   if (s.prior) checkPriorSignal(s.prior, s);
   const base = s.prior ? s.prior.config : defaultConfig(inDim);
   const overrides = Object.fromEntries(Object.entries(s.model ?? {}).filter(([, v]) => v !== undefined));
-  const config = validateConfig({ ...base, ...overrides, ...(s.dims ? { inDim } : {}), outDim: s.channels } as InrConfig);
+  const config = validateConfig({
+    ...base,
+    ...overrides,
+    ...(s.dims ? { inDim } : {}),
+    outDim: s.channels,
+  } as InrConfig);
   const init = s.prior ? priorInit(s.prior, config) : undefined;
   const iters = checkIters(s.iters ?? DEFAULT_ITERS);
   const lr = checkLr(s.lr ?? DEFAULT_LR);
   const encoderLr = s.encoderLr === undefined ? undefined : checkLr(s.encoderLr, 'encoder learning rate', true);
   const rows = s.dims ? s.dims.reduce((a, b) => a * b, 1) : undefined;
-  if (s.batch !== undefined && !(Number.isInteger(s.batch) && s.batch >= 1 && (rows === undefined || s.batch <= rows))) {
+  if (
+    s.batch !== undefined &&
+    !(Number.isInteger(s.batch) && s.batch >= 1 && (rows === undefined || s.batch <= rows))
+  ) {
     throw new UserError(`batch must be an integer between 1 and ${rows ?? 'the sample count'}, got ${s.batch}`);
   }
   const batch = s.batch ?? (rows !== undefined && rows > MAX_STEP_ROWS ? MAX_STEP_ROWS : undefined);
   const lattice = inDim === 1 && s.prior?.dims?.length === 1 ? [...s.prior.dims] : undefined;
   return {
-    config, iters, lr, range: s.range ?? s.prior?.range ?? (inDim === 1 ? AUDIO_RANGE : 'unit'),
+    config,
+    iters,
+    lr,
+    range: s.range ?? s.prior?.range ?? (inDim === 1 ? AUDIO_RANGE : 'unit'),
     ...(encoderLr !== undefined ? { encoderLr } : {}),
     ...(init ? { init } : {}),
     ...(batch !== undefined && batch !== rows ? { batch } : {}),

@@ -18,7 +18,6 @@ import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
 
-
 export interface FitOptions {
   config: InrConfig;
   iters: number;
@@ -51,7 +50,13 @@ export interface FitOptions {
   /** Once the train step is loaded, before the first update (`backend`: the runtime's name). */
   onStart?: (backend: string) => void | Promise<void>;
   /** Called after update `it` (0-based); `trainer` holds the updated state (e.g. to evaluate against a truth). */
-  onStep?: (it: number, psnr: number, loss: number, stepMs: number, trainer: Trainer) => void | boolean | Promise<void | boolean>;
+  onStep?: (
+    it: number,
+    psnr: number,
+    loss: number,
+    stepMs: number,
+    trainer: Trainer,
+  ) => void | boolean | Promise<void | boolean>;
 }
 
 export interface FitResult {
@@ -73,14 +78,22 @@ export function startParams(c: InrConfig, seed: number, init?: Partial<Params>):
   const out: Params = {};
   for (const s of paramSpecs(c)) {
     const given = init?.[s.name];
-    if (given && given.length !== fresh[s.name].length) throw new UserError(`initial value for '${s.name}' has ${given.length} values, the model needs [${s.shape}]`);
+    if (given && given.length !== fresh[s.name].length)
+      throw new UserError(`initial value for '${s.name}' has ${given.length} values, the model needs [${s.shape}]`);
     out[s.name] = given ?? fresh[s.name];
   }
   return out;
 }
 
 /** The INR with these weights on an h x w grid, HWC in [0,1] (unclamped). */
-export async function render(backend: Backend, c: InrConfig, params: Params, h: number, w: number, range: TargetRange = 'unit'): Promise<Float32Array> {
+export async function render(
+  backend: Backend,
+  c: InrConfig,
+  params: Params,
+  h: number,
+  w: number,
+  range: TargetRange = 'unit',
+): Promise<Float32Array> {
   const r = await createRenderer(backend, c, h, w, range);
   try {
     return await r.render(params);
@@ -92,35 +105,50 @@ export async function render(backend: Backend, c: InrConfig, params: Params, h: 
 export async function fitSignal(input: Image | Signal, o: FitOptions): Promise<FitResult> {
   const sig = asSignal(input);
   const c = validateConfig({ ...o.config, outDim: sig.channels });
-  if (c.inDim !== sig.dims.length) throw new UserError(`a ${sig.dims.length}-D signal needs a model with inDim ${sig.dims.length}; the config has inDim ${c.inDim}`);
+  if (c.inDim !== sig.dims.length)
+    throw new UserError(
+      `a ${sig.dims.length}-D signal needs a model with inDim ${sig.dims.length}; the config has inDim ${c.inDim}`,
+    );
   const range = o.range ?? 'unit';
   const rows = sampleCount(sig.dims);
   const batch = o.batch ?? rows;
-  if (!Number.isInteger(batch) || batch > rows || batch < 1) throw new UserError(`batch must be an integer between 1 and ${rows} (the signal's sample count), got ${batch}`);
+  if (!Number.isInteger(batch) || batch > rows || batch < 1)
+    throw new UserError(`batch must be an integer between 1 and ${rows} (the signal's sample count), got ${batch}`);
   const encLr = o.encoderLr;
-  if (encLr !== undefined && !(Number.isFinite(encLr) && encLr >= 0)) throw new UserError(`encoder learning rate must be a number >= 0, got ${encLr}`);
-  const stepModel = programToOnnx(trainStepProgram({ config: c, batch, ...(o.measurement ? { measurement: o.measurement } : {}), ...(encLr !== undefined ? { encoderLr: true } : {}) }));
+  if (encLr !== undefined && !(Number.isFinite(encLr) && encLr >= 0))
+    throw new UserError(`encoder learning rate must be a number >= 0, got ${encLr}`);
+  const stepModel = programToOnnx(
+    trainStepProgram({
+      config: c,
+      batch,
+      ...(o.measurement ? { measurement: o.measurement } : {}),
+      ...(encLr !== undefined ? { encoderLr: true } : {}),
+    }),
+  );
   const start = startParams(c, o.seed, o.init);
   const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, start), o.lr, encLr);
-  let renderer: Renderer | null = null, failed = false;
+  let renderer: Renderer | null = null,
+    failed = false;
   try {
     // One render graph for the previews and the final output.
     const grid = { dims: sig.dims, ...(o.lattice ? { lattice: o.lattice } : {}) };
     renderer = await createGridRenderer(o.backend, c, grid, range);
-    const renderAt = o.onRender ? o.renderAt ?? (() => false) : () => false;
+    const renderAt = o.onRender ? (o.renderAt ?? (() => false)) : () => false;
     if (renderAt(0)) await o.onRender!(await renderer.render(start), 0);
     const coords = latticeCoords(sig.dims, o.lattice ?? sig.dims);
     const target = o.observed ? asSignal(o.observed) : sig;
     const targets = toTargetRange(target.data, range);
     const full = batch === rows;
-    if (full) trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([sampleCount(target.dims), c.outDim], targets));
+    if (full)
+      trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([sampleCount(target.dims), c.outDim], targets));
     const r = rng(o.seed + 1);
     const psnr: number[] = [];
     const stepMs: number[] = [];
     await o.onStart?.(trainer.backend);
     for (let it = 0; it < o.iters; it++) {
       if (!full) {
-        const bc = new Float32Array(batch * c.inDim), bt = new Float32Array(batch * c.outDim);
+        const bc = new Float32Array(batch * c.inDim),
+          bt = new Float32Array(batch * c.outDim);
         for (let k = 0; k < batch; k++) {
           const p = r.int(rows);
           bc.set(coords.subarray(p * c.inDim, (p + 1) * c.inDim), k * c.inDim);
@@ -135,18 +163,32 @@ export async function fitSignal(input: Image | Signal, o: FitOptions): Promise<F
       psnr.push(p);
       stepMs.push(ms);
       if (o.onStep && (await o.onStep(it, p, loss, ms, trainer)) === false) break;
-      if (it + 1 < o.iters && renderAt(it + 1)) await o.onRender!(await renderer.render(await trainer.params(c)), it + 1);
+      if (it + 1 < o.iters && renderAt(it + 1))
+        await o.onRender!(await renderer.render(await trainer.params(c)), it + 1);
     }
     const state = o.keepState ? await trainer.state() : undefined;
-    const params: Params = state ? Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data])) : await trainer.params(c);
+    const params: Params = state
+      ? Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data]))
+      : await trainer.params(c);
     const output = await renderer.render(params);
-    return { psnr, finalPsnr: psnrBetween(output, sig.data), stepMs, params, ...(state ? { state } : {}), output, stepModel, backend: trainer.backend };
+    return {
+      psnr,
+      finalPsnr: psnrBetween(output, sig.data),
+      stepMs,
+      params,
+      ...(state ? { state } : {}),
+      output,
+      stepModel,
+      backend: trainer.backend,
+    };
   } catch (e) {
     failed = true;
     throw e;
   } finally {
     // After a failure (a lost WebGPU device, divergence) that error is the one to report, not the release's.
-    const quiet = (e: unknown): void => { if (!failed) throw e; };
+    const quiet = (e: unknown): void => {
+      if (!failed) throw e;
+    };
     await renderer?.release().catch(quiet);
     await trainer.release().catch(quiet);
   }
@@ -158,6 +200,8 @@ export const REPORT_ITERS = [0, 10, 50, 100, 200, 500, 1000, 2000];
 /** PSNR at the reported iterations <= iters: before the update at i < iters, the final model at i = iters. */
 export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const i of REPORT_ITERS) if (i < r.psnr.length) out[String(i)] = +r.psnr[i].toFixed(3); else if (i === iters) out[String(i)] = +r.finalPsnr.toFixed(3);
+  for (const i of REPORT_ITERS)
+    if (i < r.psnr.length) out[String(i)] = +r.psnr[i].toFixed(3);
+    else if (i === iters) out[String(i)] = +r.finalPsnr.toFixed(3);
   return out;
 }

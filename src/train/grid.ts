@@ -24,7 +24,8 @@ export function latticeCoords(dims: readonly number[], lattice: readonly number[
   const rank = dims.length;
   if (lattice.length !== rank) throw new Error(`lattice has ${lattice.length} axes, the grid ${rank}`);
   const axes = dims.map((d, k) => {
-    const n = lattice[k], out = new Float32Array(d);
+    const n = lattice[k],
+      out = new Float32Array(d);
     for (let i = 0; i < d; i++) out[i] = n === 1 ? 0 : -1 + (2 * i) / (n - 1);
     return out;
   });

@@ -10,11 +10,16 @@ import { UserError } from '../util/errors.ts';
 /** An integer scale factor that divides both sides of a width x height image. */
 export function checkScale(width: number, height: number, factor: number, what = 'image'): void {
   if (!Number.isInteger(factor) || factor < 1) throw new UserError(`scale must be a positive integer, got ${factor}`);
-  if (width % factor !== 0 || height % factor !== 0) throw new UserError(`scale ${factor} does not divide the ${what} size ${width}x${height}`);
+  if (width % factor !== 0 || height % factor !== 0)
+    throw new UserError(`scale ${factor} does not divide the ${what} size ${width}x${height}`);
 }
 
 function checkSize(h: number, w: number, channels: number): void {
-  for (const [v, what] of [[h, 'height'], [w, 'width'], [channels, 'channels']] as const) {
+  for (const [v, what] of [
+    [h, 'height'],
+    [w, 'width'],
+    [channels, 'channels'],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new UserError(`measurement: ${what} must be a positive integer, got ${v}`);
   }
 }
@@ -34,12 +39,16 @@ export function boxDownsample(h: number, w: number, channels: number, factor: nu
   checkSize(h, w, channels);
   const s = factor;
   checkScale(w, h, s);
-  const hs = h / s, ws = w / s;
+  const hs = h / s,
+    ws = w / s;
   const name = `box${s}x`;
   const guard = rowsGuard(name, h * w);
   return {
     name: `${name} ${w}x${h} -> ${ws}x${hs}`,
-    observedRows: (rows) => { guard(rows); return hs * ws; },
+    observedRows: (rows) => {
+      guard(rows);
+      return hs * ws;
+    },
     apply: (y: Node, rows: number) => {
       guard(rows);
       const blocks = B.reshape(y, [hs, s, ws, s, channels]);
@@ -64,7 +73,13 @@ export function pixelMask(h: number, w: number, keep: ArrayLike<number>): Measur
   const guard = rowsGuard('mask', h * w);
   return {
     name: `mask ${w}x${h} (${mask.reduce((a, b) => a + b, 0)} observed)`,
-    observedRows: (rows) => { guard(rows); return rows; },
-    apply: (y: Node, rows: number) => { guard(rows); return B.mul(y, B.constant(mask, [rows, 1])); },
+    observedRows: (rows) => {
+      guard(rows);
+      return rows;
+    },
+    apply: (y: Node, rows: number) => {
+      guard(rows);
+      return B.mul(y, B.constant(mask, [rows, 1]));
+    },
   };
 }

@@ -23,9 +23,14 @@ export function stackedConfig(c: InrConfig, n: number): InrConfig {
 /** Targets [samples, N*C]: row p, column i*C + c holds signal i's channel c at sample p. */
 export function stackTargets(input: readonly (Image | Signal)[], opts: Pick<PretrainOptions, 'range'>): Float32Array {
   const signals = input.map(asSignal);
-  const first = signals[0], c = first.channels, rows = sampleCount(first.dims);
+  const first = signals[0],
+    c = first.channels,
+    rows = sampleCount(first.dims);
   for (const s of signals) {
-    if (s.dims.join('x') !== first.dims.join('x') || s.channels !== c) throw new UserError(`pretraining needs signals of one size: got ${describeSignal(s)} and ${describeSignal(first)}`);
+    if (s.dims.join('x') !== first.dims.join('x') || s.channels !== c)
+      throw new UserError(
+        `pretraining needs signals of one size: got ${describeSignal(s)} and ${describeSignal(first)}`,
+      );
   }
   const n = signals.length;
   const out = new Float32Array(rows * n * c);
@@ -39,7 +44,8 @@ export function stackTargets(input: readonly (Image | Signal)[], opts: Pick<Pret
 /** Splits stacked decoder params into per-signal `decoder.{i}.weight|bias`. */
 export function unstackDecoders(stacked: Params, width: number, n: number, c: number): Params {
   const out: Params = {};
-  const w = stacked['decoder.weight'], b = stacked['decoder.bias'];
+  const w = stacked['decoder.weight'],
+    b = stacked['decoder.bias'];
   for (let i = 0; i < n; i++) {
     const wi = new Float32Array(width * c);
     for (let r = 0; r < width; r++) for (let k = 0; k < c; k++) wi[r * c + k] = w[r * n * c + i * c + k];
@@ -56,18 +62,29 @@ export interface PretrainRun {
   checkpoint?: { every: number; save: (state: State, loss: number[], meanPsnr: number[]) => void | Promise<void> };
 }
 
-export async function pretrainOrt(backend: Backend, input: readonly (Image | Signal)[], opts: PretrainOptions, run: PretrainRun = {}): Promise<PretrainResult> {
+export async function pretrainOrt(
+  backend: Backend,
+  input: readonly (Image | Signal)[],
+  opts: PretrainOptions,
+  run: PretrainRun = {},
+): Promise<PretrainResult> {
   if (input.length === 0) throw new UserError('pretraining needs at least one signal');
   const signals = input.map(asSignal);
   const c = validateConfig({ ...opts.config, outDim: signals[0].channels });
-  if (c.inDim !== signals[0].dims.length) throw new UserError(`pretraining ${signals[0].dims.length}-D signals needs a model with inDim ${signals[0].dims.length}; the config has inDim ${c.inDim}`);
+  if (c.inDim !== signals[0].dims.length)
+    throw new UserError(
+      `pretraining ${signals[0].dims.length}-D signals needs a model with inDim ${signals[0].dims.length}; the config has inDim ${c.inDim}`,
+    );
   const n = signals.length;
   const sc = stackedConfig(c, n);
   const rows = sampleCount(signals[0].dims);
   const step = programToOnnx(trainStepProgram({ config: sc, batch: rows, signals: n }));
   const state = run.resume?.state ?? initialState(sc, initParams(sc, opts.seed));
   const trainer = await Trainer.create(backend, step, sc, state, opts.lr);
-  trainer.setBatch(hostTensor([rows, c.inDim], gridCoords(...signals[0].dims)), hostTensor([rows, n * c.outDim], stackTargets(signals, opts)));
+  trainer.setBatch(
+    hostTensor([rows, c.inDim], gridCoords(...signals[0].dims)),
+    hostTensor([rows, n * c.outDim], stackTargets(signals, opts)),
+  );
   const loss = [...(run.resume?.loss ?? [])];
   const meanPsnr = [...(run.resume?.meanPsnr ?? [])];
   const stepMs: number[] = [];
@@ -93,7 +110,14 @@ export async function pretrainOrt(backend: Backend, input: readonly (Image | Sig
     const params = await trainer.params(sc);
     const encoder: Params = {};
     for (const [k, v] of Object.entries(params)) if (isEncoderParam(k)) encoder[k] = v;
-    return { encoder, decoders: unstackDecoders(params, c.width, n, c.outDim), loss, meanPsnr, stepMs, engine: trainer.backend };
+    return {
+      encoder,
+      decoders: unstackDecoders(params, c.width, n, c.outDim),
+      loss,
+      meanPsnr,
+      stepMs,
+      engine: trainer.backend,
+    };
   } finally {
     await trainer.release();
   }

@@ -69,7 +69,10 @@ export function trainStepProgram(spec: StepSpec): Program {
   const loss = B.mul(B.sumAll(sq), 1 / (rowsObs * (c.outDim / signals)));
   const msePerColumn = B.mul(B.reduceSum(sq, [0], false), 1 / rowsObs);
 
-  const grads = grad(loss, specs.map((s) => params[s.name]));
+  const grads = grad(
+    loss,
+    specs.map((s) => params[s.name]),
+  );
   const t = B.add(step, 1);
   const scalars = adamScalars(adam, t, lr);
   const encScalars = lrEnc ? adamScalars(adam, t, lrEnc) : scalars;
@@ -83,7 +86,16 @@ export function trainStepProgram(spec: StepSpec): Program {
   outputs[stateNames.next('step')] = t;
   return {
     name: 'train_step',
-    inputs: [...specs.map((s) => params[s.name] as Node<'input'>), ...ms, ...vs, step, lr, ...(lrEnc ? [lrEnc as Node<'input'>] : []), coords, targets],
+    inputs: [
+      ...specs.map((s) => params[s.name] as Node<'input'>),
+      ...ms,
+      ...vs,
+      step,
+      lr,
+      ...(lrEnc ? [lrEnc as Node<'input'>] : []),
+      coords,
+      targets,
+    ],
     outputs,
     doc: `strainer train step: ${c.kind} width ${c.width} depth ${c.depth}, ${meas.name} measurement, Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps}); loss = sum over ${signals} signal(s) of MSE`,
   };
@@ -100,7 +112,18 @@ function bakedParams(c: InrConfig, values: Params, filter: (name: string) => boo
 /** coords [n, inDim] -> output [n, outDim], weights baked in. */
 export function inferenceProgram(c: InrConfig, values: Params): Program {
   const coords = B.input('coords', [BATCH, c.inDim]);
-  return { name: 'inference', inputs: [coords], outputs: { output: forward(c, bakedParams(c, values, () => true), coords) }, doc: `strainer ${c.kind} INR: coords in [-1,1] -> signal` };
+  return {
+    name: 'inference',
+    inputs: [coords],
+    outputs: {
+      output: forward(
+        c,
+        bakedParams(c, values, () => true),
+        coords,
+      ),
+    },
+    doc: `strainer ${c.kind} INR: coords in [-1,1] -> signal`,
+  };
 }
 
 /** coords [rows, inDim] + every parameter as an input -> output [rows, outDim]: live previews and

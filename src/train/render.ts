@@ -15,7 +15,10 @@ import { latticeCoords, fromTargetRange, type TargetRange } from './grid.ts';
 export const MAX_RENDER_ROWS = 65536;
 
 /** Samples per axis, and optionally the lattice they sit on (latticeCoords; default: dims). */
-export interface Grid { dims: number[]; lattice?: number[] }
+export interface Grid {
+  dims: number[];
+  lattice?: number[];
+}
 
 export interface Renderer {
   readonly dims: readonly number[];
@@ -25,11 +28,22 @@ export interface Renderer {
 }
 
 /** A renderer for an image grid (height x width). */
-export async function createRenderer(backend: Backend, c: InrConfig, height: number, width: number, range: TargetRange = 'unit'): Promise<Renderer> {
+export async function createRenderer(
+  backend: Backend,
+  c: InrConfig,
+  height: number,
+  width: number,
+  range: TargetRange = 'unit',
+): Promise<Renderer> {
   return createGridRenderer(backend, c, { dims: [height, width] }, range);
 }
 
-export async function createGridRenderer(backend: Backend, c: InrConfig, grid: Grid, range: TargetRange = 'unit'): Promise<Renderer> {
+export async function createGridRenderer(
+  backend: Backend,
+  c: InrConfig,
+  grid: Grid,
+  range: TargetRange = 'unit',
+): Promise<Renderer> {
   const rows = grid.dims.reduce((a, b) => a * b, 1);
   const chunk = Math.min(rows, MAX_RENDER_ROWS);
   const specs = paramSpecs(c);

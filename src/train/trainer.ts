@@ -11,7 +11,10 @@ import { stateKeys, stateNames } from './programs.ts';
 import { UserError } from '../util/errors.ts';
 
 export class DivergenceError extends UserError {
-  constructor(readonly iteration: number, what: string) {
+  constructor(
+    readonly iteration: number,
+    what: string,
+  ) {
     super(`training diverged at iteration ${iteration}: ${what} (try a lower learning rate)`);
   }
 }
@@ -23,7 +26,8 @@ export function initialState(c: InrConfig, params: Params): State {
   const st: State = {};
   for (const s of paramSpecs(c)) {
     const v = params[s.name];
-    if (!v || v.length !== s.shape.reduce((a, b) => a * b, 1)) throw new UserError(`parameter '${s.name}' is missing or has the wrong size (expected [${s.shape}])`);
+    if (!v || v.length !== s.shape.reduce((a, b) => a * b, 1))
+      throw new UserError(`parameter '${s.name}' is missing or has the wrong size (expected [${s.shape}])`);
     st[s.name] = hostTensor(s.shape, Float32Array.from(v));
     st[stateNames.m(s.name)] = hostTensor(s.shape);
     st[stateNames.v(s.name)] = hostTensor(s.shape);
@@ -33,11 +37,17 @@ export function initialState(c: InrConfig, params: Params): State {
 }
 
 /** `mse` (per output column, i.e. per signal when pretraining) only when the step was asked for it. */
-export interface StepResult { loss: number; mse?: Float32Array }
+export interface StepResult {
+  loss: number;
+  mse?: Float32Array;
+}
 
 /** Bytes moved between the host and the runtime through Session.upload/download. On a CPU runtime
  *  these are host copies; on WebGPU they are the host<->device traffic. */
-export interface Transfer { uploaded: number; downloaded: number }
+export interface Transfer {
+  uploaded: number;
+  downloaded: number;
+}
 
 export class Trainer {
   private constructor(
@@ -66,7 +76,14 @@ export class Trainer {
   }
 
   /** `encoderLr` feeds the step's 'lr_encoder' input (a step built with StepSpec.encoderLr needs it). */
-  static async create(backend: Backend, stepModel: Uint8Array, c: InrConfig, state: State, lr: number, encoderLr?: number): Promise<Trainer> {
+  static async create(
+    backend: Backend,
+    stepModel: Uint8Array,
+    c: InrConfig,
+    state: State,
+    lr: number,
+    encoderLr?: number,
+  ): Promise<Trainer> {
     const keys = stateKeys(c);
     for (const k of keys) if (!state[k]) throw new UserError(`train state is missing '${k}'`);
     const outputsOnDevice = [...keys.map(stateNames.next), 'mse'];
@@ -77,12 +94,15 @@ export class Trainer {
     return t;
   }
 
-  get backend(): string { return this.session.backend; }
+  get backend(): string {
+    return this.session.backend;
+  }
 
   /** Learning rate of the following steps; `encoderLr` (for steps with an 'lr_encoder' input) defaults to `lr`. */
   setLr(lr: number, encoderLr?: number): void {
     const separate = this.session.inputNames.includes('lr_encoder');
-    if (encoderLr !== undefined && !separate) throw new Error('this train step has no lr_encoder input (build it with StepSpec.encoderLr)');
+    if (encoderLr !== undefined && !separate)
+      throw new Error('this train step has no lr_encoder input (build it with StepSpec.encoderLr)');
     for (const v of Object.values(this.lrValues)) this.session.dispose(v);
     const scalar = (x: number): unknown => this.up(hostTensor([], new Float32Array([x])));
     this.lrValues = { lr: scalar(lr), ...(separate ? { lr_encoder: scalar(encoderLr ?? lr) } : {}) };
@@ -101,7 +121,10 @@ export class Trainer {
     const out = await this.session.run(feeds);
     const loss = (await this.down(out.loss)).data[0];
     const mse = o.mse ? Float32Array.from((await this.down(out.mse)).data) : undefined;
-    this.lastStep = { uploaded: this.transferred.uploaded - before.uploaded, downloaded: this.transferred.downloaded - before.downloaded };
+    this.lastStep = {
+      uploaded: this.transferred.uploaded - before.uploaded,
+      downloaded: this.transferred.downloaded - before.downloaded,
+    };
     this.session.dispose(out.loss);
     this.session.dispose(out.mse);
     if (!Number.isFinite(loss)) {
@@ -133,7 +156,12 @@ export class Trainer {
   }
 
   async release(): Promise<void> {
-    for (const v of [...Object.values(this.values), ...Object.values(this.batchValues), ...Object.values(this.lrValues)]) this.session.dispose(v);
+    for (const v of [
+      ...Object.values(this.values),
+      ...Object.values(this.batchValues),
+      ...Object.values(this.lrValues),
+    ])
+      this.session.dispose(v);
     await this.session.release();
   }
 }

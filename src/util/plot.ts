@@ -1,7 +1,11 @@
 // Minimal SVG line charts (PSNR against iteration) with no dependency: axes, ticks, a legend and
 // one polyline per series. Used by `fit --out`, `eval` and the benchmark reports.
 
-export interface Series { name: string; points: readonly (readonly [number, number])[]; color?: string }
+export interface Series {
+  name: string;
+  points: readonly (readonly [number, number])[];
+  color?: string;
+}
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
@@ -17,12 +21,23 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-export function lineChartSvg(series: readonly Series[], o: { title: string; xlabel: string; ylabel: string; width?: number; height?: number }): string {
-  const W = o.width ?? 640, H = o.height ?? 400, L = 60, R = 20, T = 40, Bm = 50;
+export function lineChartSvg(
+  series: readonly Series[],
+  o: { title: string; xlabel: string; ylabel: string; width?: number; height?: number },
+): string {
+  const W = o.width ?? 640,
+    H = o.height ?? 400,
+    L = 60,
+    R = 20,
+    T = 40,
+    Bm = 50;
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-  const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
-  const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1);
-  const y0 = Math.floor(Math.min(...ys, 0)), y1 = Math.ceil(Math.max(...ys, 1));
+  const xs = pts.map((p) => p[0]),
+    ys = pts.map((p) => p[1]);
+  const x0 = Math.min(...xs, 0),
+    x1 = Math.max(...xs, 1);
+  const y0 = Math.floor(Math.min(...ys, 0)),
+    y1 = Math.ceil(Math.max(...ys, 1));
   const sx = (x: number): number => L + ((x - x0) / (x1 - x0 || 1)) * (W - L - R);
   const sy = (y: number): number => H - Bm - ((y - y0) / (y1 - y0 || 1)) * (H - T - Bm);
   const parts: string[] = [
@@ -34,13 +49,24 @@ export function lineChartSvg(series: readonly Series[], o: { title: string; xlab
     `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">${esc(o.xlabel)}</text>`,
     `<text transform="translate(16 ${(T + H - Bm) / 2}) rotate(-90)" text-anchor="middle">${esc(o.ylabel)}</text>`,
   ];
-  for (const t of niceTicks(x0, x1)) parts.push(`<line x1="${sx(t)}" y1="${H - Bm}" x2="${sx(t)}" y2="${H - Bm + 5}" stroke="black"/><text x="${sx(t)}" y="${H - Bm + 18}" text-anchor="middle">${t}</text>`);
-  for (const t of niceTicks(y0, y1)) parts.push(`<line x1="${L - 5}" y1="${sy(t)}" x2="${W - R}" y2="${sy(t)}" stroke="#ddd"/><text x="${L - 8}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`);
+  for (const t of niceTicks(x0, x1))
+    parts.push(
+      `<line x1="${sx(t)}" y1="${H - Bm}" x2="${sx(t)}" y2="${H - Bm + 5}" stroke="black"/><text x="${sx(t)}" y="${H - Bm + 18}" text-anchor="middle">${t}</text>`,
+    );
+  for (const t of niceTicks(y0, y1))
+    parts.push(
+      `<line x1="${L - 5}" y1="${sy(t)}" x2="${W - R}" y2="${sy(t)}" stroke="#ddd"/><text x="${L - 8}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`,
+    );
   series.forEach((s, i) => {
     const c = s.color ?? COLORS[i % COLORS.length];
-    const d = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+    const d = s.points
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
+      .map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+      .join(' ');
     parts.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${d}"/>`);
-    parts.push(`<rect x="${L + 10}" y="${T + 6 + 16 * i}" width="12" height="3" fill="${c}"/><text x="${L + 28}" y="${T + 11 + 16 * i}">${esc(s.name)}</text>`);
+    parts.push(
+      `<rect x="${L + 10}" y="${T + 6 + 16 * i}" width="12" height="3" fill="${c}"/><text x="${L + 28}" y="${T + 11 + 16 * i}">${esc(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

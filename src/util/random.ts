@@ -21,7 +21,8 @@ export function rng(seed: number): Rng {
     next,
     uniform: (lo, hi) => lo + (hi - lo) * next(),
     normal: () => {
-      const u = Math.max(next(), 1e-12), v = next();
+      const u = Math.max(next(), 1e-12),
+        v = next();
       return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
     },
     int: (n) => Math.floor(next() * n),

@@ -1,7 +1,9 @@
 // SHA-256 of bytes as lowercase hex, through WebCrypto (globalThis.crypto.subtle: Node >= 20 and every
 // current browser), so bundles, checkpoints and data pins use one function on every platform.
 
-interface SubtleLike { digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer> }
+interface SubtleLike {
+  digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer>;
+}
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const subtle = (globalThis as unknown as { crypto: { subtle: SubtleLike } }).crypto.subtle;

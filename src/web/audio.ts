@@ -29,7 +29,8 @@ export function isWav(head: Uint8Array): boolean {
 
 /** Decodes a WAV file into a clip; `mono` (default true) mixes several channels into one (the mean). */
 export async function decodeWav(blob: Blob, name: string, o: SizeLimit & { mono?: boolean } = {}): Promise<Clip> {
-  if (blob.size > MAX_WAV_BYTES) throw new UserError(`${name}: ${blob.size} bytes is more than a WAV clip may have here (${MAX_WAV_BYTES})`);
+  if (blob.size > MAX_WAV_BYTES)
+    throw new UserError(`${name}: ${blob.size} bytes is more than a WAV clip may have here (${MAX_WAV_BYTES})`);
   const bytes = new Uint8Array(await blob.arrayBuffer());
   if (!isWav(bytes)) throw new UserError(`${name} is not a WAV file (no RIFF/WAVE header)`);
   const wav: Wav = parseWav(bytes, name, o); // refuses an empty clip too
@@ -61,8 +62,12 @@ export function toAudioBuffer(ctx: BaseAudioContext, s: Signal, rate: number): A
  *  that records no rate) or equal to the clip's returns the clip itself. */
 export async function resampleClip(clip: Clip, rate: number | undefined): Promise<Clip> {
   if (rate === undefined || clip.rate === rate) return clip;
-  if (!(Number.isInteger(rate) && rate >= 3000 && rate <= 768_000)) throw new UserError(`cannot resample to ${rate} Hz (Web Audio takes 3000 to 768000)`);
-  if (typeof OfflineAudioContext === 'undefined') throw new UserError(`this browser has no OfflineAudioContext to resample ${clip.name} from ${clip.rate} to ${rate} Hz`);
+  if (!(Number.isInteger(rate) && rate >= 3000 && rate <= 768_000))
+    throw new UserError(`cannot resample to ${rate} Hz (Web Audio takes 3000 to 768000)`);
+  if (typeof OfflineAudioContext === 'undefined')
+    throw new UserError(
+      `this browser has no OfflineAudioContext to resample ${clip.name} from ${clip.rate} to ${rate} Hz`,
+    );
   const frames = Math.max(1, Math.round((clip.signal.dims[0] * rate) / clip.rate));
   const ctx = new OfflineAudioContext(clip.signal.channels, frames, rate);
   const src = ctx.createBufferSource();

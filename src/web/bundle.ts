@@ -12,10 +12,20 @@ export async function webFitBundle(r: WebFitResult<FitTarget>, name: string, sou
   if (!r.state) throw new UserError('this fit kept no train state (run fit with keepState: true to download it)');
   const last = r.psnr[r.psnr.length - 1];
   return fitBundle({
-    name, config: r.config, range: r.range, lr: r.lr, iters: r.iters, state: r.state,
-    signal: manifestSignal(asSignal(r.output).dims, r.output.channels, { ...(source ? { source } : {}), ...(r.rate !== undefined ? { rate: r.rate } : {}), ...(r.lattice ? { lattice: r.lattice } : {}) }),
+    name,
+    config: r.config,
+    range: r.range,
+    lr: r.lr,
+    iters: r.iters,
+    state: r.state,
+    signal: manifestSignal(asSignal(r.output).dims, r.output.channels, {
+      ...(source ? { source } : {}),
+      ...(r.rate !== undefined ? { rate: r.rate } : {}),
+      ...(r.lattice ? { lattice: r.lattice } : {}),
+    }),
     ...(r.batch ? { batch: r.batch } : {}),
-    finalLoss: last === undefined ? NaN : 10 ** (-last / 10), engine: r.backend,
+    finalLoss: last === undefined ? NaN : 10 ** (-last / 10),
+    engine: r.backend,
     eval: { psnr: r.finalPsnr, ...(r.prior ? { prior: r.prior } : {}) },
   });
 }

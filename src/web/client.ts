@@ -6,7 +6,10 @@ import type { Signal } from '../data/signal.ts';
 import type { InrConfig } from '../model/config.ts';
 
 export class FitError extends Error {
-  constructor(readonly kind: ErrorKind, message: string) {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
     super(message);
     this.name = 'FitError';
   }
@@ -29,16 +32,24 @@ function pageUrl(url: string | null): string | null {
   return url === null || typeof location === 'undefined' ? url : new URL(url, location.href).href;
 }
 
-interface Pending { handlers: FitHandlers; resolve(s: RunSummary): void; reject(e: Error): void }
+interface Pending {
+  handlers: FitHandlers;
+  resolve(s: RunSummary): void;
+  reject(e: Error): void;
+}
 
 export class FitWorker {
   private nextId = 1;
   private runs = new Map<number, Pending>();
-  private bundles = new Map<number, { resolve(z: { zip: Uint8Array; fileName: string }): void; reject(e: Error): void }>();
+  private bundles = new Map<
+    number,
+    { resolve(z: { zip: Uint8Array; fileName: string }): void; reject(e: Error): void }
+  >();
 
   constructor(readonly worker: Worker) {
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
-    worker.onerror = (e) => this.failAll(new FitError('internal', `fit worker crashed: ${e.message || 'unknown error'}`));
+    worker.onerror = (e) =>
+      this.failAll(new FitError('internal', `fit worker crashed: ${e.message || 'unknown error'}`));
   }
 
   /** Starts a fit; resolves with its summary (also when stopped), rejects with a FitError. */
@@ -46,7 +57,18 @@ export class FitWorker {
     const id = this.nextId++;
     const done = new Promise<RunSummary>((resolve, reject) => this.runs.set(id, { handlers, resolve, reject }));
     const data = (req.signal ?? req.image)?.data;
-    this.post({ type: 'fit', id, req: { ...req, priorUrl: pageUrl(req.priorUrl), ...(req.wasmPaths ? { wasmPaths: pageUrl(req.wasmPaths)! } : {}) } }, data ? [data.buffer] : []);
+    this.post(
+      {
+        type: 'fit',
+        id,
+        req: {
+          ...req,
+          priorUrl: pageUrl(req.priorUrl),
+          ...(req.wasmPaths ? { wasmPaths: pageUrl(req.wasmPaths)! } : {}),
+        },
+      },
+      data ? [data.buffer] : [],
+    );
     return { id, done };
   }
 
@@ -96,16 +118,29 @@ export class FitWorker {
     const run = this.runs.get(m.id);
     if (!run) return;
     switch (m.type) {
-      case 'started': run.handlers.onStart?.({ backend: m.backend, config: m.config, prior: m.prior }); return;
-      case 'step': run.handlers.onStep?.(m.it, m.psnr, m.itPerSec, m.iters); return;
+      case 'started':
+        run.handlers.onStart?.({ backend: m.backend, config: m.config, prior: m.prior });
+        return;
+      case 'step':
+        run.handlers.onStep?.(m.it, m.psnr, m.itPerSec, m.iters);
+        return;
       case 'preview':
         if (m.signal) run.handlers.onSignal?.(m.signal, m.it);
         if (m.image) run.handlers.onPreview?.(m.image, m.it, m.truth);
         return;
-      case 'observation': run.handlers.onObservation?.(m.image); return;
-      case 'done': this.runs.delete(m.id); run.resolve(m.summary); return;
-      case 'error': this.runs.delete(m.id); run.reject(new FitError(m.kind, m.message)); return;
-      default: m satisfies never;
+      case 'observation':
+        run.handlers.onObservation?.(m.image);
+        return;
+      case 'done':
+        this.runs.delete(m.id);
+        run.resolve(m.summary);
+        return;
+      case 'error':
+        this.runs.delete(m.id);
+        run.reject(new FitError(m.kind, m.message));
+        return;
+      default:
+        m satisfies never;
     }
   }
 }

@@ -16,7 +16,14 @@ import { UserError } from '../util/errors.ts';
 import { checkImage, type Image } from './image.ts';
 import { isImage, sampleCount, type Signal } from '../data/signal.ts';
 
-export interface StepInfo { it: number; iters: number; psnr: number; loss: number; ms: number; itPerSec: number }
+export interface StepInfo {
+  it: number;
+  iters: number;
+  psnr: number;
+  loss: number;
+  ms: number;
+  itPerSec: number;
+}
 
 /** What fit() takes: an Image (HWC), or any Signal (a clip [n], a volume [d, h, w]). */
 export type FitTarget = Image | Signal;
@@ -82,10 +89,20 @@ export interface WebFitResult<T extends FitTarget = Image> {
 function eventLoopYielder(): { yield(): Promise<void>; close(): void } {
   const ch = new MessageChannel();
   let wake: (() => void) | null = null;
-  ch.port1.onmessage = () => { wake?.(); wake = null; };
+  ch.port1.onmessage = () => {
+    wake?.();
+    wake = null;
+  };
   return {
-    yield: () => new Promise<void>((resolve) => { wake = resolve; ch.port2.postMessage(0); }),
-    close: () => { ch.port1.close(); ch.port2.close(); },
+    yield: () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        ch.port2.postMessage(0);
+      }),
+    close: () => {
+      ch.port1.close();
+      ch.port2.close();
+    },
   };
 }
 
@@ -96,16 +113,36 @@ async function resolveBackend(b: WebFitOptions['backend']): Promise<Backend> {
 
 /** Checks a Signal handed to fit() by a web app. */
 export function checkSignal(s: Signal): Signal {
-  const ok = s && Array.isArray(s.dims) && s.dims.length >= 1 && s.dims.length <= 3 && s.dims.every((d) => Number.isInteger(d) && d > 0)
-    && Number.isInteger(s.channels) && s.channels > 0 && s.data instanceof Float32Array && s.data.length === sampleCount(s.dims) * s.channels;
-  if (!ok) throw new UserError('fit() needs a Signal {dims: [n] | [h, w] | [d, h, w], channels, data: Float32Array, channel last, in [0,1]}; use decodeWav() for a clip');
+  const ok =
+    s &&
+    Array.isArray(s.dims) &&
+    s.dims.length >= 1 &&
+    s.dims.length <= 3 &&
+    s.dims.every((d) => Number.isInteger(d) && d > 0) &&
+    Number.isInteger(s.channels) &&
+    s.channels > 0 &&
+    s.data instanceof Float32Array &&
+    s.data.length === sampleCount(s.dims) * s.channels;
+  if (!ok)
+    throw new UserError(
+      'fit() needs a Signal {dims: [n] | [h, w] | [d, h, w], channels, data: Float32Array, channel last, in [0,1]}; use decodeWav() for a clip',
+    );
   return s;
 }
 
 /** The model config for `target` given the options (prior's architecture, or the default SIREN for its dimension). */
 export function fitConfig(target: FitTarget, o: Omit<WebFitOptions<never>, 'onPreview'>): ResolvedFit {
   const grid = isImage(target) ? {} : { dims: target.dims, ...(o.rate !== undefined ? { rate: o.rate } : {}) };
-  return resolveFit({ prior: o.prior, model: o.config, channels: target.channels, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, range: o.range, ...grid });
+  return resolveFit({
+    prior: o.prior,
+    model: o.config,
+    channels: target.channels,
+    iters: o.iters,
+    lr: o.lr,
+    encoderLr: o.encoderLr,
+    range: o.range,
+    ...grid,
+  });
 }
 
 export async function fit<T extends FitTarget = Image>(target: T, o: WebFitOptions<T> = {}): Promise<WebFitResult<T>> {
@@ -113,27 +150,47 @@ export async function fit<T extends FitTarget = Image>(target: T, o: WebFitOptio
   else checkSignal(target);
   const { config: c, iters, lr, encoderLr, range, init, batch, lattice } = fitConfig(target, o);
   const backend = await resolveBackend(o.backend);
-  const like = (data: Float32Array): T => (isImage(target)
-    ? { width: target.width, height: target.height, channels: target.channels, data }
-    : { dims: [...target.dims], channels: target.channels, data }) as T;
+  const like = (data: Float32Array): T =>
+    (isImage(target)
+      ? { width: target.width, height: target.height, channels: target.channels, data }
+      : { dims: [...target.dims], channels: target.channels, data }) as T;
   const pause = eventLoopYielder();
   try {
-    let stopped = false, t0 = 0;
+    let stopped = false,
+      t0 = 0;
     const r = await fitSignal(target, {
-      config: c, iters, lr, seed: o.seed ?? 0, backend, range, ...(init ? { init } : {}),
-      ...(batch ? { batch } : {}), ...(lattice ? { lattice } : {}),
+      config: c,
+      iters,
+      lr,
+      seed: o.seed ?? 0,
+      backend,
+      range,
+      ...(init ? { init } : {}),
+      ...(batch ? { batch } : {}),
+      ...(lattice ? { lattice } : {}),
       ...(encoderLr !== undefined ? { encoderLr } : {}),
       keepState: o.keepState ?? false,
       onStart: (name) => {
         o.onStart?.({ backend: name, config: c });
         t0 = performance.now();
       },
-      ...(o.onPreview && o.previewEvery ? { renderAt: (k: number) => k > 0 && k % o.previewEvery! === 0, onRender: (out: Float32Array, k: number) => o.onPreview!(like(out), k) } : {}),
+      ...(o.onPreview && o.previewEvery
+        ? {
+            renderAt: (k: number) => k > 0 && k % o.previewEvery! === 0,
+            onRender: (out: Float32Array, k: number) => o.onPreview!(like(out), k),
+          }
+        : {}),
       onStep: async (it, psnr, loss, ms) => {
         const info: StepInfo = { it, iters, psnr, loss, ms, itPerSec: (it + 1) / ((performance.now() - t0) / 1000) };
-        if (o.onStep && (await o.onStep(info)) === false) { stopped = it + 1 < iters; return false; }
+        if (o.onStep && (await o.onStep(info)) === false) {
+          stopped = it + 1 < iters;
+          return false;
+        }
         await pause.yield();
-        if (o.signal?.aborted && it + 1 < iters) { stopped = true; return false; }
+        if (o.signal?.aborted && it + 1 < iters) {
+          stopped = true;
+          return false;
+        }
       },
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -141,9 +198,20 @@ export async function fit<T extends FitTarget = Image>(target: T, o: WebFitOptio
     // A copy: the callback may keep or transfer it (the worker does), the result keeps the original.
     if (o.onPreview) await o.onPreview(like(r.output.slice()), r.psnr.length);
     return {
-      config: c, range, params: r.params, psnr: r.psnr, finalPsnr: r.finalPsnr, output,
-      ...(o.rate !== undefined && !isImage(target) ? { rate: o.rate } : {}), ...(lattice ? { lattice } : {}), ...(batch ? { batch } : {}),
-      backend: r.backend, iters: r.psnr.length, lr, itPerSec: r.psnr.length / Math.max(seconds, 1e-9), stopped,
+      config: c,
+      range,
+      params: r.params,
+      psnr: r.psnr,
+      finalPsnr: r.finalPsnr,
+      output,
+      ...(o.rate !== undefined && !isImage(target) ? { rate: o.rate } : {}),
+      ...(lattice ? { lattice } : {}),
+      ...(batch ? { batch } : {}),
+      backend: r.backend,
+      iters: r.psnr.length,
+      lr,
+      itPerSec: r.psnr.length / Math.max(seconds, 1e-9),
+      stopped,
       prior: o.prior?.name ?? null,
       ...(r.state ? { state: r.state } : {}),
     };

@@ -25,7 +25,8 @@ function sizeOf(src: Drawable): { w: number; h: number } {
 
 /** Centre square of `src`, resampled to size x size; channels 'auto' keeps one channel for gray images. */
 export function toImage(src: Drawable, size: number, channels: 'auto' | 1 | 3 = 'auto'): Image {
-  if (!Number.isInteger(size) || size < 2 || size > 1024) throw new UserError(`image size must be an integer in [2, 1024], got ${size}`);
+  if (!Number.isInteger(size) || size < 2 || size > 1024)
+    throw new UserError(`image size must be an integer in [2, 1024], got ${size}`);
   const { w, h } = sizeOf(src);
   if (w < 1 || h < 1) throw new UserError('the image has no pixels');
   const side = Math.min(w, h);
@@ -55,8 +56,18 @@ export function toImageData(img: Image): ImageData {
 
 /** Checks an Image handed to fit() by a web app. */
 export function checkImage(img: Image): Image {
-  const ok = img && Number.isInteger(img.width) && Number.isInteger(img.height) && img.width > 0 && img.height > 0
-    && (img.channels === 1 || img.channels === 3) && img.data instanceof Float32Array && img.data.length === img.width * img.height * img.channels;
-  if (!ok) throw new UserError('fit() needs an Image {width, height, channels: 1 | 3, data: Float32Array HWC in [0,1]}; use toImage() to make one from a bitmap');
+  const ok =
+    img &&
+    Number.isInteger(img.width) &&
+    Number.isInteger(img.height) &&
+    img.width > 0 &&
+    img.height > 0 &&
+    (img.channels === 1 || img.channels === 3) &&
+    img.data instanceof Float32Array &&
+    img.data.length === img.width * img.height * img.channels;
+  if (!ok)
+    throw new UserError(
+      'fit() needs an Image {width, height, channels: 1 | 3, data: Float32Array HWC in [0,1]}; use toImage() to make one from a bitmap',
+    );
   return img;
 }

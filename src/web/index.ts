@@ -6,12 +6,37 @@
 //   const img = toImage(await decodeBlob(file, file.name), 64);
 //   const r = await fit(img, { prior, iters: 300, onStep: (s) => console.log(s.it, s.psnr) });
 export * from '../index.ts';
-export { fit, fitConfig, checkSignal, type FitTarget, type WebFitOptions, type WebFitResult, type StepInfo } from './fit.ts';
+export {
+  fit,
+  fitConfig,
+  checkSignal,
+  type FitTarget,
+  type WebFitOptions,
+  type WebFitResult,
+  type StepInfo,
+} from './fit.ts';
 export { decodeWav, isWav, clipChannels, toAudioBuffer, resampleClip, MAX_WAV_BYTES, type Clip } from './audio.ts';
-export { loadPriorFromUrl, clearPriorCache, checkWebSupport, PRIOR_CACHE, type LoadedPrior, type PriorLoadOptions } from './prior.ts';
+export {
+  loadPriorFromUrl,
+  clearPriorCache,
+  checkWebSupport,
+  PRIOR_CACHE,
+  type LoadedPrior,
+  type PriorLoadOptions,
+} from './prior.ts';
 export { decodeBlob, toImage, toImageData, checkImage } from './image.ts';
 export { webFitBundle, zipBundle } from './bundle.ts';
 export { FitWorker, FitError, type FitHandlers } from './client.ts';
 export type { FitRequest, RunSummary, WebTask } from './protocol.ts';
-export { ortWebBackend, autoBackend, chooseProvider, webgpuAvailable, onDeviceLost, DeviceLostError, type WebProvider, type ProviderChoice, type OrtWebOptions } from '../runtime/ort-web.ts';
+export {
+  ortWebBackend,
+  autoBackend,
+  chooseProvider,
+  webgpuAvailable,
+  onDeviceLost,
+  DeviceLostError,
+  type WebProvider,
+  type ProviderChoice,
+  type OrtWebOptions,
+} from '../runtime/ort-web.ts';
 export { decideProvider, webgpuAdapter, type AdapterInfo, type ProviderDecision } from '../runtime/webgpu-adapter.ts';

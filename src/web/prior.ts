@@ -41,7 +41,10 @@ class HttpBundleSource implements FileSource {
   readonly fromCache: string[] = [];
   private expected = new Map<string, string>();
 
-  constructor(readonly where: string, private readonly cache: Cache | null) {}
+  constructor(
+    readonly where: string,
+    private readonly cache: Cache | null,
+  ) {}
 
   private async network(url: string): Promise<Uint8Array> {
     const r = await fetch(url, { cache: 'no-cache' });
@@ -69,7 +72,7 @@ class HttpBundleSource implements FileSource {
         this.fromCache.push(name);
       }
       try {
-        const m = name === 'manifest.json' ? JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest> : {};
+        const m = name === 'manifest.json' ? (JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest>) : {};
         for (const [f, e] of Object.entries(m.files ?? {})) this.expected.set(f, e.sha256);
       } catch {
         // loadBundle reports the bad JSON with its own message.
@@ -90,7 +93,10 @@ class HttpBundleSource implements FileSource {
   async commit(): Promise<void> {
     if (!this.cache) return;
     for (const [name, bytes] of this.fetched) {
-      await this.cache.put(new URL(name, this.where).href, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': 'application/octet-stream' } }));
+      await this.cache.put(
+        new URL(name, this.where).href,
+        new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': 'application/octet-stream' } }),
+      );
     }
   }
 }
@@ -114,10 +120,13 @@ export async function loadPriorFromUrl(url: string, o: PriorLoadOptions = {}): P
   const release = prior.manifest.release;
   const floor = await releaseFloor(cache, prior);
   if (floor !== null && (release ?? 0) < floor && !o.allowRollback) {
-    throw new UserError(`${base}: prior '${prior.name}' release ${release ?? '(none)'} is older than release ${floor}, which this client already verified; refusing the rollback (allowRollback: true accepts it)`);
+    throw new UserError(
+      `${base}: prior '${prior.name}' release ${release ?? '(none)'} is older than release ${floor}, which this client already verified; refusing the rollback (allowRollback: true accepts it)`,
+    );
   }
   await src.commit();
-  if (cache && release !== undefined && (floor === null || release > floor)) await cache.put(floorUrl(prior), new Response(String(release)));
+  if (cache && release !== undefined && (floor === null || release > floor))
+    await cache.put(floorUrl(prior), new Response(String(release)));
   return { ...prior, url: base, fromCache: src.fromCache, ...(release !== undefined ? { release } : {}) };
 }
 
@@ -129,7 +138,10 @@ function floorUrl(p: { name: string; signature: SignatureStatus }): string {
   return `https://strainer.invalid/prior-release/${encodeURIComponent(who)}`;
 }
 
-async function releaseFloor(cache: Cache | null, p: { name: string; signature: SignatureStatus }): Promise<number | null> {
+async function releaseFloor(
+  cache: Cache | null,
+  p: { name: string; signature: SignatureStatus },
+): Promise<number | null> {
   const hit = await cache?.match(floorUrl(p));
   if (!hit) return null;
   const n = Number(await hit.text());
@@ -139,7 +151,10 @@ async function releaseFloor(cache: Cache | null, p: { name: string; signature: S
 /** What this runtime can fit: clips, images and volumes (1 to 3 input coordinates). Format version and
  *  config validity are checked by parseManifest/validateConfig inside loadBundle. */
 export function checkWebSupport(p: Prior, where: string): void {
-  if (!(p.config.inDim >= 1 && p.config.inDim <= 3)) throw new UserError(`${where}: prior takes ${p.config.inDim}-D coordinates; the web runtime fits 1-D to 3-D signals`);
+  if (!(p.config.inDim >= 1 && p.config.inDim <= 3))
+    throw new UserError(
+      `${where}: prior takes ${p.config.inDim}-D coordinates; the web runtime fits 1-D to 3-D signals`,
+    );
 }
 
 /** Removes every cached prior (e.g. a "forget downloaded priors" button). */

@@ -51,10 +51,25 @@ export type ToWorker =
 export type ErrorKind = 'user' | 'device-lost' | 'internal';
 
 /** For a restoration, psnr/finalPsnr/ssim are measured against the truth. */
-export interface RunSummary { psnr: number; finalPsnr: number; ssim?: number; iters: number; itPerSec: number; stopped: boolean; backend: string; config: InrConfig }
+export interface RunSummary {
+  psnr: number;
+  finalPsnr: number;
+  ssim?: number;
+  iters: number;
+  itPerSec: number;
+  stopped: boolean;
+  backend: string;
+  config: InrConfig;
+}
 
 export type FromWorker =
-  | { type: 'started'; id: number; backend: string; config: InrConfig; prior: { name: string; fromCache: string[] } | null }
+  | {
+      type: 'started';
+      id: number;
+      backend: string;
+      config: InrConfig;
+      prior: { name: string; fromCache: string[] } | null;
+    }
   | { type: 'step'; id: number; it: number; iters: number; psnr: number; itPerSec: number }
   | { type: 'preview'; id: number; it: number; image?: Image; signal?: Signal; truth?: { psnr: number; ssim: number } }
   | { type: 'observation'; id: number; image: Image }

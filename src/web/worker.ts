@@ -16,7 +16,10 @@ import type { InrConfig } from '../model/config.ts';
 import type { Backend } from '../runtime/session.ts';
 import type { ErrorKind, FitRequest, FromWorker, ToWorker } from './protocol.ts';
 
-interface WorkerScope { postMessage(m: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null }
+interface WorkerScope {
+  postMessage(m: FromWorker, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+}
 const scope = globalThis as unknown as WorkerScope;
 
 let running: { id: number; abort: AbortController } | null = null;
@@ -33,7 +36,10 @@ async function withRun(id: number, body: (signal: AbortSignal) => Promise<void>)
   const abort = new AbortController();
   running = { id, abort };
   let lostDevice = '';
-  const unsubscribe = onDeviceLost((m) => { lostDevice = m; abort.abort(); });
+  const unsubscribe = onDeviceLost((m) => {
+    lostDevice = m;
+    abort.abort();
+  });
   try {
     await body(abort.signal).catch((e: unknown) => {
       throw lostDevice ? new DeviceLostError(lostDevice) : e;
@@ -53,16 +59,25 @@ function postError(id: number, e: unknown): void {
 
 async function load(req: FitRequest): Promise<{ prior: LoadedPrior | null; backend: Backend }> {
   const prior = req.priorUrl ? await loadPriorFromUrl(req.priorUrl) : null;
-  const { backend } = await autoBackend({ provider: req.provider, ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}) });
+  const { backend } = await autoBackend({
+    provider: req.provider,
+    ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}),
+  });
   return { prior, backend };
 }
 
-const started = (id: number, backend: string, config: InrConfig, prior: LoadedPrior | null): FromWorker =>
-  ({ type: 'started', id, backend, config, prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null });
+const started = (id: number, backend: string, config: InrConfig, prior: LoadedPrior | null): FromWorker => ({
+  type: 'started',
+  id,
+  backend,
+  config,
+  prior: prior ? { name: prior.name, fromCache: prior.fromCache } : null,
+});
 
 /** The one thing a request fits: its image or its signal. */
 function requestTarget(req: FitRequest): FitTarget {
-  if ((req.image === undefined) === (req.signal === undefined)) throw new UserError('a fit request holds exactly one of image and signal');
+  if ((req.image === undefined) === (req.signal === undefined))
+    throw new UserError('a fit request holds exactly one of image and signal');
   return (req.image ?? req.signal)!;
 }
 
@@ -71,7 +86,13 @@ function runFit(id: number, req: FitRequest): Promise<void> {
     const target = requestTarget(req);
     const { prior, backend } = await load(req);
     const result = await fit<FitTarget>(target, {
-      prior, iters: req.iters, lr: req.lr, backend, seed: req.seed ?? 0, signal, keepState: true,
+      prior,
+      iters: req.iters,
+      lr: req.lr,
+      backend,
+      seed: req.seed ?? 0,
+      signal,
+      keepState: true,
       ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
       ...(req.config ? { config: req.config } : {}),
       ...(req.rate !== undefined ? { rate: req.rate } : {}),
@@ -80,39 +101,95 @@ function runFit(id: number, req: FitRequest): Promise<void> {
       onStep: (s) => {
         scope.postMessage({ type: 'step', id, it: s.it, iters: s.iters, psnr: s.psnr, itPerSec: s.itPerSec });
       },
-      onPreview: (out, it) => scope.postMessage({ type: 'preview', id, it, ...(isImage(out) ? { image: out } : { signal: out }) }, [out.data.buffer]),
+      onPreview: (out, it) =>
+        scope.postMessage({ type: 'preview', id, it, ...(isImage(out) ? { image: out } : { signal: out }) }, [
+          out.data.buffer,
+        ]),
     });
     last = { id, result, label: req.label };
-    scope.postMessage({ type: 'done', id, summary: { psnr: result.psnr[result.psnr.length - 1] ?? NaN, finalPsnr: result.finalPsnr, iters: result.iters, itPerSec: result.itPerSec, stopped: result.stopped, backend: result.backend, config: result.config } });
+    scope.postMessage({
+      type: 'done',
+      id,
+      summary: {
+        psnr: result.psnr[result.psnr.length - 1] ?? NaN,
+        finalPsnr: result.finalPsnr,
+        iters: result.iters,
+        itPerSec: result.itPerSec,
+        stopped: result.stopped,
+        backend: result.backend,
+        config: result.config,
+      },
+    });
   });
 }
 
 function runRestore(id: number, req: FitRequest): Promise<void> {
   return withRun(id, async (signal) => {
     const task = req.task === 'superres' ? 'superres' : 'denoise';
-    if (!req.image) throw new UserError(`${task === 'superres' ? 'super-resolution' : 'denoising'} restores images; this request holds a ${req.signal?.dims.length ?? 0}-D signal`);
-    const truth = req.image, seed = req.seed ?? 0, scale = req.scale ?? 4;
+    if (!req.image)
+      throw new UserError(
+        `${task === 'superres' ? 'super-resolution' : 'denoising'} restores images; this request holds a ${req.signal?.dims.length ?? 0}-D signal`,
+      );
+    const truth = req.image,
+      seed = req.seed ?? 0,
+      scale = req.scale ?? 4;
     const obs = task === 'superres' ? downsample(truth, scale) : addNoise(truth, req.sigma ?? 0.1, seed);
     scope.postMessage({ type: 'observation', id, image: obs });
     const { prior, backend } = await load(req);
-    const { config } = fitConfig(truth, { prior, iters: req.iters, lr: req.lr, ...(req.config ? { config: req.config } : {}) });
+    const { config } = fitConfig(truth, {
+      prior,
+      iters: req.iters,
+      lr: req.lr,
+      ...(req.config ? { config: req.config } : {}),
+    });
     scope.postMessage(started(id, backend.name, config, prior));
     const t0 = performance.now();
     const r = await restoreImage(obs, {
-      task, ...(task === 'superres' ? { scale } : {}), config, prior, iters: req.iters, lr: req.lr, seed, backend, truth,
+      task,
+      ...(task === 'superres' ? { scale } : {}),
+      config,
+      prior,
+      iters: req.iters,
+      lr: req.lr,
+      seed,
+      backend,
+      truth,
       ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
       evalEvery: req.previewEvery ?? 25,
       onStep: (it, psnr) => {
-        scope.postMessage({ type: 'step', id, it, iters: req.iters, psnr, itPerSec: (it + 1) / ((performance.now() - t0) / 1000) });
+        scope.postMessage({
+          type: 'step',
+          id,
+          it,
+          iters: req.iters,
+          psnr,
+          itPerSec: (it + 1) / ((performance.now() - t0) / 1000),
+        });
         return !signal.aborted;
       },
       onPreview: (image, it, point) => {
         const copy = { ...image, data: image.data.slice() };
-        scope.postMessage({ type: 'preview', id, it, image: copy, ...(point ? { truth: { psnr: point.psnr, ssim: point.ssim } } : {}) }, [copy.data.buffer]);
+        scope.postMessage(
+          { type: 'preview', id, it, image: copy, ...(point ? { truth: { psnr: point.psnr, ssim: point.ssim } } : {}) },
+          [copy.data.buffer],
+        );
       },
     });
     const final = r.final ?? { psnr: NaN, ssim: NaN };
-    scope.postMessage({ type: 'done', id, summary: { psnr: final.psnr, finalPsnr: final.psnr, ssim: final.ssim, iters: r.iters, itPerSec: r.iters / Math.max((performance.now() - t0) / 1000, 1e-9), stopped: r.iters < req.iters, backend: r.backend, config: r.config } });
+    scope.postMessage({
+      type: 'done',
+      id,
+      summary: {
+        psnr: final.psnr,
+        finalPsnr: final.psnr,
+        ssim: final.ssim,
+        iters: r.iters,
+        itPerSec: r.iters / Math.max((performance.now() - t0) / 1000, 1e-9),
+        stopped: r.iters < req.iters,
+        backend: r.backend,
+        config: r.config,
+      },
+    });
   });
 }
 
@@ -131,23 +208,32 @@ async function sendBundle(id: number): Promise<void> {
 // as workers named 'em-pthread' from this same script: those must keep onnxruntime's handler.
 const isOrtThread = (globalThis as { name?: string }).name?.startsWith('em-pthread') ?? false;
 
-if (!isOrtThread) scope.onmessage = (e: MessageEvent<ToWorker>) => {
-  const m = e.data;
-  switch (m.type) {
-    case 'fit':
-      if (running) { scope.postMessage({ type: 'error', id: m.id, kind: 'user', message: 'a fit is already running; stop it first' }); return; }
-      void (m.req.task && m.req.task !== 'fit' ? runRestore : runFit)(m.id, m.req);
-      return;
-    case 'stop':
-      if (running?.id === m.id) running.abort.abort();
-      return;
-    case 'bundle':
-      void sendBundle(m.id);
-      return;
-    case 'lose-device':
-      loseDeviceForTesting();
-      return;
-    default:
-      m satisfies never;
-  }
-};
+if (!isOrtThread)
+  scope.onmessage = (e: MessageEvent<ToWorker>) => {
+    const m = e.data;
+    switch (m.type) {
+      case 'fit':
+        if (running) {
+          scope.postMessage({
+            type: 'error',
+            id: m.id,
+            kind: 'user',
+            message: 'a fit is already running; stop it first',
+          });
+          return;
+        }
+        void (m.req.task && m.req.task !== 'fit' ? runRestore : runFit)(m.id, m.req);
+        return;
+      case 'stop':
+        if (running?.id === m.id) running.abort.abort();
+        return;
+      case 'bundle':
+        void sendBundle(m.id);
+        return;
+      case 'lose-device':
+        loseDeviceForTesting();
+        return;
+      default:
+        m satisfies never;
+    }
+  };

@@ -28,7 +28,9 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
     page = await env.page('');
     await page.waitForFunction(() => document.body.dataset.state === 'idle', undefined, { timeout: 60_000 });
   }, 180_000);
-  afterAll(async () => { await env?.close(); });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   it('offers the held-out speech clips; picking one switches to audio and to the speech prior', async () => {
     const labels = await page.locator('#sample option').allTextContents();
@@ -36,9 +38,16 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
     expect(await page.evaluate(() => document.body.dataset.mode)).toBe('image');
     expect(await page.locator('#prior option').allTextContents()).not.toContain('speech-10 (width 256, depth 6)');
     await page.selectOption('#sample', 'speech-ten.wav');
-    await page.waitForFunction(() => document.body.dataset.mode === 'audio' && document.body.dataset.state === 'idle', undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => document.body.dataset.mode === 'audio' && document.body.dataset.state === 'idle',
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await text(page, '#status')).toMatch(/^Clip: speech-ten\.wav \(\d+ samples at 8000 Hz, \d\.\d\d s\)$/);
-    expect(await page.locator('#prior option').allTextContents()).toEqual(['none (random SIREN)', 'speech-10 (width 256, depth 6)']);
+    expect(await page.locator('#prior option').allTextContents()).toEqual([
+      'none (random SIREN)',
+      'speech-10 (width 256, depth 6)',
+    ]);
     expect(await page.inputValue('#prior')).toBe('speech-10');
     expect(await page.locator('#size').isVisible()).toBe(false);
     expect(await page.locator('#play-target').isVisible()).toBe(true);
@@ -51,8 +60,10 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
     await page.selectOption('#backend', 'auto');
     await page.click('#fit');
     expect(await settle(page), await text(page, '#error')).toBe('done');
-    const db = (s: string, what: string): number => Number((new RegExp(`${what} (-?\\d+\\.\\d\\d) dB`).exec(s) ?? [])[1]);
-    const prior = await text(page, '#caption-prior'), siren = await text(page, '#caption-siren');
+    const db = (s: string, what: string): number =>
+      Number((new RegExp(`${what} (-?\\d+\\.\\d\\d) dB`).exec(s) ?? [])[1]);
+    const prior = await text(page, '#caption-prior'),
+      siren = await text(page, '#caption-siren');
     expect(prior).toMatch(/^prior speech-10: \d+\.\d\d dB, SNR -?\d+\.\d\d dB after 20 iterations$/);
     expect(siren).toMatch(/^random SIREN: \d+\.\d\d dB, SNR -?\d+\.\d\d dB after 20 iterations$/);
     // bench/audio.md: the prior is far ahead early on (+16 dB at iteration 100 on held-out clips).
@@ -83,26 +94,52 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
     expect(b.manifest.signal?.lattice).toBeUndefined();
   }, 60_000);
 
-  it('resamples a clip at another rate to the prior\'s', async () => {
+  it("resamples a clip at another rate to the prior's", async () => {
     // A real clip written at 16 kHz (every sample twice: the same sound at twice the rate).
     const w = parseWav(new Uint8Array(readFileSync(join(speech!, 'letters', 'c.wav'))), 'c.wav');
     const up = new Float32Array(w.frames * 2).map((_, i) => w.samples[i >> 1]);
     const wav = encodeWav({ rate: 16000, channels: 1, samples: up });
     await page.setInputFiles('#file', { name: 'c-16k.wav', mimeType: 'audio/wav', buffer: Buffer.from(wav) });
-    await page.waitForFunction(() => /c-16k\.wav .* at 16000 Hz/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => /c-16k\.wav .* at 16000 Hz/.test(document.getElementById('status')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
     await page.uncheck('#compare');
     await page.fill('#iters', '2');
     await page.click('#fit');
-    await page.waitForFunction(() => /Resampled c-16k\.wav from 16000 to 8000 Hz/.test(document.getElementById('status')?.textContent ?? '') || document.body.dataset.state !== 'running', undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () =>
+        /Resampled c-16k\.wav from 16000 to 8000 Hz/.test(document.getElementById('status')?.textContent ?? '') ||
+        document.body.dataset.state !== 'running',
+      undefined,
+      { timeout: 60_000 },
+    );
     expect(await settle(page), await text(page, '#error')).toBe('done');
-    expect(await text(page, '#caption-prior')).toMatch(/^prior speech-10: \d+\.\d\d dB, SNR -?\d+\.\d\d dB after 2 iterations$/);
+    expect(await text(page, '#caption-prior')).toMatch(
+      /^prior speech-10: \d+\.\d\d dB, SNR -?\d+\.\d\d dB after 2 iterations$/,
+    );
   }, 120_000);
 
   it('the library: the README clip example fits a clip from the speech prior and makes a Web Audio buffer', async () => {
     const lib = await env.page('harness.html');
-    const r = await callHarness<{ frames: number; rate: number; finalPsnr: number; backend: string; bufferSeconds: number; upFrames: number; outputDims: number[] }>(lib, 'fitClipFromUrl', `${env.url}samples/speech-a.wav`, `${env.url}models/speech-10/`, 20);
+    const r = await callHarness<{
+      frames: number;
+      rate: number;
+      finalPsnr: number;
+      backend: string;
+      bufferSeconds: number;
+      upFrames: number;
+      outputDims: number[];
+    }>(lib, 'fitClipFromUrl', `${env.url}samples/speech-a.wav`, `${env.url}models/speech-10/`, 20);
     const w = parseWav(new Uint8Array(readFileSync(join(speech!, 'letters', 'a.wav'))), 'a.wav');
-    expect(r).toMatchObject({ frames: w.frames, rate: 8000, backend: 'onnxruntime-web (wasm)', upFrames: 2 * w.frames, outputDims: [w.frames] });
+    expect(r).toMatchObject({
+      frames: w.frames,
+      rate: 8000,
+      backend: 'onnxruntime-web (wasm)',
+      upFrames: 2 * w.frames,
+      outputDims: [w.frames],
+    });
     expect(r.bufferSeconds).toBeCloseTo(w.frames / 8000, 6);
     // Beats the trivial baseline, silence (every sample 0, i.e. 0.5 on the [0, 1] scale), by far.
     expect(r.finalPsnr).toBeGreaterThan(psnrBetween(new Float32Array(w.frames).fill(SILENCE), wavSignal(w).data) + 5);
@@ -114,10 +151,22 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
     await page.setInputFiles('#file', { name: 'cut.wav', mimeType: 'audio/wav', buffer: good.subarray(0, 30) });
     await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 30_000 });
     expect(await text(page, '#error')).toMatch(/^cut\.wav/);
-    await page.setInputFiles('#file', { name: 'song.mp3', mimeType: 'audio/mpeg', buffer: Buffer.from('ID3\x03\x00\x00\x00 not a wav') });
-    await page.waitForFunction(() => /song\.mp3 is not a WAV file/.test(document.getElementById('error')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.setInputFiles('#file', {
+      name: 'song.mp3',
+      mimeType: 'audio/mpeg',
+      buffer: Buffer.from('ID3\x03\x00\x00\x00 not a wav'),
+    });
+    await page.waitForFunction(
+      () => /song\.mp3 is not a WAV file/.test(document.getElementById('error')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
     await page.selectOption('#sample', 'mri-z073.png');
-    await page.waitForFunction(() => document.body.dataset.mode === 'image' && document.body.dataset.state === 'idle', undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => document.body.dataset.mode === 'image' && document.body.dataset.state === 'idle',
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await page.locator('#prior option').allTextContents()).not.toContain('speech-10 (width 256, depth 6)');
     expect(await page.inputValue('#prior')).toMatch(/^mri-/);
   }, 60_000);

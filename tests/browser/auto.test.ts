@@ -16,7 +16,11 @@ function variant(dir: string, from: string, name: string, description: string, r
   cpSync(join(dir, from), join(dir, name), { recursive: true });
   const file = join(dir, name, 'manifest.json');
   const m = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  Object.assign(m, { name, signal: { height: res, width: res, channels: 1 }, data: { ...(m.data as object), description } });
+  Object.assign(m, {
+    name,
+    signal: { height: res, width: res, channels: 1 },
+    data: { ...(m.data as object), description },
+  });
   if (quantized) m.quantization = { scheme: 'int8', note: 'test copy: only the page reads it' };
   writeFileSync(file, JSON.stringify(m));
 }
@@ -36,17 +40,35 @@ describe('auto backend and prior preselection', () => {
     env = await startEnv(dir);
     page = await env.page();
   }, 180_000);
-  afterAll(async () => { await env?.close(); });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   it('the library: auto takes wasm on a software adapter and says why; webgpu on request', async () => {
-    const auto = await callHarness<{ provider: string; reason: string; software: boolean }>(page, 'providerDecision', 'auto');
+    const auto = await callHarness<{ provider: string; reason: string; software: boolean }>(
+      page,
+      'providerDecision',
+      'auto',
+    );
     expect(auto.provider).toBe('wasm');
     expect(auto.software).toBe(true);
     expect(auto.reason).toMatch(/^wasm: the WebGPU adapter \(google \/ swiftshader\) is a software fallback/);
     const gpu = await callHarness<{ provider: string; reason: string }>(page, 'providerDecision', 'webgpu');
-    expect(gpu).toMatchObject({ provider: 'webgpu', reason: expect.stringMatching(/requested .*software adapter: slow/) });
+    expect(gpu).toMatchObject({
+      provider: 'webgpu',
+      reason: expect.stringMatching(/requested .*software adapter: slow/),
+    });
     const img = mriSlice('test', 0, 16);
-    const r = await callHarness<FitSummary>(page, 'fitImage', { width: img.width, height: img.height, channels: img.channels, data: Array.from(img.data) }, null, 3, 1e-3, 'auto', { width: 16, depth: 3 });
+    const r = await callHarness<FitSummary>(
+      page,
+      'fitImage',
+      { width: img.width, height: img.height, channels: img.channels, data: Array.from(img.data) },
+      null,
+      3,
+      1e-3,
+      'auto',
+      { width: 16, depth: 3 },
+    );
     expect(r.backend).toBe('onnxruntime-web (wasm)');
   }, 120_000);
 
@@ -56,8 +78,12 @@ describe('auto backend and prior preselection', () => {
     const prior = async (): Promise<string> => demo.locator('#prior').inputValue();
     expect(await demo.locator('#sample').inputValue()).toMatch(/^mri-/);
     expect(await prior()).toBe('mri-64'); // same domain, trained at the page's 64x64, float32
-    await demo.waitForFunction(() => (document.getElementById('backend-reason')?.textContent ?? '') !== '', undefined, { timeout: 30_000 });
-    expect(await demo.locator('#backend-reason').textContent()).toMatch(/^wasm: the WebGPU adapter \(google \/ swiftshader\) is a software fallback/);
+    await demo.waitForFunction(() => (document.getElementById('backend-reason')?.textContent ?? '') !== '', undefined, {
+      timeout: 30_000,
+    });
+    expect(await demo.locator('#backend-reason').textContent()).toMatch(
+      /^wasm: the WebGPU adapter \(google \/ swiftshader\) is a software fallback/,
+    );
     await demo.selectOption('#size', '128');
     expect(await prior()).toBe('mri-128');
     await demo.selectOption('#size', '32');
@@ -67,6 +93,10 @@ describe('auto backend and prior preselection', () => {
     await demo.selectOption('#size', '64');
     expect(await prior()).toBe('faces-64');
     await demo.selectOption('#backend', 'webgpu');
-    await demo.waitForFunction(() => /^WebGPU: requested/.test(document.getElementById('backend-reason')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await demo.waitForFunction(
+      () => /^WebGPU: requested/.test(document.getElementById('backend-reason')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
   }, 120_000);
 });

@@ -8,7 +8,15 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, settle, downloadBundle, type BrowserEnv } from './env.ts';
+import {
+  startEnv,
+  tempModelsDir,
+  makeTestPrior,
+  tamperedCopy,
+  settle,
+  downloadBundle,
+  type BrowserEnv,
+} from './env.ts';
 import { REPO_ROOT } from '../../web/server.ts';
 
 const SHOTS = join(REPO_ROOT, 'test-results');
@@ -25,12 +33,18 @@ describe('demo page', () => {
     page = await env.page('');
     await page.waitForFunction(() => document.body.dataset.state === 'idle', undefined, { timeout: 60_000 });
   }, 180_000);
-  afterAll(async () => { await env?.close(); });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   it('lists the samples and priors', async () => {
     const samples = await page.locator('#sample option').count();
     expect(samples).toBeGreaterThanOrEqual(3);
-    expect(await page.locator('#prior option').allTextContents()).toEqual(['none (random SIREN)', 'tampered (width 32, depth 4)', 'test-mri (width 32, depth 4)']);
+    expect(await page.locator('#prior option').allTextContents()).toEqual([
+      'none (random SIREN)',
+      'tampered (width 32, depth 4)',
+      'test-mri (width 32, depth 4)',
+    ]);
   });
 
   it('fits a sample from a prior and a random SIREN, shows PSNR, saves a screenshot', async () => {
@@ -40,15 +54,21 @@ describe('demo page', () => {
     await page.fill('#lr', '0.001');
     await page.check('#compare');
     await page.click('#fit');
-    expect(await settle(page), await page.locator('#error').textContent() ?? '').toBe('done');
+    expect(await settle(page), (await page.locator('#error').textContent()) ?? '').toBe('done');
     const psnr = await page.locator('#psnr').textContent();
     expect(psnr).toMatch(/^\d+\.\d\d dB$/);
     expect(Number.parseFloat(psnr ?? '0')).toBeGreaterThan(12);
     expect(await page.locator('#backend-used').textContent()).toBe('onnxruntime-web (wasm)');
-    expect(await page.locator('#backend-reason').textContent()).toMatch(/^wasm: the WebGPU adapter \(.*swiftshader.*\) is a software fallback/);
+    expect(await page.locator('#backend-reason').textContent()).toMatch(
+      /^wasm: the WebGPU adapter \(.*swiftshader.*\) is a software fallback/,
+    );
     expect(await page.locator('#speed').textContent()).toMatch(/^\d+\.\d it\/s$/);
-    expect(await page.locator('#caption-prior').textContent()).toMatch(/prior test-mri: \d+\.\d\d dB after 30 iterations/);
-    expect(await page.locator('#caption-siren').textContent()).toMatch(/random SIREN: \d+\.\d\d dB after 30 iterations/);
+    expect(await page.locator('#caption-prior').textContent()).toMatch(
+      /prior test-mri: \d+\.\d\d dB after 30 iterations/,
+    );
+    expect(await page.locator('#caption-siren').textContent()).toMatch(
+      /random SIREN: \d+\.\d\d dB after 30 iterations/,
+    );
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'demo.png'), fullPage: true });
 
@@ -56,7 +76,9 @@ describe('demo page', () => {
     expect(b.manifest.kind).toBe('fit');
     expect(b.manifest.config.width).toBe(32);
     // The same contents as `strainer fit --out` writes (one fit-bundle writer): train state and train step too.
-    expect(Object.keys(b.tensors)).toEqual(expect.arrayContaining(['decoder.weight', 'adam_m.decoder.weight', 'adam_v.encoder.0.weight', 'step']));
+    expect(Object.keys(b.tensors)).toEqual(
+      expect.arrayContaining(['decoder.weight', 'adam_m.decoder.weight', 'adam_v.encoder.0.weight', 'step']),
+    );
     expect(Object.keys(b.manifest.graphs).sort()).toEqual(['inference', 'train_step']);
     expect((await b.graph('inference')).byteLength).toBeGreaterThan(1000);
     expect((await b.graph('train_step')).byteLength).toBeGreaterThan(1000);
@@ -76,7 +98,11 @@ describe('demo page', () => {
     await page.fill('#depth', '3');
     await page.fill('#iters', '100000');
     await page.click('#fit');
-    await page.waitForFunction(() => /iteration \d+/.test(document.getElementById('caption-siren')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /iteration \d+/.test(document.getElementById('caption-siren')?.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.click('#stop');
     expect(await settle(page, 60_000)).toBe('done');
     expect(await page.locator('#caption-siren').textContent()).toMatch(/\(stopped\)$/);
@@ -91,7 +117,11 @@ describe('demo page', () => {
       dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
       document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     })()`);
-    await page.waitForFunction(() => /dropped\.png/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => /dropped\.png/.test(document.getElementById('status')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('idle');
   }, 60_000);
 
@@ -109,7 +139,11 @@ describe('demo page', () => {
     await page.uncheck('#compare');
     await page.fill('#iters', '100000');
     await page.click('#fit');
-    await page.waitForFunction(() => /iteration \d+/.test(document.getElementById('caption-prior')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /iteration \d+/.test(document.getElementById('caption-prior')?.textContent ?? ''),
+      undefined,
+      { timeout: 120_000 },
+    );
     await page.evaluate('window.strainerDemo.loseDevice()');
     expect(await settle(page, 60_000)).toBe('error');
     expect(await page.locator('#error').textContent()).toMatch(/WebGPU device was lost/);
@@ -130,11 +164,13 @@ describe('demo page', () => {
     await page.fill('#iters', '10');
     await page.fill('#lr', '0.001');
     await page.click('#fit');
-    expect(await settle(page), await page.locator('#error').textContent() ?? '').toBe('done');
+    expect(await settle(page), (await page.locator('#error').textContent()) ?? '').toBe('done');
     expect(await page.locator('#psnr-label').textContent()).toBe('PSNR vs truth');
     expect(await page.locator('#psnr').textContent()).toMatch(/^\d+\.\d\d dB$/);
     expect(await page.locator('#ssim').textContent()).toMatch(/^-?\d\.\d{3}$/);
-    expect(await page.locator('#caption-siren').textContent()).toMatch(/random SIREN: \d+\.\d\d dB, SSIM -?\d\.\d{3} vs truth after 10 iterations/);
+    expect(await page.locator('#caption-siren').textContent()).toMatch(
+      /random SIREN: \d+\.\d\d dB, SSIM -?\d\.\d{3} vs truth after 10 iterations/,
+    );
     expect(await page.evaluate(() => (document.getElementById('observation') as HTMLCanvasElement).width)).toBe(8);
     expect(await page.locator('#download').isDisabled()).toBe(true);
     await page.selectOption('#task', 'fit');
@@ -149,8 +185,10 @@ describe('demo page', () => {
     await page.check('#freeze');
     await page.fill('#iters', '10');
     await page.click('#fit');
-    expect(await settle(page), await page.locator('#error').textContent() ?? '').toBe('done');
-    expect(await page.locator('#caption-prior').textContent()).toMatch(/prior test-mri \(encoder fixed\): \d+\.\d\d dB, SSIM -?\d\.\d{3} vs truth after 10 iterations/);
+    expect(await settle(page), (await page.locator('#error').textContent()) ?? '').toBe('done');
+    expect(await page.locator('#caption-prior').textContent()).toMatch(
+      /prior test-mri \(encoder fixed\): \d+\.\d\d dB, SSIM -?\d\.\d{3} vs truth after 10 iterations/,
+    );
     await page.uncheck('#freeze');
     await page.selectOption('#task', 'fit');
   }, 180_000);

@@ -21,24 +21,44 @@ import type { HostTensor } from '../../src/runtime/session.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** --enable-unsafe-webgpu exposes WebGPU headless (REFERENCE.md); the rest keeps Chromium offline and quiet. */
-export const LAUNCH_ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps', '--no-first-run'];
+export const LAUNCH_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--no-first-run',
+];
 export const HARNESS = `/@fs${REPO_ROOT}/tests/browser/harness.ts`;
 export const TEST_RES = 32;
 const TEMP_PREFIX = 'strainer-web-models-';
 /** The test prior's architecture: small enough for SwiftShader on 2 cores. */
 export const PRIOR_CONFIG: InrConfig = { kind: 'siren', inDim: 2, outDim: 1, width: 32, depth: 4, omega: 30 };
 
-export interface BrowserEnv { url: string; web: WebServer; browser: Browser; modelsDir: string; page(path?: string): Promise<Page>; close(): Promise<void> }
+export interface BrowserEnv {
+  url: string;
+  web: WebServer;
+  browser: Browser;
+  modelsDir: string;
+  page(path?: string): Promise<Page>;
+  close(): Promise<void>;
+}
 
 export async function startEnv(modelsDir: string): Promise<BrowserEnv> {
   const web = await startWebServer({ port: 0, modelsDir });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
   return {
-    url: web.url, web, browser, modelsDir,
+    url: web.url,
+    web,
+    browser,
+    modelsDir,
     async page(path = 'harness.html') {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const p = await ctx.newPage();
-      p.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) console.error(`[page] ${m.text()}`); });
+      p.on('console', (m) => {
+        if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) console.error(`[page] ${m.text()}`);
+      });
       p.on('pageerror', (e) => console.error(`[pageerror] ${e.message}`));
       await p.goto(web.url + path);
       return p;
@@ -61,15 +81,36 @@ export function mriSlice(which: 'train' | 'test', k = 0, res = TEST_RES): Image 
 /** A STRAINER-1-style prior: a SIREN fitted in Node to one training slice, keeping its encoder. */
 export async function makeTestPrior(modelsDir: string, name = 'test-mri'): Promise<string> {
   const img = mriSlice('train', 0);
-  const r = await fitSignal(img, { config: PRIOR_CONFIG, iters: 300, lr: 1e-3, seed: 1, backend: ortNodeBackend({ threads: 1 }) });
+  const r = await fitSignal(img, {
+    config: PRIOR_CONFIG,
+    iters: 300,
+    lr: 1e-3,
+    seed: 1,
+    backend: ortNodeBackend({ threads: 1 }),
+  });
   const tensors: Record<string, HostTensor> = {};
-  for (const s of paramSpecs(PRIOR_CONFIG).filter((p) => isEncoderParam(p.name))) tensors[s.name] = { shape: s.shape, data: r.params[s.name] };
-  const bundle = await buildBundle({
-    kind: 'prior', name, config: PRIOR_CONFIG, range: 'unit',
-    train: { lr: 1e-3, iters: 300, adam: ADAM_DEFAULTS, batch: img.width * img.height, signals: 1, engine: 'onnxruntime-node (cpu)' },
-    data: { description: 'test prior: one ch2bet training slice at 32x32', files: [], train: ['z072'], test: [] },
-    graphs: {},
-  }, tensors, {});
+  for (const s of paramSpecs(PRIOR_CONFIG).filter((p) => isEncoderParam(p.name)))
+    tensors[s.name] = { shape: s.shape, data: r.params[s.name] };
+  const bundle = await buildBundle(
+    {
+      kind: 'prior',
+      name,
+      config: PRIOR_CONFIG,
+      range: 'unit',
+      train: {
+        lr: 1e-3,
+        iters: 300,
+        adam: ADAM_DEFAULTS,
+        batch: img.width * img.height,
+        signals: 1,
+        engine: 'onnxruntime-node (cpu)',
+      },
+      data: { description: 'test prior: one ch2bet training slice at 32x32', files: [], train: ['z072'], test: [] },
+      graphs: {},
+    },
+    tensors,
+    {},
+  );
   const dir = join(modelsDir, name);
   writeBundleDir(dir, bundle, false);
   return dir;
@@ -100,12 +141,17 @@ export function tempModelsDir(): string {
 /** Calls harness.ts's export `fn` in the page. A string expression, so Vitest's transform of import()
  *  cannot leak into the page; arguments and results travel as JSON. */
 export async function callHarness<T>(page: Page, fn: string, ...args: unknown[]): Promise<T> {
-  return (await page.evaluate(`import(${JSON.stringify(HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`)) as T;
+  return (await page.evaluate(
+    `import(${JSON.stringify(HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`,
+  )) as T;
 }
 
 /** Waits until the demo page's run ends (body data-state 'done' or 'error') and returns which. */
 export async function settle(page: Page, timeout = 240_000): Promise<string> {
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout, polling: 250 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout,
+    polling: 250,
+  });
   return page.evaluate(() => document.body.dataset.state ?? '');
 }
 
@@ -117,5 +163,12 @@ export async function downloadBundle(page: Page, dir: string): Promise<LoadedBun
   await download.saveAs(zipPath);
   const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
   const folder = Object.keys(files)[0].split('/')[0];
-  return loadBundle({ where: zipPath, read: async (n) => { const f = files[`${folder}/${n}`]; if (!f) throw new Error(`${n} is not in the zip`); return f; } });
+  return loadBundle({
+    where: zipPath,
+    read: async (n) => {
+      const f = files[`${folder}/${n}`];
+      if (!f) throw new Error(`${n} is not in the zip`);
+      return f;
+    },
+  });
 }

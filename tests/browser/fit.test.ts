@@ -6,7 +6,17 @@
 // width 32 does not, measured in Node, which matches STRAINER-1's small gains in the paper.)
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startEnv, tempModelsDir, makeTestPrior, tamperedCopy, futureVersionCopy, mriSlice, callHarness, PRIOR_CONFIG, type BrowserEnv } from './env.ts';
+import {
+  startEnv,
+  tempModelsDir,
+  makeTestPrior,
+  tamperedCopy,
+  futureVersionCopy,
+  mriSlice,
+  callHarness,
+  PRIOR_CONFIG,
+  type BrowserEnv,
+} from './env.ts';
 import type { FitSummary, PlainImage } from './harness.ts';
 
 const ITERS = 20;
@@ -28,14 +38,18 @@ describe('fit from a prior in the browser', () => {
     const img = mriSlice('test', 0);
     image = { width: img.width, height: img.height, channels: img.channels, data: Array.from(img.data) };
   }, 180_000);
-  afterAll(async () => { await env?.close(); });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   const curves: Record<string, number[]> = {};
   for (const provider of ['wasm', 'webgpu'] as const) {
     it(`${provider}: PSNR rises`, async () => {
       const r = await callHarness<FitSummary>(page, 'fitImage', image, '/models/test-mri/', ITERS, LR, provider);
       const p = r.psnr;
-      console.log(`${provider}: ${p[0].toFixed(2)} -> ${p[ITERS - 1].toFixed(2)} dB in ${ITERS} steps (final render ${r.finalPsnr.toFixed(2)} dB)`);
+      console.log(
+        `${provider}: ${p[0].toFixed(2)} -> ${p[ITERS - 1].toFixed(2)} dB in ${ITERS} steps (final render ${r.finalPsnr.toFixed(2)} dB)`,
+      );
       expect(r.backend).toBe(`onnxruntime-web (${provider})`);
       expect(r.prior).toBe('test-mri');
       expect(p).toHaveLength(ITERS);
@@ -53,8 +67,22 @@ describe('fit from a prior in the browser', () => {
 
   it('webgpu: every value is disposed, and live values do not grow with the step count', async () => {
     const small = { width: PRIOR_CONFIG.width, depth: PRIOR_CONFIG.depth };
-    const short = await callHarness<{ peak: number; left: number; created: number }>(page, 'liveValues', image, 4, 'webgpu', small);
-    const long = await callHarness<{ peak: number; left: number; created: number }>(page, 'liveValues', image, 12, 'webgpu', small);
+    const short = await callHarness<{ peak: number; left: number; created: number }>(
+      page,
+      'liveValues',
+      image,
+      4,
+      'webgpu',
+      small,
+    );
+    const long = await callHarness<{ peak: number; left: number; created: number }>(
+      page,
+      'liveValues',
+      image,
+      12,
+      'webgpu',
+      small,
+    );
     expect(long.created).toBeGreaterThan(short.created);
     expect(long.peak).toBe(short.peak);
     expect(short.left).toBe(0);
@@ -62,11 +90,19 @@ describe('fit from a prior in the browser', () => {
   }, 120_000);
 
   it('caches the verified prior and loads it again offline', async () => {
-    const first = await callHarness<{ name?: string; fromCache?: string[]; error?: string }>(page, 'tryLoadPrior', '/models/test-mri/');
+    const first = await callHarness<{ name?: string; fromCache?: string[]; error?: string }>(
+      page,
+      'tryLoadPrior',
+      '/models/test-mri/',
+    );
     expect(first.error).toBeUndefined();
     await page.context().setOffline(true);
     try {
-      const again = await callHarness<{ name?: string; fromCache?: string[]; error?: string }>(page, 'tryLoadPrior', '/models/test-mri/');
+      const again = await callHarness<{ name?: string; fromCache?: string[]; error?: string }>(
+        page,
+        'tryLoadPrior',
+        '/models/test-mri/',
+      );
       expect(again.error).toBeUndefined();
       expect(again.name).toBe('test-mri');
       expect(again.fromCache?.sort()).toEqual(['manifest.json', 'weights.bin']);

@@ -14,14 +14,23 @@ export function stepFeeds(c: InrConfig, h: number, w: number, seed: number): Rec
   st.step = hostTensor([], new Float32Array([4])); // exercise Adam's bias correction at t = 5
   const r = rng(seed + 100);
   for (const k of Object.keys(st)) {
-    if (k.startsWith('adam_m')) st[k].data.forEach((_, i, a) => { a[i] = r.uniform(-1e-2, 1e-2); });
-    if (k.startsWith('adam_v')) st[k].data.forEach((_, i, a) => { a[i] = r.uniform(0, 1e-4); });
+    if (k.startsWith('adam_m'))
+      st[k].data.forEach((_, i, a) => {
+        a[i] = r.uniform(-1e-2, 1e-2);
+      });
+    if (k.startsWith('adam_v'))
+      st[k].data.forEach((_, i, a) => {
+        a[i] = r.uniform(0, 1e-4);
+      });
   }
   return {
     ...st,
     lr: hostTensor([], new Float32Array([1e-3])),
     coords: hostTensor([h * w, c.inDim], gridCoords(h, w)),
-    targets: hostTensor([h * w, c.outDim], Float32Array.from({ length: h * w * c.outDim }, () => r.next())),
+    targets: hostTensor(
+      [h * w, c.outDim],
+      Float32Array.from({ length: h * w * c.outDim }, () => r.next()),
+    ),
   };
 }
 
@@ -33,11 +42,23 @@ export function countingBackend(inner: Backend, onChange: (delta: number) => voi
     async load(model, o) {
       const s = await inner.load(model, o);
       const wrapped: Session = {
-        backend: s.backend, inputNames: s.inputNames, outputNames: s.outputNames,
-        run: async (feeds) => { const out = await s.run(feeds); onChange(Object.keys(out).length); return out; },
-        upload: (t) => { onChange(1); return s.upload(t); },
+        backend: s.backend,
+        inputNames: s.inputNames,
+        outputNames: s.outputNames,
+        run: async (feeds) => {
+          const out = await s.run(feeds);
+          onChange(Object.keys(out).length);
+          return out;
+        },
+        upload: (t) => {
+          onChange(1);
+          return s.upload(t);
+        },
         download: (v) => s.download(v),
-        dispose: (v) => { if (v !== undefined) onChange(-1); s.dispose(v); },
+        dispose: (v) => {
+          if (v !== undefined) onChange(-1);
+          s.dispose(v);
+        },
         release: () => s.release(),
       };
       return wrapped;

@@ -4,7 +4,13 @@ import type { InrConfig } from '../../src/model/config.ts';
 import { programToOnnx } from '../../src/onnx/write.ts';
 import { sha256Hex } from '../../src/util/sha256.ts';
 import { trainStepProgram, stateKeys, stateNames } from '../../src/train/programs.ts';
-import { ortWebBackend, decideProvider, webgpuAdapter, type WebProvider, type ProviderChoice } from '../../src/runtime/ort-web.ts';
+import {
+  ortWebBackend,
+  decideProvider,
+  webgpuAdapter,
+  type WebProvider,
+  type ProviderChoice,
+} from '../../src/runtime/ort-web.ts';
 import { stepFeeds, countingBackend } from './fixtures.ts';
 import { fit } from '../../src/web/fit.ts';
 import { loadPriorFromUrl } from '../../src/web/prior.ts';
@@ -12,10 +18,21 @@ import type { Image } from '../../src/data/image.ts';
 import { fitSignal } from '../../src/train/fit.ts';
 import type { Transfer } from '../../src/train/trainer.ts';
 
-export interface StepResult { backend: string; modelSha: string; outputs: Record<string, number[]>; onDevice: string[] }
+export interface StepResult {
+  backend: string;
+  modelSha: string;
+  outputs: Record<string, number[]>;
+  onDevice: string[];
+}
 
 /** One train step built in the browser and run on `provider`; every output downloaded. */
-export async function runStep(c: InrConfig, h: number, w: number, seed: number, provider: WebProvider): Promise<StepResult> {
+export async function runStep(
+  c: InrConfig,
+  h: number,
+  w: number,
+  seed: number,
+  provider: WebProvider,
+): Promise<StepResult> {
   const model = programToOnnx(trainStepProgram({ config: c, batch: h * w }));
   const be = ortWebBackend(provider);
   const onDevice = stateKeys(c).map(stateNames.next);
@@ -35,16 +52,39 @@ export async function runStep(c: InrConfig, h: number, w: number, seed: number, 
   return { backend: s.backend, modelSha: await sha256Hex(model), outputs, onDevice: located };
 }
 
-
-export interface PlainImage { width: number; height: number; channels: 1 | 3; data: number[] }
-export interface FitSummary { backend: string; psnr: number[]; finalPsnr: number; prior: string | null; fromCache: string[] }
+export interface PlainImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: number[];
+}
+export interface FitSummary {
+  backend: string;
+  psnr: number[];
+  finalPsnr: number;
+  prior: string | null;
+  fromCache: string[];
+}
 
 /** The library's fit() on an image, from the prior at `priorUrl` (or a random SIREN of the same size). */
-export async function fitImage(img: PlainImage, priorUrl: string | null, iters: number, lr: number, provider: ProviderChoice, config?: Partial<InrConfig>): Promise<FitSummary> {
+export async function fitImage(
+  img: PlainImage,
+  priorUrl: string | null,
+  iters: number,
+  lr: number,
+  provider: ProviderChoice,
+  config?: Partial<InrConfig>,
+): Promise<FitSummary> {
   const prior = priorUrl ? await loadPriorFromUrl(priorUrl) : null;
   const image: Image = { ...img, data: Float32Array.from(img.data) };
   const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, ...(config ? { config } : {}) });
-  return { backend: r.backend, psnr: r.psnr, finalPsnr: r.finalPsnr, prior: r.prior, fromCache: prior?.fromCache ?? [] };
+  return {
+    backend: r.backend,
+    psnr: r.psnr,
+    finalPsnr: r.finalPsnr,
+    prior: r.prior,
+    fromCache: prior?.fromCache ?? [],
+  };
 }
 
 /** Loads a prior; returns its name and cached files, or the error message. */
@@ -58,29 +98,82 @@ export async function tryLoadPrior(url: string): Promise<{ name?: string; fromCa
 }
 
 /** Per-step wall times of a fit (no previews), for scripts/bench-web.ts. */
-export async function benchFit(img: PlainImage, config: Partial<InrConfig>, iters: number, lr: number, provider: WebProvider): Promise<{ backend: string; stepMs: number[]; psnr: number[] }> {
+export async function benchFit(
+  img: PlainImage,
+  config: Partial<InrConfig>,
+  iters: number,
+  lr: number,
+  provider: WebProvider,
+): Promise<{ backend: string; stepMs: number[]; psnr: number[] }> {
   const stepMs: number[] = [];
-  const r = await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr, backend: provider, seed: 0, config, onStep: (s) => { stepMs.push(s.ms); } });
+  const r = await fit(
+    { ...img, data: Float32Array.from(img.data) },
+    {
+      iters,
+      lr,
+      backend: provider,
+      seed: 0,
+      config,
+      onStep: (s) => {
+        stepMs.push(s.ms);
+      },
+    },
+  );
   return { backend: r.backend, stepMs, psnr: r.psnr };
 }
 
 /** Per-step wall times and bytes moved of the shared step loop on one provider, for scripts/bench-backends.ts. */
-export async function benchSteps(img: PlainImage, config: InrConfig, iters: number, lr: number, provider: WebProvider): Promise<{ backend: string; stepMs: number[]; psnr: number[]; steps: Transfer[]; setup: Transfer; adapter: string; software: boolean | null }> {
+export async function benchSteps(
+  img: PlainImage,
+  config: InrConfig,
+  iters: number,
+  lr: number,
+  provider: WebProvider,
+): Promise<{
+  backend: string;
+  stepMs: number[];
+  psnr: number[];
+  steps: Transfer[];
+  setup: Transfer;
+  adapter: string;
+  software: boolean | null;
+}> {
   const steps: Transfer[] = [];
   let setup: Transfer = { uploaded: 0, downloaded: 0 };
-  const r = await fitSignal({ ...img, data: Float32Array.from(img.data) }, {
-    config, iters, lr, seed: 0, backend: ortWebBackend(provider),
-    onStep: (it, _p, _l, _ms, t) => {
-      steps.push({ ...t.lastStep });
-      if (it === 0) setup = { uploaded: t.transferred.uploaded - t.lastStep.uploaded, downloaded: t.transferred.downloaded - t.lastStep.downloaded };
+  const r = await fitSignal(
+    { ...img, data: Float32Array.from(img.data) },
+    {
+      config,
+      iters,
+      lr,
+      seed: 0,
+      backend: ortWebBackend(provider),
+      onStep: (it, _p, _l, _ms, t) => {
+        steps.push({ ...t.lastStep });
+        if (it === 0)
+          setup = {
+            uploaded: t.transferred.uploaded - t.lastStep.uploaded,
+            downloaded: t.transferred.downloaded - t.lastStep.downloaded,
+          };
+      },
     },
-  });
+  );
   const a = provider === 'webgpu' ? await webgpuAdapter() : null;
-  return { backend: r.backend, stepMs: r.stepMs, psnr: r.psnr, steps, setup, adapter: a?.label ?? `CPU (wasm, ${navigator.hardwareConcurrency} logical cores)`, software: a ? a.software : null };
+  return {
+    backend: r.backend,
+    stepMs: r.stepMs,
+    psnr: r.psnr,
+    steps,
+    setup,
+    adapter: a?.label ?? `CPU (wasm, ${navigator.hardwareConcurrency} logical cores)`,
+    software: a ? a.software : null,
+  };
 }
 
 /** The library's provider decision for a Backend menu value, or its error message. */
-export async function providerDecision(choice: ProviderChoice): Promise<{ provider?: string; reason?: string; software?: boolean; error?: string }> {
+export async function providerDecision(
+  choice: ProviderChoice,
+): Promise<{ provider?: string; reason?: string; software?: boolean; error?: string }> {
   try {
     const d = await decideProvider(choice);
     return { provider: d.provider, reason: d.reason, ...(d.adapter ? { software: d.adapter.software } : {}) };
@@ -91,7 +184,9 @@ export async function providerDecision(choice: ProviderChoice): Promise<{ provid
 
 /** What WebGPU adapter this browser exposes (SwiftShader on a machine without a GPU). */
 export async function adapterInfo(): Promise<string> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu;
+  const gpu = (
+    navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }
+  ).gpu;
   const a = await gpu?.requestAdapter();
   if (!a) return 'none';
   const i = a.info ?? {};
@@ -100,7 +195,12 @@ export async function adapterInfo(): Promise<string> {
 
 /** Counts the runtime values a fit creates (uploads, run outputs) and disposes, to show memory stays
  *  flat: the peak must not grow with the step count and nothing may be left at the end. */
-export async function liveValues(img: PlainImage, iters: number, provider: WebProvider, config: Partial<InrConfig>): Promise<{ peak: number; left: number; created: number }> {
+export async function liveValues(
+  img: PlainImage,
+  iters: number,
+  provider: WebProvider,
+  config: Partial<InrConfig>,
+): Promise<{ peak: number; left: number; created: number }> {
   const stats = { live: 0, peak: 0, created: 0 };
   const bump = (d: number): void => {
     stats.live += d;
@@ -108,13 +208,28 @@ export async function liveValues(img: PlainImage, iters: number, provider: WebPr
     stats.peak = Math.max(stats.peak, stats.live);
   };
   const counting = countingBackend(ortWebBackend(provider), bump);
-  await fit({ ...img, data: Float32Array.from(img.data) }, { iters, lr: 1e-3, backend: counting, config, previewEvery: 2, onPreview: () => {} });
+  await fit(
+    { ...img, data: Float32Array.from(img.data) },
+    { iters, lr: 1e-3, backend: counting, config, previewEvery: 2, onPreview: () => {} },
+  );
   return { peak: stats.peak, left: stats.live, created: stats.created };
 }
 
 /** The README's clip example through the strainer/web entry: a WAV fetched as a Blob, decoded, brought to
  *  the prior's rate, fitted, and made a Web Audio buffer; plus the clip resampled to twice its rate. */
-export async function fitClipFromUrl(clipUrl: string, priorUrl: string, iters: number): Promise<{ frames: number; rate: number; finalPsnr: number; backend: string; bufferSeconds: number; upFrames: number; outputDims: number[] }> {
+export async function fitClipFromUrl(
+  clipUrl: string,
+  priorUrl: string,
+  iters: number,
+): Promise<{
+  frames: number;
+  rate: number;
+  finalPsnr: number;
+  backend: string;
+  bufferSeconds: number;
+  upFrames: number;
+  outputDims: number[];
+}> {
   const web = await import('../../src/web/index.ts');
   const blob = await (await fetch(clipUrl)).blob();
   const prior = await web.loadPriorFromUrl(priorUrl);
@@ -122,5 +237,13 @@ export async function fitClipFromUrl(clipUrl: string, priorUrl: string, iters: n
   const r = await web.fit(clip.signal, { prior, rate: clip.rate, iters, backend: 'wasm' });
   const buf = web.toAudioBuffer(new OfflineAudioContext(1, 1, clip.rate), r.output, clip.rate);
   const up = await web.resampleClip(clip, 2 * clip.rate);
-  return { frames: clip.signal.dims[0], rate: clip.rate, finalPsnr: r.finalPsnr, backend: r.backend, bufferSeconds: buf.duration, upFrames: up.signal.dims[0], outputDims: r.output.dims };
+  return {
+    frames: clip.signal.dims[0],
+    rate: clip.rate,
+    finalPsnr: r.finalPsnr,
+    backend: r.backend,
+    bufferSeconds: buf.duration,
+    upFrames: up.signal.dims[0],
+    outputDims: r.output.dims,
+  };
 }

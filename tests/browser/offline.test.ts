@@ -12,7 +12,15 @@ import { extname, join } from 'node:path';
 import { webConfig } from '../../web/server.ts';
 import { CHROMIUM, LAUNCH_ARGS, makeTestPrior, tempModelsDir } from './env.ts';
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+};
 
 function serve(root: string): Promise<{ server: Server; url: string; requests: string[] }> {
   const requests: string[] = [];
@@ -20,15 +28,32 @@ function serve(root: string): Promise<{ server: Server; url: string; requests: s
     requests.push(req.url ?? '');
     let p = join(root, decodeURIComponent((req.url ?? '/').split('?')[0]));
     if (existsSync(p) && statSync(p).isDirectory()) p = join(p, 'index.html');
-    if (!existsSync(p)) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(p)] ?? 'application/octet-stream', 'Cache-Control': 'no-cache', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    if (!existsSync(p)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(p)] ?? 'application/octet-stream',
+      'Cache-Control': 'no-cache',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+    });
     res.end(readFileSync(p));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, requests })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, requests }),
+    ),
+  );
 }
 
 async function fitOnce(page: Page): Promise<string> {
-  await page.waitForFunction(() => document.body.dataset.state === 'idle' || document.body.dataset.state === 'done', undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => document.body.dataset.state === 'idle' || document.body.dataset.state === 'done',
+    undefined,
+    { timeout: 60_000 },
+  );
   await page.selectOption('#prior', 'test-mri');
   await page.selectOption('#size', '32');
   await page.selectOption('#backend', 'wasm');
@@ -36,7 +61,10 @@ async function fitOnce(page: Page): Promise<string> {
   await page.fill('#lr', '0.001');
   if (await page.isChecked('#compare')) await page.uncheck('#compare');
   await page.click('#fit');
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, { timeout: 120_000, polling: 250 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout: 120_000,
+    polling: 250,
+  });
   const state = await page.evaluate(() => document.body.dataset.state);
   expect(state, (await page.locator('#error').textContent()) ?? '').toBe('done');
   return (await page.locator('#caption-prior').textContent()) ?? '';
@@ -76,7 +104,9 @@ describe('offline web app', () => {
     const page = await context.newPage();
     await page.goto(site.url);
     // First visit: the service worker installs (precache) and takes control; one fit caches the prior.
-    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 });
     expect(await fitOnce(page)).toMatch(/prior test-mri: \d+\.\d\d dB after 10 iterations/);
 

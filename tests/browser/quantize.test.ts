@@ -30,17 +30,22 @@ describe('compact priors in the browser', () => {
     dir = tempModelsDir();
     await makeTestPrior(dir, 'test-mri');
     const b = await loadBundle(dirSource(join(dir, 'test-mri')));
-    for (const to of ['int8', 'f16'] as const) writeBundleDir(join(dir, `test-mri-${to}`), await quantizePrior(b, to), false);
+    for (const to of ['int8', 'f16'] as const)
+      writeBundleDir(join(dir, `test-mri-${to}`), await quantizePrior(b, to), false);
     env = await startEnv(dir);
     page = await env.page();
     const img = mriSlice('test', 0);
     image = { width: img.width, height: img.height, channels: img.channels, data: Array.from(img.data) };
   }, 180_000);
-  afterAll(async () => { await env?.close(); });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   it('Chromium dequantizes int8 and float16 to the same float32 values as Node', async () => {
     for (const name of FORMS) {
-      const got = (await page.evaluate(`import(${JSON.stringify(PAGE_MODULE)}).then((m) => m.priorWeights('/models/${name}/'))`)) as { name: string; encoder: Record<string, number[]> };
+      const got = (await page.evaluate(
+        `import(${JSON.stringify(PAGE_MODULE)}).then((m) => m.priorWeights('/models/${name}/'))`,
+      )) as { name: string; encoder: Record<string, number[]> };
       const want = await loadPrior(dirSource(join(dir, name)));
       expect(got.name).toBe(name);
       expect(Object.keys(got.encoder).sort()).toEqual(Object.keys(want.encoder).sort());
@@ -60,9 +65,23 @@ describe('compact priors in the browser', () => {
     const f32 = curves['test-mri'];
     // The same fit in Node from the int8 prior (harness fitImage uses seed 5).
     const q = await loadPrior(dirSource(join(dir, 'test-mri-int8')));
-    const node = (await fitSignal({ ...mriSlice('test', 0) }, { config: PRIOR_CONFIG, iters: ITERS, lr: LR, seed: 5, backend: ortNodeBackend({ threads: 1 }), init: q.encoder })).psnr;
-    console.log(`wasm PSNR after ${ITERS} steps: float32 ${f32[ITERS - 1].toFixed(2)}, int8 ${curves['test-mri-int8'][ITERS - 1].toFixed(2)}, f16 ${curves['test-mri-f16'][ITERS - 1].toFixed(2)}; ` +
-      `max |diff| vs float32: int8 ${worst(curves['test-mri-int8'], f32).toFixed(3)}, f16 ${worst(curves['test-mri-f16'], f32).toFixed(4)} dB; int8 wasm vs Node ${worst(curves['test-mri-int8'], node).toFixed(4)} dB`);
+    const node = (
+      await fitSignal(
+        { ...mriSlice('test', 0) },
+        {
+          config: PRIOR_CONFIG,
+          iters: ITERS,
+          lr: LR,
+          seed: 5,
+          backend: ortNodeBackend({ threads: 1 }),
+          init: q.encoder,
+        },
+      )
+    ).psnr;
+    console.log(
+      `wasm PSNR after ${ITERS} steps: float32 ${f32[ITERS - 1].toFixed(2)}, int8 ${curves['test-mri-int8'][ITERS - 1].toFixed(2)}, f16 ${curves['test-mri-f16'][ITERS - 1].toFixed(2)}; ` +
+        `max |diff| vs float32: int8 ${worst(curves['test-mri-int8'], f32).toFixed(3)}, f16 ${worst(curves['test-mri-f16'], f32).toFixed(4)} dB; int8 wasm vs Node ${worst(curves['test-mri-int8'], node).toFixed(4)} dB`,
+    );
     expect(worst(curves['test-mri-int8'], f32)).toBeLessThan(0.5);
     expect(worst(curves['test-mri-f16'], f32)).toBeLessThan(0.05);
     expect(worst(curves['test-mri-int8'], node)).toBeLessThan(0.05);

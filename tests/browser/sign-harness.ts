@@ -2,12 +2,23 @@
 // (WebCrypto Ed25519) and returns what happened as plain JSON.
 import { loadPriorFromUrl, clearPriorCache } from '../../src/web/prior.ts';
 
-export interface PinnedLoad { name?: string; release?: number | null; keyId?: string | null; fromCache?: string[]; error?: string }
+export interface PinnedLoad {
+  name?: string;
+  release?: number | null;
+  keyId?: string | null;
+  fromCache?: string[];
+  error?: string;
+}
 
 export async function loadPinned(url: string, publicKey: string | null, allowRollback = false): Promise<PinnedLoad> {
   try {
     const p = await loadPriorFromUrl(url, { ...(publicKey !== null ? { publicKey } : {}), allowRollback });
-    return { name: p.name, release: p.release ?? null, keyId: p.signature.state === 'verified' ? p.signature.keyId : null, fromCache: p.fromCache };
+    return {
+      name: p.name,
+      release: p.release ?? null,
+      keyId: p.signature.state === 'verified' ? p.signature.keyId : null,
+      fromCache: p.fromCache,
+    };
   } catch (e) {
     return { error: (e as Error).message };
   }

@@ -16,7 +16,9 @@ import type { PinnedLoad } from './sign-harness.ts';
 
 const SIGN_HARNESS = `/@fs${REPO_ROOT}/tests/browser/sign-harness.ts`;
 const call = async <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> =>
-  (await page.evaluate(`import(${JSON.stringify(SIGN_HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`)) as T;
+  (await page.evaluate(
+    `import(${JSON.stringify(SIGN_HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`,
+  )) as T;
 
 /** Stamps `release` into the bundle in `dir` and signs it with `key`. */
 async function signDir(dir: string, key: KeyPairPem, release: number): Promise<void> {
@@ -61,7 +63,9 @@ describe('signed priors in the browser', () => {
     page = await env.page();
     await call(page, 'forget');
   }, 180_000);
-  afterAll(async () => { await env?.close(); });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   it('accepts the prior signed by the pinned key, as PEM and as raw base64', async () => {
     for (const key of [team.publicPem, team.publicRaw]) {
@@ -83,17 +87,22 @@ describe('signed priors in the browser', () => {
       expect(r.error, name).toMatch(msg);
     }
     // Without a pinned key the unsigned and rehashed copies load as before (hashes alone agree).
-    for (const name of ['unsigned', 'rehashed']) expect((await call<PinnedLoad>(page, 'loadPinned', `/models/${name}/`, null)).error, name).toBeUndefined();
+    for (const name of ['unsigned', 'rehashed'])
+      expect((await call<PinnedLoad>(page, 'loadPinned', `/models/${name}/`, null)).error, name).toBeUndefined();
   }, 60_000);
 
   it('refuses an older release of a prior it verified, unless allowRollback', async () => {
     const r = await call<PinnedLoad>(page, 'loadPinned', '/models/old/', team.publicPem);
-    expect(r.error).toMatch(/prior 'test-mri' release 1 is older than release 2, which this client already verified; refusing the rollback/);
+    expect(r.error).toMatch(
+      /prior 'test-mri' release 1 is older than release 2, which this client already verified; refusing the rollback/,
+    );
     const allowed = await call<PinnedLoad>(page, 'loadPinned', '/models/old/', team.publicPem, true);
     expect(allowed.error).toBeUndefined();
     expect(allowed.release).toBe(1);
     // Allowing one rollback does not lower the floor.
-    expect((await call<PinnedLoad>(page, 'loadPinned', '/models/old/', team.publicPem)).error).toMatch(/older than release 2/);
+    expect((await call<PinnedLoad>(page, 'loadPinned', '/models/old/', team.publicPem)).error).toMatch(
+      /older than release 2/,
+    );
   }, 60_000);
 
   it('a verified signed prior loads again offline, its signature from Cache Storage', async () => {

@@ -15,7 +15,9 @@ import { startEnv, tempModelsDir, callHarness, type BrowserEnv } from './env.ts'
 import type { StepResult } from './harness.ts';
 
 const C: InrConfig = { kind: 'siren', inDim: 2, outDim: 1, width: 32, depth: 4, omega: 30 };
-const H = 16, W = 16, SEED = 3;
+const H = 16,
+  W = 16,
+  SEED = 3;
 
 async function nodeStep(be: Backend): Promise<Record<string, Float32Array>> {
   const s = await be.load(programToOnnx(trainStepProgram({ config: C, batch: H * W })));
@@ -29,7 +31,8 @@ async function nodeStep(be: Backend): Promise<Record<string, Float32Array>> {
 
 /** Max relative difference (denominator floored at 1e-3) and the first element above `tol`. */
 function compare(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): { max: number; first: string } {
-  let max = 0, first = '';
+  let max = 0,
+    first = '';
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]) / Math.max(1e-3, Math.abs(want[i]));
     if (d > max) max = d;
@@ -50,7 +53,9 @@ describe('browser train step equals the Node reference', () => {
     ref = await nodeStep(referenceBackend);
     ortNode = await nodeStep(ortNodeBackend({ threads: 1 }));
   }, 120_000);
-  afterAll(async () => { await env?.close(); });
+  afterAll(async () => {
+    await env?.close();
+  });
 
   for (const provider of ['wasm', 'webgpu'] as const) {
     it(`${provider}: every output within float32 tolerance`, async () => {
@@ -63,9 +68,15 @@ describe('browser train step equals the Node reference', () => {
       expect(Object.keys(r.outputs).sort()).toEqual(Object.keys(ref).sort());
       for (const k of ['loss', 'mse', ...state]) {
         const vsRef = compare(r.outputs[k], ref[k], 2e-3);
-        expect(vsRef.max, `${provider} ${k} vs reference: max rel diff ${vsRef.max}; first mismatch ${vsRef.first}`).toBeLessThan(2e-3);
+        expect(
+          vsRef.max,
+          `${provider} ${k} vs reference: max rel diff ${vsRef.max}; first mismatch ${vsRef.first}`,
+        ).toBeLessThan(2e-3);
         const vsOrt = compare(r.outputs[k], ortNode[k], 2e-3);
-        expect(vsOrt.max, `${provider} ${k} vs onnxruntime-node: max rel diff ${vsOrt.max}; first mismatch ${vsOrt.first}`).toBeLessThan(2e-3);
+        expect(
+          vsOrt.max,
+          `${provider} ${k} vs onnxruntime-node: max rel diff ${vsOrt.max}; first mismatch ${vsOrt.first}`,
+        ).toBeLessThan(2e-3);
       }
     }, 120_000);
   }

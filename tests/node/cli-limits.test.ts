@@ -11,12 +11,15 @@ import { crc32 } from 'node:zlib';
 
 const ROOT = join(__dirname, '../..');
 const BUILT = existsSync(join(ROOT, 'dist/cli/main.js'));
-const FROM_SOURCE = "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1));";
+const FROM_SOURCE =
+  "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1));";
 /** Wall-clock bound for a refusal: the whole process, start-up included. */
 const BOUND_MS = BUILT ? 2000 : 5000;
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const argv = BUILT ? [join(ROOT, 'bin/strainer.js'), ...args] : ['--import', 'tsx', '--input-type=module', '-e', FROM_SOURCE, ...args];
+  const argv = BUILT
+    ? [join(ROOT, 'bin/strainer.js'), ...args]
+    : ['--import', 'tsx', '--input-type=module', '-e', FROM_SOURCE, ...args];
   const t0 = performance.now();
   // The timeout kills a CLI that starts decoding the claimed size, so the test fails instead of swapping.
   const r = spawnSync('node', argv, { cwd: ROOT, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
@@ -36,7 +39,9 @@ describe(`strainer fit with the pixel limit (${BUILT ? 'bin/strainer.js' : 'sour
     const out = join(tmp, 'out');
     const r = cli(['fit', join(tmp, 'huge.png'), '--out', out]);
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^strainer: \S*huge\.png: image is 60000x60000 \(3\.6e9 pixels\), above the limit of 1e8 \(set STRAINER_MAX_PIXELS to raise it\)\n$/);
+    expect(r.stderr).toMatch(
+      /^strainer: \S*huge\.png: image is 60000x60000 \(3\.6e9 pixels\), above the limit of 1e8 \(set STRAINER_MAX_PIXELS to raise it\)\n$/,
+    );
     expect(r.stdout).toBe('');
     expect(r.ms).toBeLessThan(BOUND_MS);
     expect(existsSync(out)).toBe(false);
@@ -44,9 +49,13 @@ describe(`strainer fit with the pixel limit (${BUILT ? 'bin/strainer.js' : 'sour
   });
 
   it('takes the limit from STRAINER_MAX_PIXELS', () => {
-    const r = cli(['fit', 'tests/fixtures/slice-z073.png', '--iters', '1', '--res', '8'], { STRAINER_MAX_PIXELS: '1000' });
+    const r = cli(['fit', 'tests/fixtures/slice-z073.png', '--iters', '1', '--res', '8'], {
+      STRAINER_MAX_PIXELS: '1000',
+    });
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^strainer: tests\/fixtures\/slice-z073\.png: image is 64x64 \(4096 pixels\), above the limit of 1000 \(set STRAINER_MAX_PIXELS to raise it\)\n$/);
+    expect(r.stderr).toMatch(
+      /^strainer: tests\/fixtures\/slice-z073\.png: image is 64x64 \(4096 pixels\), above the limit of 1000 \(set STRAINER_MAX_PIXELS to raise it\)\n$/,
+    );
     const bad = cli(['fit', 'tests/fixtures/slice-z073.png'], { STRAINER_MAX_PIXELS: 'lots' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe("strainer: STRAINER_MAX_PIXELS must be a positive number, got 'lots'\n");

@@ -19,18 +19,45 @@ const slice = 'tests/fixtures/slice-z073.png';
 describe('strainer fit', () => {
   it('fits a real image, prints the JSON summary last, and writes re-usable artifacts', async () => {
     const out = join(tmp, 'fit');
-    const r = run(['fit', slice, '--iters', '60', '--res', '32', '--width', '64', '--depth', '4', '--lr', '1e-3', '--out', out, '--json']);
+    const r = run([
+      'fit',
+      slice,
+      '--iters',
+      '60',
+      '--res',
+      '32',
+      '--width',
+      '64',
+      '--depth',
+      '4',
+      '--lr',
+      '1e-3',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(Object.keys(j.psnr)).toEqual(['0', '10', '50']);
     expect(j.psnr['50']).toBeGreaterThan(j.psnr['0'] + 5);
     expect(j).toMatchObject({ iters: 60, res: 32, width: 64, backend: 'onnxruntime-node (cpu)' });
-    for (const f of ['reconstruction.png', 'psnr.csv', 'psnr.svg', 'manifest.json', 'inference.onnx', 'train_step.onnx', 'weights.bin']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of [
+      'reconstruction.png',
+      'psnr.csv',
+      'psnr.svg',
+      'manifest.json',
+      'inference.onnx',
+      'train_step.onnx',
+      'weights.bin',
+    ])
+      expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'psnr.csv'), 'utf8').split('\n')[0]).toBe('iteration,psnr_db');
     // Any ONNX runtime renders the fitted signal from inference.onnx alone; the result matches final_psnr.
     const b = await loadBundle(dirSource(out));
     const s = await ortNodeBackend().load(await b.graph('inference'));
-    const y = await s.download((await s.run({ coords: s.upload(hostTensor([32 * 32, 2], gridCoords(32, 32))) })).output);
+    const y = await s.download(
+      (await s.run({ coords: s.upload(hostTensor([32 * 32, 2], gridCoords(32, 32))) })).output,
+    );
     expect(y.shape).toEqual([1024, 1]);
     await s.release();
     expect(b.manifest.kind).toBe('fit');

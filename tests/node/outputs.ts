@@ -3,7 +3,11 @@
 import type { Backend, HostTensor } from '../../src/runtime/session.ts';
 
 /** Every output of `model` on each of `backends`, for the same feeds; one record per backend, in order. */
-export async function outputsOn(backends: readonly Backend[], model: Uint8Array, feeds: Record<string, HostTensor>): Promise<Record<string, Float32Array>[]> {
+export async function outputsOn(
+  backends: readonly Backend[],
+  model: Uint8Array,
+  feeds: Record<string, HostTensor>,
+): Promise<Record<string, Float32Array>[]> {
   const results: Record<string, Float32Array>[] = [];
   for (const be of backends) {
     const s = await be.load(model);
@@ -18,7 +22,8 @@ export async function outputsOn(backends: readonly Backend[], model: Uint8Array,
 
 /** Largest |a - b| / max(1e-3, |b|) over the elements, and the first element that differs by more than 1e-3. */
 export function maxRelDiff(a: Float32Array, b: Float32Array): { max: number; first: string } {
-  let max = 0, first = '';
+  let max = 0,
+    first = '';
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i] - b[i]) / Math.max(1e-3, Math.abs(b[i]));
     if (d > max) max = d;

@@ -23,9 +23,27 @@ const speech = cachedDataset('speech');
 if (speech === null) console.warn(`skipping clip pretraining tests: ${missingDatasetMessage('speech')}`);
 const clip = (id: string): string => join(speech ?? '', 'digits', `${id}.wav`);
 const manifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-const lastJson = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+const lastJson = (stdout: string): Record<string, unknown> =>
+  JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 // Small enough to run in about a second: width 32, 3 layers, 30 steps of the 3 clips, a 10-step gain.
-const TINY = ['--n', '3', '--test', '1', '--width', '32', '--depth', '3', '--iters', '30', '--gain-iters', '10', '--ep', 'cpu', '--threads', '1'];
+const TINY = [
+  '--n',
+  '3',
+  '--test',
+  '1',
+  '--width',
+  '32',
+  '--depth',
+  '3',
+  '--iters',
+  '30',
+  '--gain-iters',
+  '10',
+  '--ep',
+  'cpu',
+  '--threads',
+  '1',
+];
 
 /** A folder holding copies of the named digit clips (and any extra files). */
 function folder(root: string, name: string, ids: string[], extra: Record<string, Uint8Array> = {}): string {
@@ -68,7 +86,9 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
     expect(m.data?.test).toEqual(['10']);
     expect(m.data?.description).toMatch(new RegExp(`8000 Hz, mono.*zero-padded at the end to ${longest} samples`));
     // Natural name order: 10 after 2.
-    expect(m.data?.files.map((f) => f.sha256)).toEqual(await Promise.all(['0', '1', '2', '10'].map((id) => sha256Hex(new Uint8Array(readFileSync(clip(id)))))));
+    expect(m.data?.files.map((f) => f.sha256)).toEqual(
+      await Promise.all(['0', '1', '2', '10'].map((id) => sha256Hex(new Uint8Array(readFileSync(clip(id)))))),
+    );
     const ev = m.eval as { iteration: number; images: string[]; gain_db: number; per_image: { strainer: number[] }[] };
     expect(ev).toMatchObject({ iteration: 10, images: ['10'] });
     expect(Number.isFinite(ev.gain_db)).toBe(true);
@@ -78,15 +98,38 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
 
   it('strainer/node pretrain with the same settings writes the same prior (the CLI is a call of it)', async () => {
     const out = join(tmp, 'library');
-    const r = await pretrain(clips, { n: 3, test: 1, model: { width: 32, depth: 3 }, iters: 30, gainIters: 10, backend: ortNodeBackend({ threads: 1 }), out });
-    const a = manifest(prior), b = manifest(out);
+    const r = await pretrain(clips, {
+      n: 3,
+      test: 1,
+      model: { width: 32, depth: 3 },
+      iters: 30,
+      gainIters: 10,
+      backend: ortNodeBackend({ threads: 1 }),
+      out,
+    });
+    const a = manifest(prior),
+      b = manifest(out);
     for (const k of ['config', 'range', 'signal', 'data', 'eval'] as const) expect(b[k], k).toEqual(a[k]);
     expect(b.train.final_loss).toBe(a.train.final_loss); // one thread, same graphs: onnxruntime is deterministic
     expect(r.prior.rate).toBe(8000);
   }, 60_000);
 
   it('strainer fit clip.wav --prior fits from it on its time grid, as the held-out gain was measured', () => {
-    const r = run(['fit', clip('10'), '--prior', prior, '--iters', '20', '--ep', 'cpu', '--threads', '1', '--out', join(tmp, 'fit'), '--json']);
+    const r = run([
+      'fit',
+      clip('10'),
+      '--prior',
+      prior,
+      '--iters',
+      '20',
+      '--ep',
+      'cpu',
+      '--threads',
+      '1',
+      '--out',
+      join(tmp, 'fit'),
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const j = lastJson(r.stdout) as { psnr: Record<string, number>; lattice: number[]; rate: number; prior: string };
     expect(j).toMatchObject({ lattice: [longest], rate: 8000, prior: 'prior' });
@@ -99,7 +142,20 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
 
   it('--omega0 sets the first layer and is recorded', () => {
     const out = join(tmp, 'omega0');
-    const r = run(['pretrain', '--data', clips, ...TINY, '--iters', '3', '--gain-iters', '0', '--omega0', '1000', '--out', out]);
+    const r = run([
+      'pretrain',
+      '--data',
+      clips,
+      ...TINY,
+      '--iters',
+      '3',
+      '--gain-iters',
+      '0',
+      '--omega0',
+      '1000',
+      '--out',
+      out,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(manifest(out).config).toMatchObject({ omega: 30, omega0: 1000 });
     expect(manifest(out).eval).toBeUndefined();
@@ -107,7 +163,22 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
 
   it('--engine tfjs pretrains clips with omega0, and its LayersModel converts to the same kind of prior', () => {
     const out = join(tmp, 'tfjs');
-    const r = run(['pretrain', '--data', clips, ...TINY, '--width', '16', '--iters', '5', '--gain-iters', '0', '--engine', 'tfjs', '--out', out]);
+    const r = run([
+      'pretrain',
+      '--data',
+      clips,
+      ...TINY,
+      '--width',
+      '16',
+      '--iters',
+      '5',
+      '--gain-iters',
+      '0',
+      '--engine',
+      'tfjs',
+      '--out',
+      out,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(manifest(out).config).toMatchObject({ inDim: 1, omega0: 3000 });
     const topology = JSON.parse(readFileSync(join(out, 'tfjs', 'model.json'), 'utf8')).modelTopology;
@@ -125,14 +196,23 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
     const w = parseWav(new Uint8Array(readFileSync(clip('2'))), '2.wav');
     const dir = folder(tmp, 'rates', ['0', '1'], { 'fast.wav': encodeWav({ ...w, rate: 16000 }) });
     const out = join(tmp, 'rates-prior');
-    refused(run(['pretrain', '--data', dir, ...TINY, '--n', '2', '--test', '0', '--out', out]), out, /more than one sample rate \(8000 Hz: 0\.wav, 1\.wav; 16000 Hz: fast\.wav\)/);
+    refused(
+      run(['pretrain', '--data', dir, ...TINY, '--n', '2', '--test', '0', '--out', out]),
+      out,
+      /more than one sample rate \(8000 Hz: 0\.wav, 1\.wav; 16000 Hz: fast\.wav\)/,
+    );
   });
 
   it('mono and stereo clips are refused unless mixed down with --channels 1', () => {
     const w = parseWav(new Uint8Array(readFileSync(clip('2'))), '2.wav');
     const stereo = new Float32Array(w.frames * 2);
-    w.samples.forEach((y, f) => { stereo[2 * f] = y; stereo[2 * f + 1] = -y; });
-    const dir = folder(tmp, 'channels', ['0', '1'], { 'st.wav': encodeWav({ rate: w.rate, channels: 2, samples: stereo }) });
+    w.samples.forEach((y, f) => {
+      stereo[2 * f] = y;
+      stereo[2 * f + 1] = -y;
+    });
+    const dir = folder(tmp, 'channels', ['0', '1'], {
+      'st.wav': encodeWav({ rate: w.rate, channels: 2, samples: stereo }),
+    });
     const out = join(tmp, 'channels-prior');
     const args = ['pretrain', '--data', dir, ...TINY, '--iters', '2', '--gain-iters', '0', '--test', '0', '--out', out];
     refused(run(args), out, /different channel counts .*pass --channels 1/);
@@ -143,20 +223,34 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
   }, 60_000);
 
   it('a folder of clips and images is one line, exit 2, nothing written', () => {
-    const dir = folder(tmp, 'mixed', ['0', '1'], { 'slice.png': new Uint8Array(readFileSync('tests/fixtures/slice-z073.png')) });
+    const dir = folder(tmp, 'mixed', ['0', '1'], {
+      'slice.png': new Uint8Array(readFileSync('tests/fixtures/slice-z073.png')),
+    });
     const out = join(tmp, 'mixed-prior');
-    refused(run(['pretrain', '--data', dir, ...TINY, '--n', '2', '--test', '0', '--out', out]), out, /both WAV clips \(2\) and images \(1\)/);
+    refused(
+      run(['pretrain', '--data', dir, ...TINY, '--n', '2', '--test', '0', '--out', out]),
+      out,
+      /both WAV clips \(2\) and images \(1\)/,
+    );
   });
 
   it('a folder whose clips sit in subfolders says so', () => {
     mkdirSync(join(tmp, 'nested', 'digits'), { recursive: true });
     copyFileSync(clip('0'), join(tmp, 'nested', 'digits', '0.wav'));
     const out = join(tmp, 'nested-prior');
-    refused(run(['pretrain', '--data', join(tmp, 'nested'), ...TINY, '--out', out]), out, /no PNG or JPEG images and no WAV clips \(subfolders are not read\)/);
+    refused(
+      run(['pretrain', '--data', join(tmp, 'nested'), ...TINY, '--out', out]),
+      out,
+      /no PNG or JPEG images and no WAV clips \(subfolders are not read\)/,
+    );
   });
 
   it('--resume with the tfjs engine is one line, exit 2', () => {
     const out = join(tmp, 'tfjs-resume');
-    refused(run(['pretrain', '--data', clips, ...TINY, '--engine', 'tfjs', '--resume', '--out', out]), out, /need the onnxruntime engine/);
+    refused(
+      run(['pretrain', '--data', clips, ...TINY, '--engine', 'tfjs', '--resume', '--out', out]),
+      out,
+      /need the onnxruntime engine/,
+    );
   });
 });

@@ -52,9 +52,29 @@ beforeAll(async () => {
   const split = referenceSplit(vol);
   held = mriSliceImage(vol, split.test[0], RES);
   // A STRAINER-1-style prior: a SIREN fitted to one training slice, keeping its encoder.
-  const r = await fitSignal(mriSliceImage(vol, split.train[0], RES), { config: CONFIG, iters: 200, lr: 1e-3, seed: 1, backend: ort });
+  const r = await fitSignal(mriSliceImage(vol, split.train[0], RES), {
+    config: CONFIG,
+    iters: 200,
+    lr: 1e-3,
+    seed: 1,
+    backend: ort,
+  });
   encoder = Object.fromEntries(Object.entries(r.params).filter(([k]) => isEncoderParam(k)));
-  writeBundleDir(f32Dir, await buildPriorBundle({ name: 'tiny', config: CONFIG, range: 'unit', encoder, res: RES, lr: 1e-3, iters: 200, signals: 1, engine: 'test' }), false);
+  writeBundleDir(
+    f32Dir,
+    await buildPriorBundle({
+      name: 'tiny',
+      config: CONFIG,
+      range: 'unit',
+      encoder,
+      res: RES,
+      lr: 1e-3,
+      iters: 200,
+      signals: 1,
+      engine: 'test',
+    }),
+    false,
+  );
 }, 120_000);
 
 describe('strainer quantize', () => {
@@ -62,19 +82,29 @@ describe('strainer quantize', () => {
     for (const to of ['int8', 'f16']) {
       const r = run(['quantize', f32Dir, '--to', to, '--out', join(tmp, `tiny-${to}`)]);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`wrote prior 'tiny-${to}' \\((int8|float16)\\) to .*: \\d+ bytes, [\\d.]+ % of 'tiny'`));
+      expect(r.stdout).toMatch(
+        new RegExp(`wrote prior 'tiny-${to}' \\((int8|float16)\\) to .*: \\d+ bytes, [\\d.]+ % of 'tiny'`),
+      );
     }
     const f32 = await loadBundle(dirSource(f32Dir));
     const q8 = await loadPrior(dirSource(join(tmp, 'tiny-int8')));
     const q16 = await loadPrior(dirSource(join(tmp, 'tiny-f16')));
-    for (const [q, dtype] of [[q8, 'int8'], [q16, 'float16']] as const) {
-      expect(q.manifest.quantization).toMatchObject({ dtype, from: { name: 'tiny', weights_sha256: f32.manifest.files['weights.bin'].sha256 } });
+    for (const [q, dtype] of [
+      [q8, 'int8'],
+      [q16, 'float16'],
+    ] as const) {
+      expect(q.manifest.quantization).toMatchObject({
+        dtype,
+        from: { name: 'tiny', weights_sha256: f32.manifest.files['weights.bin'].sha256 },
+      });
       expect(q.manifest.files['train_step.onnx'].sha256).toBe(f32.manifest.files['train_step.onnx'].sha256); // copied unchanged
       expect(q.manifest.eval).toBeUndefined(); // float32's measurements are not carried over
     }
-    let worst8 = 0, worst16 = 0;
+    let worst8 = 0,
+      worst16 = 0;
     for (const e of q8.manifest.tensors.entries) {
-      const w = encoder[e.name], got = q8.encoder[e.name];
+      const w = encoder[e.name],
+        got = q8.encoder[e.name];
       if (e.shape.length === 1) {
         expect(e.dtype).toBeUndefined(); // biases stay float32
         expect(got).toEqual(w);
@@ -88,7 +118,7 @@ describe('strainer quantize', () => {
         for (let i = j; i < w.length; i += cols) {
           const err = Math.abs(w[i] - got[i]);
           worst8 = Math.max(worst8, err);
-          expect(err).toBeLessThanOrEqual(max / 127 / 2 * (1 + 1e-6));
+          expect(err).toBeLessThanOrEqual((max / 127 / 2) * (1 + 1e-6));
         }
       }
     }
@@ -115,7 +145,12 @@ describe('strainer quantize', () => {
     const coords = gridCoords(20, 15);
     const features = async (dir: string): Promise<Float32Array> => {
       const b = await loadBundle(dirSource(dir));
-      expect(b.manifest.graphs.encoder.inputs).toEqual([...paramSpecs(CONFIG).filter((s) => isEncoderParam(s.name)).map((s) => s.name), 'coords']);
+      expect(b.manifest.graphs.encoder.inputs).toEqual([
+        ...paramSpecs(CONFIG)
+          .filter((s) => isEncoderParam(s.name))
+          .map((s) => s.name),
+        'coords',
+      ]);
       expect(b.manifest.files['encoder.onnx'].bytes).toBeLessThan(4096); // no second copy of the weights
       const s = await ort.load(await b.graph('encoder'));
       const feeds = Object.fromEntries(Object.entries(b.tensors).map(([k, t]) => [k, s.upload(t)]));
@@ -124,9 +159,14 @@ describe('strainer quantize', () => {
       expect(y.shape).toEqual([n, CONFIG.width]);
       return y.data;
     };
-    const a = await features(f32Dir), b8 = await features(join(tmp, 'tiny-int8')), b16 = await features(join(tmp, 'tiny-f16'));
-    const maxDiff = (x: Float32Array, y: Float32Array): number => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
-    console.log(`encoder features, max |quantized - float32|: int8 ${maxDiff(a, b8).toFixed(4)}, float16 ${maxDiff(a, b16).toExponential(2)}`);
+    const a = await features(f32Dir),
+      b8 = await features(join(tmp, 'tiny-int8')),
+      b16 = await features(join(tmp, 'tiny-f16'));
+    const maxDiff = (x: Float32Array, y: Float32Array): number =>
+      x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    console.log(
+      `encoder features, max |quantized - float32|: int8 ${maxDiff(a, b8).toFixed(4)}, float16 ${maxDiff(a, b16).toExponential(2)}`,
+    );
     // Sine features lie in [-1, 1]; omega 30 amplifies weight errors layer by layer. Measured here:
     // int8 moves the worst of 9600 features by 0.17, float16 by 0.025.
     expect(maxDiff(a, b8)).toBeGreaterThan(0);
@@ -138,15 +178,32 @@ describe('strainer quantize', () => {
   it('a quantized prior fits a held-out slice like the float32 prior (library and CLI)', async () => {
     const curve = async (dir: string): Promise<number[]> => {
       const p = await loadPrior(dirSource(dir));
-      return (await fitSignal(held, { config: CONFIG, iters: 40, lr: 1e-3, seed: 5, backend: ort, init: p.encoder })).psnr;
+      return (await fitSignal(held, { config: CONFIG, iters: 40, lr: 1e-3, seed: 5, backend: ort, init: p.encoder }))
+        .psnr;
     };
-    const f32 = await curve(f32Dir), q8 = await curve(join(tmp, 'tiny-int8')), q16 = await curve(join(tmp, 'tiny-f16'));
+    const f32 = await curve(f32Dir),
+      q8 = await curve(join(tmp, 'tiny-int8')),
+      q16 = await curve(join(tmp, 'tiny-f16'));
     const worst = (x: number[]): number => Math.max(...x.map((v, i) => Math.abs(v - f32[i])));
-    console.log(`PSNR at it 0/39: float32 ${f32[0].toFixed(2)}/${f32[39].toFixed(2)}, int8 ${q8[0].toFixed(2)}/${q8[39].toFixed(2)}, f16 ${q16[0].toFixed(2)}/${q16[39].toFixed(2)}; max |diff| int8 ${worst(q8).toFixed(3)}, f16 ${worst(q16).toFixed(4)} dB`);
+    console.log(
+      `PSNR at it 0/39: float32 ${f32[0].toFixed(2)}/${f32[39].toFixed(2)}, int8 ${q8[0].toFixed(2)}/${q8[39].toFixed(2)}, f16 ${q16[0].toFixed(2)}/${q16[39].toFixed(2)}; max |diff| int8 ${worst(q8).toFixed(3)}, f16 ${worst(q16).toFixed(4)} dB`,
+    );
     expect(q8[39]).toBeGreaterThan(q8[0] + 5);
     expect(worst(q8)).toBeLessThan(0.5);
     expect(worst(q16)).toBeLessThan(0.05);
-    const r = run(['fit', 'tests/fixtures/slice-z073.png', '--prior', join(tmp, 'tiny-int8'), '--iters', '20', '--res', '24', '--lr', '1e-3', '--json']);
+    const r = run([
+      'fit',
+      'tests/fixtures/slice-z073.png',
+      '--prior',
+      join(tmp, 'tiny-int8'),
+      '--iters',
+      '20',
+      '--res',
+      '24',
+      '--lr',
+      '1e-3',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(j.prior).toBe('tiny-int8');
@@ -155,16 +212,37 @@ describe('strainer quantize', () => {
 
   it('refuses a compact prior, a non-prior, an unknown dtype and a missing bundle with one line, writing nothing', async () => {
     const fitDir = join(tmp, 'a-fit');
-    writeBundleDir(fitDir, await buildBundle({
-      kind: 'fit', name: 'a-fit', config: CONFIG, range: 'unit', graphs: {},
-      train: { lr: 1e-3, iters: 1, adam: ADAM_DEFAULTS, batch: 4, signals: 1 },
-    }, { 'decoder.bias': { shape: [1], data: Float32Array.of(0.5) } }, {}), false);
+    writeBundleDir(
+      fitDir,
+      await buildBundle(
+        {
+          kind: 'fit',
+          name: 'a-fit',
+          config: CONFIG,
+          range: 'unit',
+          graphs: {},
+          train: { lr: 1e-3, iters: 1, adam: ADAM_DEFAULTS, batch: 4, signals: 1 },
+        },
+        { 'decoder.bias': { shape: [1], data: Float32Array.of(0.5) } },
+        {},
+      ),
+      false,
+    );
     const cases: [string[], RegExp][] = [
-      [['quantize', join(tmp, 'tiny-int8'), '--to', 'f16', '--out', join(tmp, 'x1')], /prior 'tiny-int8' is already stored as int8; quantize its float32 bundle instead/],
-      [['quantize', fitDir, '--to', 'int8', '--out', join(tmp, 'x2')], /bundle 'a-fit' is a 'fit'; only priors can be quantized/],
+      [
+        ['quantize', join(tmp, 'tiny-int8'), '--to', 'f16', '--out', join(tmp, 'x1')],
+        /prior 'tiny-int8' is already stored as int8; quantize its float32 bundle instead/,
+      ],
+      [
+        ['quantize', fitDir, '--to', 'int8', '--out', join(tmp, 'x2')],
+        /bundle 'a-fit' is a 'fit'; only priors can be quantized/,
+      ],
       [['quantize', f32Dir, '--to', 'int4', '--out', join(tmp, 'x3')], /--to must be one of f16, int8, got 'int4'/],
       [['quantize', join(tmp, 'nope'), '--to', 'int8', '--out', join(tmp, 'x4')], /cannot read manifest\.json/],
-      [['quantize', f32Dir, '--to', 'int8', '--out', join(tmp, 'tiny-int8')], /already exists and is not empty \(pass --force/],
+      [
+        ['quantize', f32Dir, '--to', 'int8', '--out', join(tmp, 'tiny-int8')],
+        /already exists and is not empty \(pass --force/,
+      ],
     ];
     for (const [args, msg] of cases) {
       const r = run(args);
@@ -179,12 +257,36 @@ describe('strainer quantize', () => {
 describe('older bundles', () => {
   it('a prior whose encoder.onnx bakes its weights in (the layout before weights-once) loads and quantizes', async () => {
     const coords = B.input('coords', ['n', 2]);
-    const baked = Object.fromEntries(Object.entries(encoder).map(([k, v]) => [k, B.constant(v, paramSpecs(CONFIG).find((s) => s.name === k)!.shape, k)]));
-    const prog = { name: 'encoder', inputs: [coords], outputs: { features: encode(CONFIG, baked, coords) }, doc: 'old layout' };
+    const baked = Object.fromEntries(
+      Object.entries(encoder).map(([k, v]) => [
+        k,
+        B.constant(v, paramSpecs(CONFIG).find((s) => s.name === k)!.shape, k),
+      ]),
+    );
+    const prog = {
+      name: 'encoder',
+      inputs: [coords],
+      outputs: { features: encode(CONFIG, baked, coords) },
+      doc: 'old layout',
+    };
     const g = graphEntry('encoder.onnx', prog, programToOnnx(prog));
-    const tensors = Object.fromEntries(paramSpecs(CONFIG).filter((s) => isEncoderParam(s.name)).map((s) => [s.name, { shape: s.shape, data: encoder[s.name] }]));
-    const old = await buildBundle({ kind: 'prior', name: 'old', config: CONFIG, range: 'unit', graphs: { encoder: g.entry },
-      train: { lr: 1e-3, iters: 200, adam: ADAM_DEFAULTS, batch: RES * RES, signals: 1 } }, tensors, { 'encoder.onnx': g.bytes });
+    const tensors = Object.fromEntries(
+      paramSpecs(CONFIG)
+        .filter((s) => isEncoderParam(s.name))
+        .map((s) => [s.name, { shape: s.shape, data: encoder[s.name] }]),
+    );
+    const old = await buildBundle(
+      {
+        kind: 'prior',
+        name: 'old',
+        config: CONFIG,
+        range: 'unit',
+        graphs: { encoder: g.entry },
+        train: { lr: 1e-3, iters: 200, adam: ADAM_DEFAULTS, batch: RES * RES, signals: 1 },
+      },
+      tensors,
+      { 'encoder.onnx': g.bytes },
+    );
     const dir = join(tmp, 'old');
     writeBundleDir(dir, old, false);
     expect(old.manifest.tensors.entries.every((e) => !('dtype' in e))).toBe(true);
@@ -210,7 +312,10 @@ describe('shipped priors', () => {
       expect(again.manifest).toEqual(b.manifest);
       const q = await loadPrior(dirSource(`${dir}-int8`));
       expect(q.name).toBe(`${name}-int8`);
-      expect(q.manifest.quantization).toMatchObject({ dtype: 'int8', from: { name, weights_sha256: TRAINED_WEIGHTS[name] } });
+      expect(q.manifest.quantization).toMatchObject({
+        dtype: 'int8',
+        from: { name, weights_sha256: TRAINED_WEIGHTS[name] },
+      });
       expect(q.manifest.files['train_step.onnx'].sha256).toBe(b.manifest.files['train_step.onnx'].sha256);
       expect(q.config).toEqual(b.manifest.config);
       // The whole folder as shipped (manifest.sig included once signed): the issue's goal, same architecture for all three.

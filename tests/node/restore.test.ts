@@ -26,7 +26,17 @@ describe('restore a real image (32x32 MRI test slice)', () => {
   for (const scale of [4, 2]) {
     it(`${scale}x super-resolution beats nearest upsampling and matches the observation`, async () => {
       const obs = downsample(truth, scale);
-      const r = await restoreImage(obs, { task: 'superres', scale, config, iters: 200, lr: 1e-4, seed: 0, backend, truth, recordAt: [0, 10, 50, 100] });
+      const r = await restoreImage(obs, {
+        task: 'superres',
+        scale,
+        config,
+        iters: 200,
+        lr: 1e-4,
+        seed: 0,
+        backend,
+        truth,
+        recordAt: [0, 10, 50, 100],
+      });
       expect([r.image.width, r.image.height]).toEqual([32, 32]);
       expect(r.points.map((p) => p.iter)).toEqual([0, 10, 50, 100, 200]);
       const nearest = psnr(upsampleNearest(obs, scale), truth);
@@ -39,7 +49,16 @@ describe('restore a real image (32x32 MRI test slice)', () => {
 
   it('denoising (sigma 0.1) beats the noisy observation', async () => {
     const obs = addNoise(truth, 0.1, 1);
-    const r = await restoreImage(obs, { task: 'denoise', config, iters: 200, lr: 1e-4, seed: 0, backend, truth, recordAt: [0, 100] });
+    const r = await restoreImage(obs, {
+      task: 'denoise',
+      config,
+      iters: 200,
+      lr: 1e-4,
+      seed: 0,
+      backend,
+      truth,
+      recordAt: [0, 100],
+    });
     const noisy = psnr(obs, truth);
     expect(r.final!.psnr, `noisy ${noisy.toFixed(2)} dB`).toBeGreaterThan(noisy);
     expect(r.points.map((p) => p.iter)).toEqual([0, 100, 200]);
@@ -48,13 +67,21 @@ describe('restore a real image (32x32 MRI test slice)', () => {
 });
 
 describe('restore from a prior with its encoder frozen (mri-64, held-out slice z073 at 64x64)', () => {
-  it('4x super-resolution: only the decoder moves, and it beats SIREN by far on a slice the prior\'s neighbours cover', async () => {
+  it("4x super-resolution: only the decoder moves, and it beats SIREN by far on a slice the prior's neighbours cover", async () => {
     const { loadPrior } = await import('../../src/export/prior.ts');
     const { dirSource } = await import('../../src/node/fs.ts');
     const prior = await loadPrior(dirSource('models/mri-64'));
     const t64 = mriSliceImage(vol, referenceSplit(vol).test[0], 64);
     const obs = downsample(t64, 4);
-    const common = { task: 'superres' as const, scale: 4, config: prior.config, iters: 50, seed: 0, backend: ortNodeBackend({}), truth: t64 };
+    const common = {
+      task: 'superres' as const,
+      scale: 4,
+      config: prior.config,
+      iters: 50,
+      seed: 0,
+      backend: ortNodeBackend({}),
+      truth: t64,
+    };
     const frozen = await restoreImage(obs, { ...common, prior, lr: 1e-2, encoderLr: 0 });
     const siren = await restoreImage(obs, { ...common, lr: 1e-4 });
     expect(frozen.encoderLr).toBe(0);
@@ -65,7 +92,8 @@ describe('restore from a prior with its encoder frozen (mri-64, held-out slice z
 
 describe('strainer restore (CLI)', () => {
   let dir = '';
-  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/strainer.js', 'restore', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/strainer.js', 'restore', ...args], { encoding: 'utf8', timeout: 60_000 });
   const expectUsageError = (res: ReturnType<typeof run>, pattern: RegExp): void => {
     expect(res.status, res.stderr).toBe(2);
     const lines = res.stderr.trim().split('\n');
@@ -84,7 +112,22 @@ describe('strainer restore (CLI)', () => {
 
   it('writes the restored image and prints fit-style JSON as the last stdout line', () => {
     const out = join(dir, 'out');
-    const res = run(join(dir, 'lr.png'), '--task', 'superres', '--scale', '4', '--truth', join(dir, 'truth.png'), '--iters', '12', '--width', '16', '--out', out, '--json');
+    const res = run(
+      join(dir, 'lr.png'),
+      '--task',
+      'superres',
+      '--scale',
+      '4',
+      '--truth',
+      join(dir, 'truth.png'),
+      '--iters',
+      '12',
+      '--width',
+      '16',
+      '--out',
+      out,
+      '--json',
+    );
     expect(res.status, res.stderr).toBe(0);
     const j = JSON.parse(res.stdout.trim().split('\n').at(-1)!);
     expect(Object.keys(j.psnr)).toEqual(['0', '10']);
@@ -96,24 +139,63 @@ describe('strainer restore (CLI)', () => {
     expect([img.width, img.height]).toEqual([32, 32]);
     expect(existsSync(join(out, 'summary.json'))).toBe(true);
     // the same --out again without --force is refused
-    expectUsageError(run(join(dir, 'lr.png'), '--task', 'superres', '--iters', '1', '--width', '4', '--out', out), /not empty.*--force/);
+    expectUsageError(
+      run(join(dir, 'lr.png'), '--task', 'superres', '--iters', '1', '--width', '4', '--out', out),
+      /not empty.*--force/,
+    );
   });
 
   it('--encoder-lr 0 with a prior keeps its encoder and says so in the JSON', () => {
-    const res = run(join(dir, 'lr.png'), '--task', 'superres', '--truth', join(dir, 'truth.png'), '--prior', 'models/mri-64', '--encoder-lr', '0', '--lr', '1e-2', '--iters', '3', '--out', join(dir, 'frozen'), '--json');
+    const res = run(
+      join(dir, 'lr.png'),
+      '--task',
+      'superres',
+      '--truth',
+      join(dir, 'truth.png'),
+      '--prior',
+      'models/mri-64',
+      '--encoder-lr',
+      '0',
+      '--lr',
+      '1e-2',
+      '--iters',
+      '3',
+      '--out',
+      join(dir, 'frozen'),
+      '--json',
+    );
     expect(res.status, res.stderr).toBe(0);
-    expect(JSON.parse(res.stdout.trim().split('\n').at(-1)!)).toMatchObject({ prior: 'mri-64', encoder_lr: 0, iters: 3 });
+    expect(JSON.parse(res.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      prior: 'mri-64',
+      encoder_lr: 0,
+      iters: 3,
+    });
   });
 
   it('refuses bad arguments with one line and exit code 2', () => {
     const o = ['--iters', '1', '--width', '4', '--out', join(dir, 'never')];
-    expectUsageError(run(join(dir, 'lr.png'), '--task', 'superres', '--scale', '4', '--truth', join(dir, 'odd.png'), ...o), /scale 4 does not divide the truth size 30x30/);
-    expectUsageError(run(join(dir, 'lr.png'), '--task', 'superres', '--scale', '2', '--truth', join(dir, 'truth.png'), ...o), /truth is 32x32 but the restored image is 16x16/);
-    expectUsageError(run(join(dir, 'lr.png'), '--task', 'inpaint', ...o), /--task must be one of superres, denoise, got 'inpaint'/);
+    expectUsageError(
+      run(join(dir, 'lr.png'), '--task', 'superres', '--scale', '4', '--truth', join(dir, 'odd.png'), ...o),
+      /scale 4 does not divide the truth size 30x30/,
+    );
+    expectUsageError(
+      run(join(dir, 'lr.png'), '--task', 'superres', '--scale', '2', '--truth', join(dir, 'truth.png'), ...o),
+      /truth is 32x32 but the restored image is 16x16/,
+    );
+    expectUsageError(
+      run(join(dir, 'lr.png'), '--task', 'inpaint', ...o),
+      /--task must be one of superres, denoise, got 'inpaint'/,
+    );
     expectUsageError(run(join(dir, 'missing.png'), '--task', 'denoise', ...o), /missing\.png: no such file/);
-    expectUsageError(run(join(dir, 'lr.png'), '--task', 'superres', '--sigma', '0.1', ...o), /--sigma applies to --task denoise only/);
+    expectUsageError(
+      run(join(dir, 'lr.png'), '--task', 'superres', '--sigma', '0.1', ...o),
+      /--sigma applies to --task denoise only/,
+    );
     expectUsageError(run(join(dir, 'lr.png'), ...o), /required option '--task/);
-    expectUsageError(run(join(dir, 'lr.png'), '--task', 'superres', '--encoder-lr', '-1', ...o), /--encoder-lr must be at least 0/);
+    expectUsageError(
+      run(join(dir, 'lr.png'), '--task', 'superres', '--encoder-lr', '-1', ...o),
+      /--encoder-lr must be at least 0/,
+    );
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
 });

@@ -18,7 +18,22 @@ import type { InrConfig } from '../../src/model/config.ts';
 const CLI = join(__dirname, '../../bin/strainer.js');
 const run = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
 const tmp = mkdtempSync(join(tmpdir(), 'strainer-test-'));
-const tiny = ['--data', 'data/ch2bet.nii.gz', '--res', '24', '--width', '48', '--depth', '4', '--lr', '1e-3', '--gain-iters', '0', '--threads', '1'];
+const tiny = [
+  '--data',
+  'data/ch2bet.nii.gz',
+  '--res',
+  '24',
+  '--width',
+  '48',
+  '--depth',
+  '4',
+  '--lr',
+  '1e-3',
+  '--gain-iters',
+  '0',
+  '--threads',
+  '1',
+];
 
 describe('STRAINER transfer on real MRI slices', () => {
   it('a small prior (10 slices, 24x24, width 128) beats random init on held-out slices', async () => {
@@ -53,9 +68,19 @@ describe('pretrain checkpoints', () => {
   it('a run killed mid-way and resumed ends with the same weights', async () => {
     const out = join(tmp, 'resumed');
     const ckpt = `${out}.checkpoint`;
-    const child = spawn('node', [CLI, 'pretrain', ...tiny, '--iters', '300', '--checkpoint-every', '25', '--out', out], { stdio: 'ignore' });
+    const child = spawn(
+      'node',
+      [CLI, 'pretrain', ...tiny, '--iters', '300', '--checkpoint-every', '25', '--out', out],
+      { stdio: 'ignore' },
+    );
     await new Promise<void>((res) => {
-      const t = setInterval(() => { if (existsSync(ckpt)) { child.kill('SIGKILL'); clearInterval(t); res(); } }, 5);
+      const t = setInterval(() => {
+        if (existsSync(ckpt)) {
+          child.kill('SIGKILL');
+          clearInterval(t);
+          res();
+        }
+      }, 5);
     });
     await new Promise((res) => child.on('exit', res));
     expect(existsSync(join(out, 'manifest.json'))).toBe(false); // really interrupted
@@ -66,7 +91,9 @@ describe('pretrain checkpoints', () => {
     const b = await loadPrior(dirSource(out));
     straight = a.encoder['encoder.2.weight'];
     let maxDiff = 0;
-    for (const k of Object.keys(a.encoder)) for (let i = 0; i < a.encoder[k].length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.encoder[k][i] - b.encoder[k][i]));
+    for (const k of Object.keys(a.encoder))
+      for (let i = 0; i < a.encoder[k].length; i++)
+        maxDiff = Math.max(maxDiff, Math.abs(a.encoder[k][i] - b.encoder[k][i]));
     // Same thread count, same graph: onnxruntime is deterministic, so resume is exact (bitwise here).
     expect(maxDiff).toBeLessThanOrEqual(1e-6);
     expect(straight.length).toBe(48 * 48);
@@ -85,7 +112,19 @@ describe('pretrain checkpoints', () => {
   });
 
   it('a good prior fits through the CLI and reports it in --json', () => {
-    const r = run(['fit', 'tests/fixtures/slice-z073.png', '--prior', join(tmp, 'straight'), '--iters', '20', '--res', '24', '--lr', '1e-3', '--json']);
+    const r = run([
+      'fit',
+      'tests/fixtures/slice-z073.png',
+      '--prior',
+      join(tmp, 'straight'),
+      '--iters',
+      '20',
+      '--res',
+      '24',
+      '--lr',
+      '1e-3',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(j.prior).toBe('straight');

@@ -45,7 +45,11 @@ let held: ReturnType<typeof mriSliceImage>;
 let train: ReturnType<typeof mriSliceImage>[];
 
 /** Max |ONNX encoder of the prior in priorDir - tfjs predict of the saved model's encoder| on random coordinates. */
-async function encoderMismatch(tfjsDir: string, priorDir: string, config: InrConfig): Promise<{ max: number; at: number; got: Float32Array; want: Float32Array }> {
+async function encoderMismatch(
+  tfjsDir: string,
+  priorDir: string,
+  config: InrConfig,
+): Promise<{ max: number; at: number; got: Float32Array; want: Float32Array }> {
   const loaded = await tf.loadLayersModel(nodeLoadHandler(tfjsDir));
   const r = rng(42);
   const n = 200;
@@ -64,8 +68,15 @@ async function encoderMismatch(tfjsDir: string, priorDir: string, config: InrCon
   const got = (await s.download(out.features)).data;
   await s.release();
   expect(got.length).toBe(n * config.width);
-  let max = 0, at = 0;
-  got.forEach((v, i) => { const d = Math.abs(v - want[i]); if (d > max) { max = d; at = i; } });
+  let max = 0,
+    at = 0;
+  got.forEach((v, i) => {
+    const d = Math.abs(v - want[i]);
+    if (d > max) {
+      max = d;
+      at = i;
+    }
+  });
   return { max, at, got, want };
 }
 
@@ -77,7 +88,22 @@ beforeAll(async () => {
   held = mriSliceImage(vol, split.test[0], RES);
   tfjsRun = await makeTfjsEngine({ backend: 'wasm', log: () => {} })(train, OPTS);
   ortRun = await pretrainOrt(ort, train, OPTS);
-  await saveTfjsPretrained(join(tmp, 'tfjs'), tfjsRun, { config: CONFIG, signals: 3, height: RES, width: RES, range: 'unit', lr: OPTS.lr, iters: OPTS.iters, seed: OPTS.seed, engine: tfjsRun.engine }, false);
+  await saveTfjsPretrained(
+    join(tmp, 'tfjs'),
+    tfjsRun,
+    {
+      config: CONFIG,
+      signals: 3,
+      height: RES,
+      width: RES,
+      range: 'unit',
+      lr: OPTS.lr,
+      iters: OPTS.iters,
+      seed: OPTS.seed,
+      engine: tfjsRun.engine,
+    },
+    false,
+  );
   const { bundle } = await convertTfjsModel(join(tmp, 'tfjs'), { name: 'mri-tfjs' });
   writeBundleDir(join(tmp, 'prior'), bundle, false);
 }, 60_000);
@@ -89,9 +115,13 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
     expect(tfjsRun.engine).toBe('tfjs (wasm)');
     expect(tfjsRun.loss.length).toBe(OPTS.iters);
     expect(tfjsRun.loss[OPTS.iters - 1]).toBeLessThan(tfjsRun.loss[0] / 10);
-    for (let i = 0; i < OPTS.iters; i += 9) expect(Math.abs(tfjsRun.loss[i] - ortRun.loss[i]) / ortRun.loss[i], `loss at step ${i}`).toBeLessThan(1e-3);
+    for (let i = 0; i < OPTS.iters; i += 9)
+      expect(Math.abs(tfjsRun.loss[i] - ortRun.loss[i]) / ortRun.loss[i], `loss at step ${i}`).toBeLessThan(1e-3);
     let md = 0;
-    for (const [k, v] of Object.entries(tfjsRun.encoder)) v.forEach((x, i) => { md = Math.max(md, Math.abs(x - ortRun.encoder[k][i])); });
+    for (const [k, v] of Object.entries(tfjsRun.encoder))
+      v.forEach((x, i) => {
+        md = Math.max(md, Math.abs(x - ortRun.encoder[k][i]));
+      });
     expect(md, 'max |tfjs - ort| encoder weight after 100 steps').toBeLessThan(1e-3);
   });
 
@@ -108,12 +138,23 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
   it('the converted prior improves fitting of a held-out slice like the onnxruntime prior', async () => {
     const prior = await loadPrior(dirSource(join(tmp, 'prior')));
     const fit = async (init?: Partial<Params>): Promise<number[]> =>
-      (await fitSignal(held, { config: CONFIG, iters: 25, lr: OPTS.lr, seed: 5, backend: ort, ...(init ? { init } : {}) })).psnr;
+      (
+        await fitSignal(held, {
+          config: CONFIG,
+          iters: 25,
+          lr: OPTS.lr,
+          seed: 5,
+          backend: ort,
+          ...(init ? { init } : {}),
+        })
+      ).psnr;
     const random = await fit();
     const fromTfjs = await fit(priorInit(prior, CONFIG));
     const fromOrt = await fit(ortRun.encoder);
     const at = 20;
-    expect(fromTfjs[at], `PSNR at iteration ${at}: tfjs prior ${fromTfjs[at]} vs random ${random[at]}`).toBeGreaterThan(random[at] + 1);
+    expect(fromTfjs[at], `PSNR at iteration ${at}: tfjs prior ${fromTfjs[at]} vs random ${random[at]}`).toBeGreaterThan(
+      random[at] + 1,
+    );
     expect(fromOrt[at]).toBeGreaterThan(random[at] + 1);
     expect(Math.abs(fromTfjs[at] - fromOrt[at])).toBeLessThan(0.1);
   });
@@ -121,10 +162,21 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
 
 /** Saves a Sequential of SineLayers at these omegas (the first is the first layer) and a 1-output Dense, without strainer metadata. */
 async function saveSineStack(dir: string, inDim: number, units: number, omegas: number[]): Promise<void> {
-  const m = tf.sequential({ layers: [
-    ...omegas.map((omega, l) => new SineLayer({ units, omega, firstLayer: l === 0, name: `s${l}`, ...(l === 0 ? { batchInputShape: [null, inDim] } : {}) })),
-    tf.layers.dense({ units: 1, name: 'head' }),
-  ] });
+  const m = tf.sequential({
+    layers: [
+      ...omegas.map(
+        (omega, l) =>
+          new SineLayer({
+            units,
+            omega,
+            firstLayer: l === 0,
+            name: `s${l}`,
+            ...(l === 0 ? { batchInputShape: [null, inDim] } : {}),
+          }),
+      ),
+      tf.layers.dense({ units: 1, name: 'head' }),
+    ],
+  });
   await m.save(nodeSaveHandler(dir, false));
   m.dispose();
 }
@@ -140,10 +192,29 @@ describe('a first-layer omega0 of its own', () => {
     const o = await pretrainOrt(ort, train, O0);
     // Same init and data as the omega-30 run: by the last step only omega0 can have moved the loss this far.
     const last = O0.iters - 1;
-    expect(Math.abs(t.loss[last] - tfjsRun.loss[last]) / tfjsRun.loss[last], 'omega0 changes the training').toBeGreaterThan(1e-2);
-    for (let i = 0; i < O0.iters; i += 5) expect(Math.abs(t.loss[i] - o.loss[i]) / o.loss[i], `loss at step ${i}`).toBeLessThan(1e-3);
+    expect(
+      Math.abs(t.loss[last] - tfjsRun.loss[last]) / tfjsRun.loss[last],
+      'omega0 changes the training',
+    ).toBeGreaterThan(1e-2);
+    for (let i = 0; i < O0.iters; i += 5)
+      expect(Math.abs(t.loss[i] - o.loss[i]) / o.loss[i], `loss at step ${i}`).toBeLessThan(1e-3);
     const dir = join(tmp, 'tfjs-omega0');
-    await saveTfjsPretrained(dir, t, { config: C0, signals: 3, height: RES, width: RES, range: 'unit', lr: O0.lr, iters: O0.iters, seed: 0, engine: t.engine }, false);
+    await saveTfjsPretrained(
+      dir,
+      t,
+      {
+        config: C0,
+        signals: 3,
+        height: RES,
+        width: RES,
+        range: 'unit',
+        lr: O0.lr,
+        iters: O0.iters,
+        seed: 0,
+        engine: t.engine,
+      },
+      false,
+    );
     const topology = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).modelTopology;
     const layers = (topology.model_config ?? topology).config.layers as { name: string; config: { omega?: number } }[];
     expect(layers.filter((l) => l.name.startsWith('encoder_')).map((l) => l.config.omega)).toEqual([90, 30, 30]);
@@ -165,17 +236,21 @@ describe('a first-layer omega0 of its own', () => {
 
   it('hidden SineLayers of different omegas are refused', async () => {
     await saveSineStack(join(tmp, 'mixed-omega'), 2, 4, [30, 30, 20]);
-    await expect(convertTfjsModel(join(tmp, 'mixed-omega'), { name: 'x', channels: 1, res: 8 })).rejects.toThrow(/SineLayers after the first differ in omega \(30,20\)/);
+    await expect(convertTfjsModel(join(tmp, 'mixed-omega'), { name: 'x', channels: 1, res: 8 })).rejects.toThrow(
+      /SineLayers after the first differ in omega \(30,20\)/,
+    );
   });
 });
 
 describe('converter on models trained without strainer', () => {
   it('a Sequential SineLayer model without metadata converts with --channels and --res', async () => {
-    const m = tf.sequential({ layers: [
-      new SineLayer({ units: 8, omega: 20, firstLayer: true, batchInputShape: [null, 2], name: 's0' }),
-      new SineLayer({ units: 8, omega: 20, firstLayer: false, name: 's1' }),
-      tf.layers.dense({ units: 6, name: 'head' }),
-    ] });
+    const m = tf.sequential({
+      layers: [
+        new SineLayer({ units: 8, omega: 20, firstLayer: true, batchInputShape: [null, 2], name: 's0' }),
+        new SineLayer({ units: 8, omega: 20, firstLayer: false, name: 's1' }),
+        tf.layers.dense({ units: 6, name: 'head' }),
+      ],
+    });
     await m.save(nodeSaveHandler(join(tmp, 'seq'), false));
     const k1 = (m.getLayer('s1').getWeights()[0].dataSync() as Float32Array).slice();
     m.dispose();
@@ -190,25 +265,41 @@ describe('converter on models trained without strainer', () => {
 
 describe('converter refuses what it cannot represent', () => {
   it('a Conv2D layer, by class and name', async () => {
-    const m = tf.sequential({ layers: [
-      tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, name: 'my_conv' }),
-      tf.layers.flatten({ name: 'flat' }),
-      tf.layers.dense({ units: 1, name: 'out' }),
-    ] });
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, name: 'my_conv' }),
+        tf.layers.flatten({ name: 'flat' }),
+        tf.layers.dense({ units: 1, name: 'out' }),
+      ],
+    });
     await m.save(nodeSaveHandler(join(tmp, 'conv'), false));
     m.dispose();
-    await expect(convertTfjsModel(join(tmp, 'conv'), { name: 'x', channels: 1, res: 8 })).rejects.toThrow(/unsupported layer Conv2D 'my_conv'/);
+    await expect(convertTfjsModel(join(tmp, 'conv'), { name: 'x', channels: 1, res: 8 })).rejects.toThrow(
+      /unsupported layer Conv2D 'my_conv'/,
+    );
     const err: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => { err.push(s); return true; }) as typeof process.stderr.write;
-    const code = await main(['export', '--from-tfjs', join(tmp, 'conv'), '--out', join(tmp, 'conv-out')]).finally(() => { process.stderr.write = write; });
+    process.stderr.write = ((s: string) => {
+      err.push(s);
+      return true;
+    }) as typeof process.stderr.write;
+    const code = await main(['export', '--from-tfjs', join(tmp, 'conv'), '--out', join(tmp, 'conv-out')]).finally(
+      () => {
+        process.stderr.write = write;
+      },
+    );
     expect(code).toBe(2);
     expect(err.join('')).toMatch(/^strainer: unsupported layer Conv2D 'my_conv'/);
   });
 
   it('a decoder Dense with a non-linear activation', async () => {
     const dir = join(tmp, 'relu');
-    await saveTfjsPretrained(dir, tfjsRun, { config: CONFIG, signals: 3, height: RES, width: RES, range: 'unit', lr: 1, iters: 1, seed: 0, engine: 'x' }, false);
+    await saveTfjsPretrained(
+      dir,
+      tfjsRun,
+      { config: CONFIG, signals: 3, height: RES, width: RES, range: 'unit', lr: 1, iters: 1, seed: 0, engine: 'x' },
+      false,
+    );
     const json = readFileSync(join(dir, 'model.json'), 'utf8').replace('"activation":"linear"', '"activation":"relu"');
     writeFileSync(join(dir, 'model.json'), json);
     await expect(convertTfjsModel(dir, { name: 'x' })).rejects.toThrow(/Dense 'decoders' has activation 'relu'/);

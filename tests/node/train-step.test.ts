@@ -21,17 +21,25 @@ const configs: InrConfig[] = [
 describe('train step: onnxruntime-node equals the reference interpreter', () => {
   for (const c of configs) {
     it(`${c.kind} width ${c.width} depth ${c.depth}`, async () => {
-      const h = 6, w = 5;
+      const h = 6,
+        w = 5;
       const model = programToOnnx(trainStepProgram({ config: c, batch: h * w }));
       const st = initialState(c, initParams(c, 3));
       st.step = hostTensor([], new Float32Array([4])); // exercise the bias correction at t = 5
       const r = rng(9);
-      for (const k of Object.keys(st)) if (k.startsWith('adam_')) st[k].data.forEach((_, i, a) => { a[i] = k.startsWith('adam_v') ? r.uniform(0, 1e-4) : r.uniform(-1e-2, 1e-2); });
+      for (const k of Object.keys(st))
+        if (k.startsWith('adam_'))
+          st[k].data.forEach((_, i, a) => {
+            a[i] = k.startsWith('adam_v') ? r.uniform(0, 1e-4) : r.uniform(-1e-2, 1e-2);
+          });
       const feeds: Record<string, HostTensor> = {
         ...st,
         lr: hostTensor([], new Float32Array([1e-3])),
         coords: hostTensor([h * w, 2], gridCoords(h, w)),
-        targets: hostTensor([h * w, c.outDim], Float32Array.from({ length: h * w * c.outDim }, () => r.next())),
+        targets: hostTensor(
+          [h * w, c.outDim],
+          Float32Array.from({ length: h * w * c.outDim }, () => r.next()),
+        ),
       };
       const [ref, ort] = await outputsOn([referenceBackend, ortNodeBackend({ threads: 1 })], model, feeds);
       expect(Object.keys(ort).sort()).toEqual(Object.keys(ref).sort());
@@ -56,16 +64,24 @@ describe('train step: onnxruntime-node equals the reference interpreter', () => 
   });
 
   it('a separate encoder learning rate: 0 freezes the encoder, equal to lr is the plain step', async () => {
-    const c = configs[0], h = 6, w = 5;
+    const c = configs[0],
+      h = 6,
+      w = 5;
     const st = initialState(c, initParams(c, 3));
     const r = rng(2);
     const base: Record<string, HostTensor> = {
-      ...st, lr: hostTensor([], new Float32Array([1e-3])),
+      ...st,
+      lr: hostTensor([], new Float32Array([1e-3])),
       coords: hostTensor([h * w, 2], gridCoords(h, w)),
-      targets: hostTensor([h * w, c.outDim], Float32Array.from({ length: h * w * c.outDim }, () => r.next())),
+      targets: hostTensor(
+        [h * w, c.outDim],
+        Float32Array.from({ length: h * w * c.outDim }, () => r.next()),
+      ),
     };
     const run = async (encoderLr: number | null): Promise<Record<string, Float32Array>> => {
-      const s = await ortNodeBackend({ threads: 1 }).load(programToOnnx(trainStepProgram({ config: c, batch: h * w, encoderLr: encoderLr !== null })));
+      const s = await ortNodeBackend({ threads: 1 }).load(
+        programToOnnx(trainStepProgram({ config: c, batch: h * w, encoderLr: encoderLr !== null })),
+      );
       const feeds = encoderLr === null ? base : { ...base, lr_encoder: hostTensor([], new Float32Array([encoderLr])) };
       expect(s.inputNames.includes('lr_encoder')).toBe(encoderLr !== null);
       const out = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, s.upload(v)])));
@@ -76,7 +92,8 @@ describe('train step: onnxruntime-node equals the reference interpreter', () => 
     };
     const [plain, same, frozen] = [await run(null), await run(1e-3), await run(0)];
     for (const k of stateKeys(c).map(stateNames.next)) expect(same[k], k).toEqual(plain[k]);
-    for (const k of stateKeys(c).filter((k) => k.startsWith('encoder.'))) expect(frozen[stateNames.next(k)], k).toEqual(st[k].data);
+    for (const k of stateKeys(c).filter((k) => k.startsWith('encoder.')))
+      expect(frozen[stateNames.next(k)], k).toEqual(st[k].data);
     expect(frozen['next.decoder.weight']).toEqual(plain['next.decoder.weight']);
     expect(maxRelDiff(frozen['next.decoder.weight'], st['decoder.weight'].data).max).toBeGreaterThan(0);
   });

@@ -10,7 +10,15 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachedDataset, loadDataSource, missingDatasetMessage } from '../../src/node/datasets.ts';
-import { type Image, cropCenterSquare, decodeImage, encodePng, makeImage, padToSquare, resizeArea } from '../../src/data/image.ts';
+import {
+  type Image,
+  cropCenterSquare,
+  decodeImage,
+  encodePng,
+  makeImage,
+  padToSquare,
+  resizeArea,
+} from '../../src/data/image.ts';
 import { loadImage, loadNifti } from '../../src/node/read.ts';
 import { mriSliceImage, referenceSplit, splitUsableSlices } from '../../src/data/mri.ts';
 import { axialSlice, parseNifti, usableSlices, volumeMax } from '../../src/data/nifti.ts';
@@ -35,28 +43,47 @@ function writeTmp(name: string, bytes: Uint8Array | string): string {
 /** Expect a UserError whose message names `what`. */
 function expectUserError(fn: () => unknown, what: string, problem: RegExp): void {
   let err: unknown;
-  try { fn(); } catch (e) { err = e; }
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
   expect(err).toBeInstanceOf(UserError);
   expect((err as Error).message).toContain(what);
   expect((err as Error).message).toMatch(problem);
   expect((err as Error).message).not.toContain('\n');
 }
 /** A PNG written by pngjs from 8- or 16-bit samples in the given colour type. */
-function pngBytes(width: number, height: number, colorType: 0 | 2 | 6, samples: number[], bitDepth: 8 | 16 = 8): Uint8Array {
+function pngBytes(
+  width: number,
+  height: number,
+  colorType: 0 | 2 | 6,
+  samples: number[],
+  bitDepth: 8 | 16 = 8,
+): Uint8Array {
   const png = new PNG({ width, height });
   png.data = bitDepth === 16 ? Buffer.from(Uint16Array.from(samples).buffer) : Buffer.from(samples);
-  return new Uint8Array(PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: colorType === 6, bitDepth }));
+  return new Uint8Array(
+    PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: colorType === 6, bitDepth }),
+  );
 }
 
 describe('image codecs', () => {
   it('round-trips RGB and gray PNGs and picks channels by content', () => {
-    const rgb = img(2, 2, 3, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255].map((v) => v / 255));
+    const rgb = img(
+      2,
+      2,
+      3,
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255].map((v) => v / 255),
+    );
     const back = decodeImage(encodePng(rgb), 'rgb.png');
     expect(back.channels).toBe(3);
     expect(Array.from(back.data)).toEqual(Array.from(rgb.data));
     const gray = img(3, 1, 1, [0, 128 / 255, 1]);
     expect(decodeImage(encodePng(gray), 'g.png')).toEqual(gray);
-    expect(decodeImage(encodePng(gray), 'g.png', { channels: 3 }).data).toEqual(Float32Array.from([0, 0, 0, 128 / 255, 128 / 255, 128 / 255, 1, 1, 1]));
+    expect(decodeImage(encodePng(gray), 'g.png', { channels: 3 }).data).toEqual(
+      Float32Array.from([0, 0, 0, 128 / 255, 128 / 255, 128 / 255, 1, 1, 1]),
+    );
     const grayAsRgb = pngBytes(2, 1, 2, [7, 7, 7, 200, 200, 200]);
     expect(decodeImage(grayAsRgb, 'x.png').channels).toBe(1); // R = G = B everywhere
     expect(decodeImage(grayAsRgb, 'x.png', { channels: 3 }).channels).toBe(3);
@@ -81,18 +108,31 @@ describe('image codecs', () => {
   });
 
   it('turns missing, empty, non-image, truncated, corrupt and zero-size files into UserErrors', () => {
-    const good = encodePng(img(8, 8, 1, Array.from({ length: 64 }, (_, i) => i / 63)));
+    const good = encodePng(
+      img(
+        8,
+        8,
+        1,
+        Array.from({ length: 64 }, (_, i) => i / 63),
+      ),
+    );
     expectUserError(() => loadImage(join(tmp, 'nope.png')), 'nope.png', /not found/);
     expectUserError(() => loadImage(writeTmp('empty.png', '')), 'empty.png', /empty/);
     expectUserError(() => loadImage(writeTmp('text.png', 'hello, not an image')), 'text.png', /not a PNG or JPEG/);
     expectUserError(() => loadImage(writeTmp('half.png', good.subarray(0, 40))), 'half.png', /truncated|corrupt/);
-    const flipped = good.slice(); flipped[45] ^= 0xff; // inside IDAT: the chunk CRC no longer matches
+    const flipped = good.slice();
+    flipped[45] ^= 0xff; // inside IDAT: the chunk CRC no longer matches
     expectUserError(() => loadImage(writeTmp('flip.png', flipped)), 'flip.png', /corrupt/);
     const jpg = new Uint8Array(jpeg.encode({ width: 32, height: 32, data: Buffer.alloc(32 * 32 * 4, 99) }, 90).data);
-    expectUserError(() => loadImage(writeTmp('cut.jpg', jpg.subarray(0, jpg.length >> 1))), 'cut.jpg', /corrupt or truncated JPEG/);
+    expectUserError(
+      () => loadImage(writeTmp('cut.jpg', jpg.subarray(0, jpg.length >> 1))),
+      'cut.jpg',
+      /corrupt or truncated JPEG/,
+    );
     // A well-formed PNG with width 0 (IHDR crafted with a valid CRC).
     const ihdr = Buffer.from([0x49, 0x48, 0x44, 0x52, 0, 0, 0, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(ihdr));
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(ihdr));
     const zero = Buffer.concat([Buffer.from(good.subarray(0, 8)), Buffer.from([0, 0, 0, 13]), ihdr, crc]);
     expectUserError(() => loadImage(writeTmp('zero.png', zero)), 'zero.png', /zero|corrupt/);
   });
@@ -114,7 +154,12 @@ describe('geometry', () => {
     const same = img(3, 2, 1, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
     expect(resizeArea(same, 3, 2)).toEqual(same);
     // Any ratio preserves the mean.
-    const rnd = img(7, 5, 1, Array.from({ length: 35 }, (_, i) => ((i * 37) % 11) / 10));
+    const rnd = img(
+      7,
+      5,
+      1,
+      Array.from({ length: 35 }, (_, i) => ((i * 37) % 11) / 10),
+    );
     const mean = (im: Image) => im.data.reduce((a, b) => a + b, 0) / im.data.length;
     expect(mean(resizeArea(rnd, 3, 4))).toBeCloseTo(mean(rnd), 6);
   });
@@ -131,7 +176,12 @@ describe('geometry', () => {
 });
 
 /** A v1 (or v2) .npy file holding `values` with dtype `descr`. */
-function npyBytes(descr: string, shape: number[], values: number[], opts: { version?: 1 | 2; fortran?: boolean } = {}): Uint8Array {
+function npyBytes(
+  descr: string,
+  shape: number[],
+  values: number[],
+  opts: { version?: 1 | 2; fortran?: boolean } = {},
+): Uint8Array {
   const version = opts.version ?? 1;
   const dict = `{'descr': '${descr}', 'fortran_order': ${opts.fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const pre = version === 1 ? 10 : 12;
@@ -140,13 +190,19 @@ function npyBytes(descr: string, shape: number[], values: number[], opts: { vers
   const out = new Uint8Array(pre + header.length + values.length * size);
   const v = new DataView(out.buffer);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  if (version === 1) v.setUint16(8, header.length, true); else v.setUint32(8, header.length, true);
+  if (version === 1) v.setUint16(8, header.length, true);
+  else v.setUint32(8, header.length, true);
   out.set(new TextEncoder().encode(header), pre);
   const le = descr[0] !== '>';
   const put: Record<string, (at: number, x: number) => void> = {
-    f8: (at, x) => v.setFloat64(at, x, le), f4: (at, x) => v.setFloat32(at, x, le), u1: (at, x) => v.setUint8(at, x),
-    i2: (at, x) => v.setInt16(at, x, le), u2: (at, x) => v.setUint16(at, x, le), i4: (at, x) => v.setInt32(at, x, le),
-    i8: (at, x) => v.setBigInt64(at, BigInt(x), le), b1: (at, x) => v.setUint8(at, x),
+    f8: (at, x) => v.setFloat64(at, x, le),
+    f4: (at, x) => v.setFloat32(at, x, le),
+    u1: (at, x) => v.setUint8(at, x),
+    i2: (at, x) => v.setInt16(at, x, le),
+    u2: (at, x) => v.setUint16(at, x, le),
+    i4: (at, x) => v.setInt32(at, x, le),
+    i8: (at, x) => v.setBigInt64(at, BigInt(x), le),
+    b1: (at, x) => v.setUint8(at, x),
   };
   values.forEach((x, i) => put[descr.slice(1)](pre + header.length + i * size, x));
   return out;
@@ -161,8 +217,14 @@ describe('npy', () => {
   });
 
   it('reads v2 headers, rejects Fortran order and bad files', () => {
-    expect(parseNpy(npyBytes('<f4', [3], [0.5, 1, 2], { version: 2 }), 'v2.npy').data).toEqual(Float32Array.from([0.5, 1, 2]));
-    expectUserError(() => parseNpy(npyBytes('<f4', [2, 2], [1, 2, 3, 4], { fortran: true }), 'f.npy'), 'f.npy', /Fortran/);
+    expect(parseNpy(npyBytes('<f4', [3], [0.5, 1, 2], { version: 2 }), 'v2.npy').data).toEqual(
+      Float32Array.from([0.5, 1, 2]),
+    );
+    expectUserError(
+      () => parseNpy(npyBytes('<f4', [2, 2], [1, 2, 3, 4], { fortran: true }), 'f.npy'),
+      'f.npy',
+      /Fortran/,
+    );
     expectUserError(() => parseNpy(new TextEncoder().encode('not numpy at all'), 'x.npy'), 'x.npy', /not a \.npy/);
     expectUserError(() => parseNpy(npyBytes('<f8', [4], [1, 2, 3, 4]).subarray(0, 80), 't.npy'), 't.npy', /truncated/);
     expectUserError(() => parseNpy(npyBytes('<f8', [1], [1]).fill(0x20, 20, 30), 'c.npy'), 'c.npy', /malformed/);
@@ -170,7 +232,10 @@ describe('npy', () => {
 
   it('npyImages: (N,H,W) and (N,H,W,3) stacks, 0..255 data scaled, ranges checked', () => {
     const gray = npyImages(parseNpy(npyBytes('|u1', [3, 1, 2], [0, 255, 51, 102, 0, 0]), 'g.npy'), [1, 3]);
-    expect(gray.map((g) => [g.width, g.height, g.channels])).toEqual([[2, 1, 1], [2, 1, 1]]);
+    expect(gray.map((g) => [g.width, g.height, g.channels])).toEqual([
+      [2, 1, 1],
+      [2, 1, 1],
+    ]);
     expect(Array.from(gray[0].data)).toEqual(Array.from(Float32Array.from([0.2, 0.4])));
     const rgb = npyImages(parseNpy(npyBytes('<f4', [1, 1, 1, 3], [0.25, 0.5, 1]), 'c.npy'));
     expect([rgb[0].channels, ...rgb[0].data]).toEqual([3, 0.25, 0.5, 1]);
@@ -224,7 +289,8 @@ describe('nifti', () => {
     expectUserError(() => parseNifti(good.subarray(0, 360), 'short.nii'), 'short.nii', /truncated/);
     expectUserError(() => parseNifti(gzipSync(good).subarray(0, 30), 'cut.nii.gz'), 'cut.nii.gz', /gzip/);
     expectUserError(() => parseNifti(new Uint8Array(400), 'zeros.nii'), 'zeros.nii', /not a NIfTI-1/);
-    const badType = good.slice(); new DataView(badType.buffer).setInt16(70, 32, true);
+    const badType = good.slice();
+    new DataView(badType.buffer).setInt16(70, 32, true);
     expectUserError(() => parseNifti(badType, 'cplx.nii'), 'cplx.nii', /unsupported NIfTI datatype 32/);
   });
 });
@@ -238,7 +304,10 @@ describe('reference MRI split', () => {
 
   it('centres the window on the usable list and needs 20 slices', () => {
     const usable = Array.from({ length: 25 }, (_, i) => 100 + i); // start = floor(25/2) - 10 = 2
-    expect(splitUsableSlices(usable)).toEqual({ train: [102, 104, 106, 108, 110, 112, 114, 116, 118, 120], test: [103, 105, 107, 109, 111] });
+    expect(splitUsableSlices(usable)).toEqual({
+      train: [102, 104, 106, 108, 110, 112, 114, 116, 118, 120],
+      test: [103, 105, 107, 109, 111],
+    });
     expect(() => splitUsableSlices(usable.slice(0, 19))).toThrow(UserError);
   });
 
@@ -255,7 +324,10 @@ describe('reference MRI split', () => {
 
 const lfw = cachedDataset('lfw');
 const skimage = cachedDataset('skimage');
-for (const [name, path] of [['lfw', lfw], ['skimage', skimage]] as const) {
+for (const [name, path] of [
+  ['lfw', lfw],
+  ['skimage', skimage],
+] as const) {
   if (path === null) console.warn(`skipping ${name} tests: ${missingDatasetMessage(name)}`);
 }
 
@@ -276,17 +348,43 @@ describe('loadDataSource', () => {
     const dir = join(tmp, 'folder');
     mkdirSync(dir);
     writeFileSync(join(dir, 'b.png'), encodePng(img(4, 2, 1, [1, 1, 0, 0, 1, 1, 0, 0])));
-    writeFileSync(join(dir, 'a.png'), encodePng(img(2, 2, 3, Array.from({ length: 12 }, (_, i) => i / 11))));
+    writeFileSync(
+      join(dir, 'a.png'),
+      encodePng(
+        img(
+          2,
+          2,
+          3,
+          Array.from({ length: 12 }, (_, i) => i / 11),
+        ),
+      ),
+    );
     writeFileSync(join(dir, 'notes.txt'), 'ignored');
     const src = await loadDataSource(dir, { res: 1 });
-    expect(src.images.map((s) => [s.id, s.image.channels])).toEqual([['a', 3], ['b', 3]]); // 'auto' unifies
+    expect(src.images.map((s) => [s.id, s.image.channels])).toEqual([
+      ['a', 3],
+      ['b', 3],
+    ]); // 'auto' unifies
     expect(src.images[1].image.data[0]).toBe(0.5); // centre 2x2 of b is [1, 0; 1, 0]
-    expect(src.files[0].sha256).toBe(await sha256Hex(encodePng(img(2, 2, 3, Array.from({ length: 12 }, (_, i) => i / 11)))));
+    expect(src.files[0].sha256).toBe(
+      await sha256Hex(
+        encodePng(
+          img(
+            2,
+            2,
+            3,
+            Array.from({ length: 12 }, (_, i) => i / 11),
+          ),
+        ),
+      ),
+    );
     const empty = join(tmp, 'empty');
     mkdirSync(empty);
     await expect(loadDataSource(empty, { res: 8 })).rejects.toThrow(/no PNG or JPEG/);
     await expect(loadDataSource(join(tmp, 'missing'), { res: 8 })).rejects.toThrow(/not found/);
-    await expect(loadDataSource(writeTmp('x.tiff', 'x'), { res: 8 })).rejects.toThrow(/unknown data source type '.tiff'/);
+    await expect(loadDataSource(writeTmp('x.tiff', 'x'), { res: 8 })).rejects.toThrow(
+      /unknown data source type '.tiff'/,
+    );
     await expect(loadDataSource(dir, { res: 8, range: [1, 5] })).rejects.toBeInstanceOf(UserError);
   });
 

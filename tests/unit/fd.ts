@@ -6,7 +6,12 @@ import { evaluate } from '../../src/graph/interp.ts';
 import type { Node } from '../../src/graph/ir.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 
-export function finiteDiffCheck(loss: Node, inputs: readonly Node<'input'>[], feeds: Map<string, Tensor>, h = 1e-6): { maxErr: number; report: string } {
+export function finiteDiffCheck(
+  loss: Node,
+  inputs: readonly Node<'input'>[],
+  feeds: Map<string, Tensor>,
+  h = 1e-6,
+): { maxErr: number; report: string } {
   const analytic = evaluate(grad(loss, inputs), feeds);
   let maxErr = 0;
   const bad: string[] = [];
@@ -15,8 +20,10 @@ export function finiteDiffCheck(loss: Node, inputs: readonly Node<'input'>[], fe
     const x = feeds.get(name)!;
     for (let j = 0; j < x.data.length; j++) {
       const orig = x.data[j];
-      x.data[j] = orig + h; const fp = evaluate([loss], feeds)[0].data[0];
-      x.data[j] = orig - h; const fm = evaluate([loss], feeds)[0].data[0];
+      x.data[j] = orig + h;
+      const fp = evaluate([loss], feeds)[0].data[0];
+      x.data[j] = orig - h;
+      const fm = evaluate([loss], feeds)[0].data[0];
       x.data[j] = orig;
       const fd = (fp - fm) / (2 * h);
       const an = analytic[i].data[j];

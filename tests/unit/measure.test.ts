@@ -26,7 +26,10 @@ function gradCheck(m: Measurement, rows: number, channels: number, seed: number)
   expect(out.shape).toEqual([m.observedRows(rows), channels]);
   const wts = Array.from({ length: m.observedRows(rows) * channels }, () => r.uniform(-1, 1));
   const loss = B.sumAll(B.mul(out, B.constant(wts, [m.observedRows(rows), channels])));
-  const x = tensor([rows, channels], Array.from({ length: rows * channels }, () => r.uniform(-1, 1)));
+  const x = tensor(
+    [rows, channels],
+    Array.from({ length: rows * channels }, () => r.uniform(-1, 1)),
+  );
   return finiteDiffCheck(loss, [y], new Map<string, Tensor>([['y', x]]));
 }
 
@@ -90,7 +93,9 @@ describe('box downsampling equals area resizing', () => {
 
   it('mask zeroes exactly the unobserved pixels', () => {
     const img: Image = { width: 2, height: 2, channels: 1, data: Float32Array.from([0.1, 0.2, 0.3, 0.4]) };
-    expect(Array.from(applyToImage(pixelMask(2, 2, [1, 0, 0, 1]), img)).map((v) => +v.toFixed(6))).toEqual([0.1, 0, 0, 0.4]);
+    expect(Array.from(applyToImage(pixelMask(2, 2, [1, 0, 0, 1]), img)).map((v) => +v.toFixed(6))).toEqual([
+      0.1, 0, 0, 0.4,
+    ]);
   });
 });
 

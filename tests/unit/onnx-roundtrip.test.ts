@@ -17,7 +17,20 @@ const tiny: InrConfig = { kind: 'siren', inDim: 2, outDim: 1, width: 4, depth: 3
 describe('ONNX round trip', () => {
   const progs = [
     trainStepProgram({ config: tiny, batch: 9 }),
-    trainStepProgram({ config: { kind: 'relu-ff', inDim: 2, outDim: 3, width: 8, depth: 3, omega: 30, ffFeatures: 4, ffScale: 10, ffSeed: 1 }, batch: 5 }),
+    trainStepProgram({
+      config: {
+        kind: 'relu-ff',
+        inDim: 2,
+        outDim: 3,
+        width: 8,
+        depth: 3,
+        omega: 30,
+        ffFeatures: 4,
+        ffScale: 10,
+        ffSeed: 1,
+      },
+      batch: 5,
+    }),
     inferenceProgram(tiny, initParams(tiny, 0)),
     encoderProgram(tiny),
   ];
@@ -26,7 +39,10 @@ describe('ONNX round trip', () => {
       const bytes = programToOnnx(p);
       const back = onnxToProgram(bytes).program;
       expect(printProgram(back)).toBe(printProgram(p));
-      const consts = (q: typeof p) => topoSort(Object.values(q.outputs)).filter((n) => n.op === 'const').map((n) => [...(n.params as { value: Float64Array }).value].map((v) => Math.fround(v)));
+      const consts = (q: typeof p) =>
+        topoSort(Object.values(q.outputs))
+          .filter((n) => n.op === 'const')
+          .map((n) => [...(n.params as { value: Float64Array }).value].map((v) => Math.fround(v)));
       expect(consts(back)).toEqual(consts(p));
     });
   }
@@ -36,7 +52,24 @@ describe('ONNX round trip', () => {
     expect(m.ir_version).toBe(IR_VERSION);
     expect(m.opset_import?.[0]?.version).toBe(OPSET);
     const ops = new Set(m.graph?.node?.map((n) => n.op_type));
-    for (const op of ops) expect(['Gemm', 'MatMul', 'Sin', 'Cos', 'Mul', 'Add', 'Sub', 'Div', 'Pow', 'Sqrt', 'Neg', 'ReduceSum', 'Expand', 'Reshape', 'Identity']).toContain(op);
+    for (const op of ops)
+      expect([
+        'Gemm',
+        'MatMul',
+        'Sin',
+        'Cos',
+        'Mul',
+        'Add',
+        'Sub',
+        'Div',
+        'Pow',
+        'Sqrt',
+        'Neg',
+        'ReduceSum',
+        'Expand',
+        'Reshape',
+        'Identity',
+      ]).toContain(op);
     expect(ops.has('Shape')).toBe(false); // no int64 shape arithmetic
   });
 

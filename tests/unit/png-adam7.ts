@@ -21,7 +21,13 @@ const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** PNG spec section 8.2: pass p holds columns x0 + k dx of rows y0 + k dy. */
 export const ADAM7_PASSES: readonly (readonly [number, number, number, number])[] = [
-  [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
 ];
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
@@ -37,19 +43,31 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
 /** Pack one scanline (filter byte 0, then the samples MSB first; 16-bit big-endian). */
 function packRow(values: number[], depth: number): number[] {
   const row = [0];
-  if (depth === 16) { for (const v of values) row.push(v >> 8, v & 255); return row; }
+  if (depth === 16) {
+    for (const v of values) row.push(v >> 8, v & 255);
+    return row;
+  }
   if (depth === 8) return row.concat(values);
-  let acc = 0, bits = 0;
+  let acc = 0,
+    bits = 0;
   for (const v of values) {
-    acc = (acc << depth) | v; bits += depth;
-    if (bits === 8) { row.push(acc); acc = 0; bits = 0; }
+    acc = (acc << depth) | v;
+    bits += depth;
+    if (bits === 8) {
+      row.push(acc);
+      acc = 0;
+      bits = 0;
+    }
   }
   if (bits > 0) row.push(acc << (8 - bits));
   return row;
@@ -57,7 +75,8 @@ function packRow(values: number[], depth: number): number[] {
 
 /** The filtered scanlines (what IDAT inflates to) of `samples` (row-major, channel last, integers). */
 export function scanlines(spec: PngSpec, samples: ArrayLike<number>): Uint8Array {
-  const c = SAMPLES[spec.colorType], { width, height } = spec;
+  const c = SAMPLES[spec.colorType],
+    { width, height } = spec;
   const passes = spec.interlace ? ADAM7_PASSES : [[0, 0, 1, 1] as const];
   const out: number[] = [];
   for (const [x0, y0, dx, dy] of passes) {
@@ -73,7 +92,8 @@ export function scanlines(spec: PngSpec, samples: ArrayLike<number>): Uint8Array
 function ihdr(spec: PngSpec): Uint8Array {
   const h = new Uint8Array(13);
   const dv = new DataView(h.buffer);
-  dv.setUint32(0, spec.width); dv.setUint32(4, spec.height);
+  dv.setUint32(0, spec.width);
+  dv.setUint32(4, spec.height);
   h.set([spec.depth, spec.colorType, 0, 0, spec.interlace ? 1 : 0], 8);
   return h;
 }
@@ -82,7 +102,8 @@ function ihdr(spec: PngSpec): Uint8Array {
 export function pngFile(spec: PngSpec, zlibData: Uint8Array, idatSize = 8192): Uint8Array {
   const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr(spec))];
   if (spec.palette) parts.push(chunk('PLTE', Uint8Array.from(spec.palette)));
-  for (let at = 0; at < zlibData.length; at += idatSize) parts.push(chunk('IDAT', zlibData.subarray(at, at + idatSize)));
+  for (let at = 0; at < zlibData.length; at += idatSize)
+    parts.push(chunk('IDAT', zlibData.subarray(at, at + idatSize)));
   parts.push(chunk('IEND', new Uint8Array(0)));
   return concat(parts);
 }
@@ -103,12 +124,14 @@ const ADLER_MOD = 65521;
  * final block, in a zlib wrapper (RFC 1950). About 1 KB of file per MiB of output.
  */
 export function interlacedBomb(width: number, height: number, ratio: number, rawBytes: number): Uint8Array {
-  const total = Math.ceil(ratio * rawBytes), piece = 2 ** 20;
+  const total = Math.ceil(ratio * rawBytes),
+    piece = 2 ** 20;
   const block = deflateRawSync(new Uint8Array(piece), { level: 9, finishFlush: constants.Z_SYNC_FLUSH });
   const parts: Uint8Array[] = [Uint8Array.from([0x78, 0xda])]; // CMF/FLG: deflate, 32 K window, level 9
   let n = 0;
   for (; n + piece <= total; n += piece) parts.push(block);
-  if (total > n) parts.push(deflateRawSync(new Uint8Array(total - n), { level: 9, finishFlush: constants.Z_SYNC_FLUSH }));
+  if (total > n)
+    parts.push(deflateRawSync(new Uint8Array(total - n), { level: 9, finishFlush: constants.Z_SYNC_FLUSH }));
   parts.push(deflateRawSync(new Uint8Array(0))); // the final (empty) block
   const adler = new Uint8Array(4);
   new DataView(adler.buffer).setUint32(0, (((total % ADLER_MOD) << 16) | 1) >>> 0);

@@ -4,7 +4,14 @@
 // mixing dtypes unpacks to float32, old entries without a dtype still read, and bad entries are refused.
 import { describe, it, expect } from 'vitest';
 import { float16Bits, float16Value, quantizeInt8, dequantizeInt8 } from '../../src/export/tensor-codec.ts';
-import { packTensors, unpackTensors, buildBundle, parseManifest, FORMAT_VERSION, type TensorEntry } from '../../src/export/bundle.ts';
+import {
+  packTensors,
+  unpackTensors,
+  buildBundle,
+  parseManifest,
+  FORMAT_VERSION,
+  type TensorEntry,
+} from '../../src/export/bundle.ts';
 import { rng } from '../../src/util/random.ts';
 import { ADAM_DEFAULTS } from '../../src/train/adam.ts';
 import { UserError } from '../../src/util/errors.ts';
@@ -18,12 +25,15 @@ function referenceBits(x: number): number {
   const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
   const a = Math.abs(x);
   if (a >= 65536) return sign | 0x7c00;
-  let lo = 0, hi = 0x7c00; // POS[lo] <= a < POS[hi]
+  let lo = 0,
+    hi = 0x7c00; // POS[lo] <= a < POS[hi]
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (POS[mid] <= a) lo = mid; else hi = mid;
+    if (POS[mid] <= a) lo = mid;
+    else hi = mid;
   }
-  const dLo = a - POS[lo], dHi = POS[hi] - a;
+  const dLo = a - POS[lo],
+    dHi = POS[hi] - a;
   return sign | (dLo < dHi ? lo : dHi < dLo ? hi : lo % 2 === 0 ? lo : hi);
 }
 
@@ -42,11 +52,27 @@ describe('float16', () => {
 
   it('known values: subnormals, the largest finite, overflow, ties, signed zero, infinity', () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [1 / 3, 0x3555], [65504, 0x7bff],
-      [65519.99, 0x7bff], [65520, 0x7c00], [1e6, 0x7c00], [Infinity, 0x7c00], [-Infinity, 0xfc00],
-      [2 ** -24, 0x0001], [2 ** -25, 0x0000], [1.5 * 2 ** -25, 0x0001], [3 * 2 ** -25, 0x0002], // ties to even
-      [2 ** -14, 0x0400], [2 ** -14 - 2 ** -24, 0x03ff], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02],
-      [1e-10, 0x0000], [-1e-10, 0x8000],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [1 / 3, 0x3555],
+      [65504, 0x7bff],
+      [65519.99, 0x7bff],
+      [65520, 0x7c00],
+      [1e6, 0x7c00],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [1.5 * 2 ** -25, 0x0001],
+      [3 * 2 ** -25, 0x0002], // ties to even
+      [2 ** -14, 0x0400],
+      [2 ** -14 - 2 ** -24, 0x03ff],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [1e-10, 0x0000],
+      [-1e-10, 0x8000],
     ];
     for (const [x, want] of cases) expect(float16Bits(x), `${x}`).toBe(want);
     expect(Number.isNaN(float16Value(float16Bits(NaN)))).toBe(true);
@@ -59,7 +85,8 @@ describe('float16', () => {
       // Log-uniform magnitudes from float32 subnormals to beyond binary16's range, both signs.
       f[0] = (r.uniform(0, 1) < 0.5 ? -1 : 1) * 2 ** r.uniform(-30, 17);
       const want = referenceBits(f[0]);
-      if (float16Bits(f[0]) !== want) expect.fail(`${f[0]}: got 0x${float16Bits(f[0]).toString(16)}, want 0x${want.toString(16)}`);
+      if (float16Bits(f[0]) !== want)
+        expect.fail(`${f[0]}: got 0x${float16Bits(f[0]).toString(16)}, want 0x${want.toString(16)}`);
     }
   });
 });
@@ -67,13 +94,17 @@ describe('float16', () => {
 describe('int8 per output channel', () => {
   it('errs by at most half a scale step in every column; the largest entry is +-127; zero columns stay zero', () => {
     const r = rng(3);
-    const rows = 37, cols = 9;
+    const rows = 37,
+      cols = 9;
     const w = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) w[i * cols + j] = j === 4 ? 0 : r.uniform(-1, 1) * 10 ** (j - 5);
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) w[i * cols + j] = j === 4 ? 0 : r.uniform(-1, 1) * 10 ** (j - 5);
     const { q, scales } = quantizeInt8(w, [rows, cols]);
     const back = dequantizeInt8(q, scales);
     for (let j = 0; j < cols; j++) {
-      let max = 0, err = 0, top = 0;
+      let max = 0,
+        err = 0,
+        top = 0;
       for (let i = 0; i < rows; i++) {
         const k = i * cols + j;
         max = Math.max(max, Math.abs(w[k]));
@@ -109,7 +140,8 @@ describe('tensor file with dtypes', () => {
     expect(bin.byteLength).toBe(32 + 20 + 8 + 20 + 60); // int8 30 B (+2 pad) + 5 scales; f16 6 B (+2); f32 20 B; f16 60 B
     const t = unpackTensors(bin, entries);
     expect(t.c.data).toEqual(vec);
-    const maxErr = (x: Float32Array, y: Float32Array): number => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    const maxErr = (x: Float32Array, y: Float32Array): number =>
+      x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
     expect(maxErr(t.a.data, mat)).toBeLessThanOrEqual(0.1 / 127 / 2 + 1e-9);
     expect(maxErr(t.a.data, mat)).toBeGreaterThan(0);
     expect(maxErr(t.b.data, odd)).toBeLessThanOrEqual(2 ** -11); // half an ulp of binary16 in [0.5, 1)
@@ -118,9 +150,17 @@ describe('tensor file with dtypes', () => {
   });
 
   it('refuses an unknown dtype, scales outside the file and a truncated file with one message', () => {
-    const { bin, entries } = packTensors({ a: { shape: [6, 5], data: mat, dtype: 'int8' }, b: { shape: [5], data: vec, dtype: 'float16' } });
-    const bad = (patch: Partial<TensorEntry>, i = 0, file = bin): (() => unknown) =>
-      () => unpackTensors(file, entries.map((e, k) => (k === i ? { ...e, ...patch } : e)));
+    const { bin, entries } = packTensors({
+      a: { shape: [6, 5], data: mat, dtype: 'int8' },
+      b: { shape: [5], data: vec, dtype: 'float16' },
+    });
+    const bad =
+      (patch: Partial<TensorEntry>, i = 0, file = bin): (() => unknown) =>
+      () =>
+        unpackTensors(
+          file,
+          entries.map((e, k) => (k === i ? { ...e, ...patch } : e)),
+        );
     expect(bad({ dtype: 'bfloat16' as never })).toThrow(/tensor 'a' has unknown dtype 'bfloat16'/);
     expect(bad({ scaleOffset: bin.byteLength - 4 })).toThrow(/tensor 'a' does not fit the tensor file/);
     expect(bad({ scaleOffset: undefined })).toThrow(/tensor 'a' does not fit/);
@@ -131,7 +171,11 @@ describe('tensor file with dtypes', () => {
 
 describe('format version', () => {
   const draft = {
-    kind: 'prior' as const, name: 'v', config: { kind: 'siren' as const, inDim: 2, outDim: 1, width: 4, depth: 2, omega: 30 }, range: 'unit' as const, graphs: {},
+    kind: 'prior' as const,
+    name: 'v',
+    config: { kind: 'siren' as const, inDim: 2, outDim: 1, width: 4, depth: 2, omega: 30 },
+    range: 'unit' as const,
+    graphs: {},
     train: { lr: 1e-4, iters: 1, adam: ADAM_DEFAULTS, batch: 4, signals: 1, engine: 'test' },
   };
   const t = { shape: [2, 2], data: new Float32Array([0.5, -0.25, 1, 0]) };
@@ -146,8 +190,12 @@ describe('format version', () => {
 
   it('refuses a version-1 manifest that stores int8 tensors, and a version from the future, with one line', async () => {
     const i8 = await buildBundle(draft, { w: { ...t, dtype: 'int8' } }, {});
-    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 1 }), 'b')).toThrow(/says format version 1 but stores float16\/int8 tensors, which need version 2/);
-    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 3 }), 'b')).toThrow(/bundle format version 3 is not supported \(this strainer reads versions 1 to 2\)/);
+    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 1 }), 'b')).toThrow(
+      /says format version 1 but stores float16\/int8 tensors, which need version 2/,
+    );
+    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 3 }), 'b')).toThrow(
+      /bundle format version 3 is not supported \(this strainer reads versions 1 to 2\)/,
+    );
     expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 1.5 }), 'b')).toThrow(UserError);
   });
 });

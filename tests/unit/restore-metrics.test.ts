@@ -11,13 +11,19 @@ import type { Image } from '../../src/data/image.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { rng } from '../../src/util/random.ts';
 
-const C1 = (0.01 * 1) ** 2, C2 = (0.03 * 1) ** 2;
+const C1 = (0.01 * 1) ** 2,
+  C2 = (0.03 * 1) ** 2;
 
 function randomImage(w: number, h: number, channels: 1 | 3, seed: number): Image {
   const r = rng(seed);
   return { width: w, height: h, channels, data: Float32Array.from({ length: w * h * channels }, () => r.next()) };
 }
-const constant = (w: number, h: number, v: number): Image => ({ width: w, height: h, channels: 1, data: new Float32Array(w * h).fill(v) });
+const constant = (w: number, h: number, v: number): Image => ({
+  width: w,
+  height: h,
+  channels: 1,
+  data: new Float32Array(w * h).fill(v),
+});
 
 const vol = loadNifti('data/ch2bet.nii.gz');
 const mri = mriSliceImage(vol, referenceSplit(vol).test[0], 64);
@@ -35,25 +41,41 @@ describe('SSIM', () => {
     expect(ssim(mri, mri)).toBeCloseTo(1, 12);
     const rgb = randomImage(20, 16, 3, 1);
     expect(ssim(rgb, rgb)).toBeCloseTo(1, 12);
-    const a = randomImage(24, 24, 1, 2), b = randomImage(24, 24, 1, 3);
+    const a = randomImage(24, 24, 1, 2),
+      b = randomImage(24, 24, 1, 3);
     expect(ssim(a, b)).toBeCloseTo(ssim(b, a), 14);
   });
 
   it('equals (2ab + C1) / (a^2 + b^2 + C1) for constant images a and b', () => {
-    for (const [a0, b0] of [[0.2, 0.7], [0.5, 0.5], [0, 1], [0.9, 0.1]]) {
-      const a = Math.fround(a0), b = Math.fround(b0); // the images hold float32
+    for (const [a0, b0] of [
+      [0.2, 0.7],
+      [0.5, 0.5],
+      [0, 1],
+      [0.9, 0.1],
+    ]) {
+      const a = Math.fround(a0),
+        b = Math.fround(b0); // the images hold float32
       expect(ssim(constant(13, 17, a0), constant(13, 17, b0))).toBeCloseTo((2 * a * b + C1) / (a * a + b * b + C1), 10);
     }
   });
 
   it('matches the paper formula with explicit 2-D weights on a single 11x11 window', () => {
-    const x = randomImage(11, 11, 1, 4), y = randomImage(11, 11, 1, 5);
+    const x = randomImage(11, 11, 1, 4),
+      y = randomImage(11, 11, 1, 5);
     let wsum = 0;
     const wts: number[] = [];
-    for (let i = 0; i < 11; i++) for (let j = 0; j < 11; j++) { const v = Math.exp(-((i - 5) ** 2 + (j - 5) ** 2) / (2 * 1.5 ** 2)); wts.push(v); wsum += v; }
+    for (let i = 0; i < 11; i++)
+      for (let j = 0; j < 11; j++) {
+        const v = Math.exp(-((i - 5) ** 2 + (j - 5) ** 2) / (2 * 1.5 ** 2));
+        wts.push(v);
+        wsum += v;
+      }
     const E = (f: (p: number) => number): number => wts.reduce((s, w, p) => s + (w / wsum) * f(p), 0);
-    const mx = E((p) => x.data[p]), my = E((p) => y.data[p]);
-    const vx = E((p) => (x.data[p] - mx) ** 2), vy = E((p) => (y.data[p] - my) ** 2), cxy = E((p) => (x.data[p] - mx) * (y.data[p] - my));
+    const mx = E((p) => x.data[p]),
+      my = E((p) => y.data[p]);
+    const vx = E((p) => (x.data[p] - mx) ** 2),
+      vy = E((p) => (y.data[p] - my) ** 2),
+      cxy = E((p) => (x.data[p] - mx) * (y.data[p] - my));
     const want = ((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2));
     expect(ssimMap(x, y).length).toBe(1);
     expect(ssim(x, y)).toBeCloseTo(want, 12);
@@ -87,7 +109,9 @@ describe('PSNR and degradations', () => {
 
   it('noise is seeded, has the requested sigma and is clipped to [0, 1]', () => {
     const gray = constant(64, 64, 0.5);
-    const a = addNoise(gray, 0.05, 1), b = addNoise(gray, 0.05, 1), c = addNoise(gray, 0.05, 2);
+    const a = addNoise(gray, 0.05, 1),
+      b = addNoise(gray, 0.05, 1),
+      c = addNoise(gray, 0.05, 2);
     expect(a.data).toEqual(b.data);
     expect(a.data).not.toEqual(c.data);
     const sd = Math.sqrt(a.data.reduce((s, v) => s + (v - 0.5) ** 2, 0) / a.data.length);

@@ -5,7 +5,14 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { buildBundle, type FileSource } from '../../src/export/bundle.ts';
 import { loadPrior } from '../../src/export/prior.ts';
-import { generateKeyPair, signManifest, importPublicKey, parseSignatureFile, SIGNATURE_FILE, type KeyPairPem } from '../../src/export/signature.ts';
+import {
+  generateKeyPair,
+  signManifest,
+  importPublicKey,
+  parseSignatureFile,
+  SIGNATURE_FILE,
+  type KeyPairPem,
+} from '../../src/export/signature.ts';
 import { initParams, isEncoderParam, paramSpecs } from '../../src/model/inr.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import { ADAM_DEFAULTS } from '../../src/train/adam.ts';
@@ -27,18 +34,30 @@ const memory = (files: Files): FileSource => ({
 async function priorFiles(): Promise<Files> {
   const params = initParams(CONFIG, 3);
   const tensors: Record<string, HostTensor> = {};
-  for (const s of paramSpecs(CONFIG).filter((p) => isEncoderParam(p.name))) tensors[s.name] = { shape: s.shape, data: params[s.name] };
-  const b = await buildBundle({
-    kind: 'prior', name: 'sig-test', release: 3, config: CONFIG, range: 'unit',
-    train: { lr: 1e-4, iters: 1, adam: ADAM_DEFAULTS, batch: 16, signals: 1 },
-    graphs: {},
-  }, tensors, {});
+  for (const s of paramSpecs(CONFIG).filter((p) => isEncoderParam(p.name)))
+    tensors[s.name] = { shape: s.shape, data: params[s.name] };
+  const b = await buildBundle(
+    {
+      kind: 'prior',
+      name: 'sig-test',
+      release: 3,
+      config: CONFIG,
+      range: 'unit',
+      train: { lr: 1e-4, iters: 1, adam: ADAM_DEFAULTS, batch: 16, signals: 1 },
+      graphs: {},
+    },
+    tensors,
+    {},
+  );
   return { ...b.files, 'manifest.json': new TextEncoder().encode(JSON.stringify(b.manifest, null, 2) + '\n') };
 }
 
 /** Fails unless `p` rejects with a UserError of one line matching `msg`. */
 async function refused(p: Promise<unknown>, msg: RegExp): Promise<void> {
-  const e = await p.then(() => null, (err: unknown) => err);
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
   expect(e, 'should have been refused').toBeInstanceOf(UserError);
   expect((e as Error).message).toMatch(msg);
   expect((e as Error).message).not.toContain('\n');
@@ -84,33 +103,54 @@ describe('Ed25519 bundle signatures', () => {
 
   it('refuses an unsigned bundle', async () => {
     const { [SIGNATURE_FILE]: _sig, ...unsigned } = signed;
-    await refused(loadPrior(memory(unsigned), { publicKey: team.publicPem }), /^mem: the bundle is not signed \(manifest\.sig: manifest\.sig not found\) but a public key \([0-9a-f]{16}\) is pinned$/);
+    await refused(
+      loadPrior(memory(unsigned), { publicKey: team.publicPem }),
+      /^mem: the bundle is not signed \(manifest\.sig: manifest\.sig not found\) but a public key \([0-9a-f]{16}\) is pinned$/,
+    );
   });
 
   it('refuses a signature by another key', async () => {
-    await refused(loadPrior(memory(signed), { publicKey: other.publicPem }), new RegExp(`signed by another key \\(${team.keyId}\\), not the pinned key ${other.keyId}`));
+    await refused(
+      loadPrior(memory(signed), { publicKey: other.publicPem }),
+      new RegExp(`signed by another key \\(${team.keyId}\\), not the pinned key ${other.keyId}`),
+    );
   });
 
   it('refuses a changed weight byte (manifest untouched, so its sha256 no longer matches)', async () => {
     const w = Uint8Array.from(signed['weights.bin']);
     w[5] ^= 0x01;
-    await refused(loadPrior(memory({ ...signed, 'weights.bin': w }), { publicKey: team.publicPem }), /weights\.bin fails its integrity check/);
+    await refused(
+      loadPrior(memory({ ...signed, 'weights.bin': w }), { publicKey: team.publicPem }),
+      /weights\.bin fails its integrity check/,
+    );
   });
 
   it('refuses a changed weight byte with the manifest hashes recomputed to match', async () => {
     const w = Uint8Array.from(signed['weights.bin']);
     w[5] ^= 0x01;
-    const m = JSON.parse(new TextDecoder().decode(signed['manifest.json'])) as { files: Record<string, { sha256: string }> };
+    const m = JSON.parse(new TextDecoder().decode(signed['manifest.json'])) as {
+      files: Record<string, { sha256: string }>;
+    };
     m.files['weights.bin'].sha256 = await sha256Hex(w);
-    const files = { ...signed, 'weights.bin': w, 'manifest.json': new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n') };
+    const files = {
+      ...signed,
+      'weights.bin': w,
+      'manifest.json': new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n'),
+    };
     await loadPrior(memory(files)); // consistent for the hash checks alone: only the signature catches it
-    await refused(loadPrior(memory(files), { publicKey: team.publicPem }), /manifest\.json does not match its signature by key [0-9a-f]{16} \(changed after signing\)/);
+    await refused(
+      loadPrior(memory(files), { publicKey: team.publicPem }),
+      /manifest\.json does not match its signature by key [0-9a-f]{16} \(changed after signing\)/,
+    );
   });
 
   it('refuses any single changed manifest byte, even whitespace', async () => {
     const m = Uint8Array.from(signed['manifest.json']);
     m[m.length - 1] = 0x20; // the final newline becomes a space: same JSON, other bytes
-    await refused(loadPrior(memory({ ...signed, 'manifest.json': m }), { publicKey: team.publicPem }), /does not match its signature/);
+    await refused(
+      loadPrior(memory({ ...signed, 'manifest.json': m }), { publicKey: team.publicPem }),
+      /does not match its signature/,
+    );
   });
 
   it('refuses a damaged or malformed signature file', async () => {
@@ -118,14 +158,18 @@ describe('Ed25519 bundle signatures', () => {
     const bytes = Uint8Array.from(atob(s.signature), (c) => c.charCodeAt(0));
     bytes[0] ^= 0x80;
     const damaged = new TextEncoder().encode(JSON.stringify({ ...s, signature: btoa(String.fromCharCode(...bytes)) }));
-    await refused(loadPrior(memory({ ...signed, [SIGNATURE_FILE]: damaged }), { publicKey: team.publicPem }), /manifest\.sig is not a valid signature of manifest\.json .*\(signature damaged\)/);
+    await refused(
+      loadPrior(memory({ ...signed, [SIGNATURE_FILE]: damaged }), { publicKey: team.publicPem }),
+      /manifest\.sig is not a valid signature of manifest\.json .*\(signature damaged\)/,
+    );
     const cases: [Uint8Array, RegExp][] = [
       [new TextEncoder().encode('{"format":'), /manifest\.sig is not valid JSON/],
       [new TextEncoder().encode('{"format":"other"}'), /not a strainer signature file/],
       [new TextEncoder().encode(JSON.stringify({ ...s, version: 9 })), /version 9 is not supported/],
       [new TextEncoder().encode(JSON.stringify({ ...s, signature: 'AAAA' })), /no 64-byte Ed25519 signature/],
     ];
-    for (const [bad, msg] of cases) await refused(loadPrior(memory({ ...signed, [SIGNATURE_FILE]: bad }), { publicKey: team.publicPem }), msg);
+    for (const [bad, msg] of cases)
+      await refused(loadPrior(memory({ ...signed, [SIGNATURE_FILE]: bad }), { publicKey: team.publicPem }), msg);
   });
 
   it('refuses a key that is not an Ed25519 public key, and a private key that is not PEM', async () => {
@@ -136,6 +180,11 @@ describe('Ed25519 bundle signatures', () => {
 
   it('refuses a release that is not a non-negative integer', async () => {
     const m = JSON.parse(new TextDecoder().decode(signed['manifest.json'])) as Record<string, unknown>;
-    await refused(loadPrior(memory({ ...signed, 'manifest.json': new TextEncoder().encode(JSON.stringify({ ...m, release: 1.5 })) })), /release must be a non-negative integer, got 1\.5/);
+    await refused(
+      loadPrior(
+        memory({ ...signed, 'manifest.json': new TextEncoder().encode(JSON.stringify({ ...m, release: 1.5 })) }),
+      ),
+      /release must be a non-negative integer, got 1\.5/,
+    );
   });
 });

@@ -23,21 +23,32 @@ function voxelCountCube(s: Signal, res: number): Signal {
 
 /** The [d, h, w] block of a [z, y, x] signal starting at (z0, y0, x0). */
 function sub(s: Signal, [z0, y0, x0]: number[], [d, h, w]: number[]): Signal {
-  const [, H, W] = s.dims, out = makeSignal([d, h, w], 1);
-  for (let z = 0; z < d; z++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.data[(z * h + y) * w + x] = s.data[((z0 + z) * H + y0 + y) * W + x0 + x];
+  const [, H, W] = s.dims,
+    out = makeSignal([d, h, w], 1);
+  for (let z = 0; z < d; z++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) out.data[(z * h + y) * w + x] = s.data[((z0 + z) * H + y0 + y) * W + x0 + x];
   return out;
 }
 
 /** Every 3rd z slice, the middle one of each 3 mm slab (slices 1, 4, 7, ...), so it sits at the slab's centre. */
 function everyThirdSlice(s: Signal): Signal {
-  const [d, h, w] = s.dims, n = Math.floor(d / 3), plane = h * w, out = makeSignal([n, h, w], 1);
+  const [d, h, w] = s.dims,
+    n = Math.floor(d / 3),
+    plane = h * w,
+    out = makeSignal([n, h, w], 1);
   for (let z = 0; z < n; z++) out.data.set(s.data.subarray((3 * z + 1) * plane, (3 * z + 2) * plane), z * plane);
   return out;
 }
 
 function rmsDiff(a: Signal, b: Signal): { rms: number; max: number } {
-  let s2 = 0, max = 0;
-  for (let i = 0; i < a.data.length; i++) { const d = Math.abs(a.data[i] - b.data[i]); s2 += d * d; max = Math.max(max, d); }
+  let s2 = 0,
+    max = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const d = Math.abs(a.data[i] - b.data[i]);
+    s2 += d * d;
+    max = Math.max(max, d);
+  }
   return { rms: Math.sqrt(s2 / a.data.length), max };
 }
 
@@ -60,7 +71,8 @@ describe('isotropic volumes: the cube is bit-identical to the voxel-count rule',
   it('odd padding (the extra voxel at the end), 2 mm voxels, and a volume that already is the cube', () => {
     const odd = sub(full.signal, [70, 90, 60], [37, 41, 50]); // excess 13 and 9 voxels
     expect(Math.max(...odd.data)).toBeGreaterThan(0.3);
-    for (const res of [16, 50, 64]) expect(bitsEqual(cubeAt(odd, res, [2, 2, 2]), voxelCountCube(odd, res)), `res ${res}`).toBe(true);
+    for (const res of [16, 50, 64])
+      expect(bitsEqual(cubeAt(odd, res, [2, 2, 2]), voxelCountCube(odd, res)), `res ${res}`).toBe(true);
     const cube = sub(full.signal, [80, 90, 70], [20, 20, 20]);
     expect(cubeAt(cube, 20, [0.5, 0.5, 0.5])).toBe(cube);
     expect(bitsEqual(cubeAt(cube, 8), voxelCountCube(cube, 8))).toBe(true);
@@ -85,50 +97,77 @@ describe('anisotropic voxels: the cube is physical', () => {
     const want = cubeAt(iso, res);
     // niftiSignal rescales by the re-read maximum; the cube's values are compared on one scale.
     const scaled = { ...got.signal, data: got.signal.data.map((v) => (v * got.scale) / full.scale) };
-    const phys = rmsDiff(scaled, want), squashed = rmsDiff(voxelCountCube(thick, res), want);
-    console.log(`res ${res}: physical cube vs 1 mm original: RMS ${phys.rms.toFixed(5)} (PSNR ${(-20 * Math.log10(phys.rms)).toFixed(2)} dB), max ${phys.max.toFixed(4)}; voxel-count cube: RMS ${squashed.rms.toFixed(5)} (PSNR ${(-20 * Math.log10(squashed.rms)).toFixed(2)} dB), max ${squashed.max.toFixed(4)}`);
+    const phys = rmsDiff(scaled, want),
+      squashed = rmsDiff(voxelCountCube(thick, res), want);
+    console.log(
+      `res ${res}: physical cube vs 1 mm original: RMS ${phys.rms.toFixed(5)} (PSNR ${(-20 * Math.log10(phys.rms)).toFixed(2)} dB), max ${phys.max.toFixed(4)}; voxel-count cube: RMS ${squashed.rms.toFixed(5)} (PSNR ${(-20 * Math.log10(squashed.rms)).toFixed(2)} dB), max ${squashed.max.toFixed(4)}`,
+    );
     expect(phys.rms).toBeLessThan(0.01);
     expect(phys.max).toBeLessThan(0.16);
     expect(squashed.rms).toBeGreaterThan(0.25);
   });
 
-  it('the same holds at res 16 and 48 (measured: 49.6 and 37.7 dB), and the cube conserves the volume\'s mass', () => {
-    for (const [res, bound] of [[16, 0.005], [48, 0.016]] as const) {
+  it("the same holds at res 16 and 48 (measured: 49.6 and 37.7 dB), and the cube conserves the volume's mass", () => {
+    for (const [res, bound] of [
+      [16, 0.005],
+      [48, 0.016],
+    ] as const) {
       const d = rmsDiff(cubeAt(thick, res, voxel), cubeAt(iso, res));
-      console.log(`res ${res}: RMS ${d.rms.toFixed(5)} (PSNR ${(-20 * Math.log10(d.rms)).toFixed(2)} dB), max ${d.max.toFixed(4)}`);
+      console.log(
+        `res ${res}: RMS ${d.rms.toFixed(5)} (PSNR ${(-20 * Math.log10(d.rms)).toFixed(2)} dB), max ${d.max.toFixed(4)}`,
+      );
       expect(d.rms, `res ${res}`).toBeLessThan(bound);
     }
     // Area averaging keeps the integral: sum(cube) x (cube voxel)^3 = sum(volume) x voxel volume.
     const sum = (s: Signal) => s.data.reduce((a, b) => a + b, 0);
-    const cube = cubeAt(thick, 24, voxel), c = cubeVoxel(thick.dims, 24, voxel)[0];
-    const mass = sum(cube) * c ** 3 / (sum(thick) * 3) - 1;
+    const cube = cubeAt(thick, 24, voxel),
+      c = cubeVoxel(thick.dims, 24, voxel)[0];
+    const mass = (sum(cube) * c ** 3) / (sum(thick) * 3) - 1;
     console.log(`mass: relative change ${mass.toExponential(2)}`);
     expect(Math.abs(mass)).toBeLessThan(1e-6);
   });
 
   it('a ball sampled on 1 x 1 x 3 mm voxels stays a ball (second moments equal on every axis within 2 %)', () => {
     // A ball of radius 25 mm in an 80 x 80 x 81 mm box, each voxel's covered fraction from 4^3 sub-samples.
-    const [nx, ny, nz, r] = [80, 80, 27, 25], ball = makeSignal([nz, ny, nx], 1);
+    const [nx, ny, nz, r] = [80, 80, 27, 25],
+      ball = makeSignal([nz, ny, nx], 1);
     const centre = [40, 40, 40.5];
-    for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
-      let inside = 0;
-      for (let k = 0; k < 64; k++) {
-        const px = x + ((k & 3) + 0.5) / 4 - centre[0], py = y + (((k >> 2) & 3) + 0.5) / 4 - centre[1], pz = 3 * (z + ((k >> 4) + 0.5) / 4) - centre[2];
-        if (px * px + py * py + pz * pz <= r * r) inside++;
-      }
-      ball.data[(z * ny + y) * nx + x] = inside / 64;
-    }
+    for (let z = 0; z < nz; z++)
+      for (let y = 0; y < ny; y++)
+        for (let x = 0; x < nx; x++) {
+          let inside = 0;
+          for (let k = 0; k < 64; k++) {
+            const px = x + ((k & 3) + 0.5) / 4 - centre[0],
+              py = y + (((k >> 2) & 3) + 0.5) / 4 - centre[1],
+              pz = 3 * (z + ((k >> 4) + 0.5) / 4) - centre[2];
+            if (px * px + py * py + pz * pz <= r * r) inside++;
+          }
+          ball.data[(z * ny + y) * nx + x] = inside / 64;
+        }
     const moments = (s: Signal): number[] => {
-      const n = s.dims[0], m = [0, 0, 0], mean = [0, 0, 0];
+      const n = s.dims[0],
+        m = [0, 0, 0],
+        mean = [0, 0, 0];
       let w = 0;
-      for (let i = 0; i < s.data.length; i++) { const v = s.data[i], c = [Math.floor(i / (n * n)), Math.floor(i / n) % n, i % n]; w += v; c.forEach((ci, a) => (mean[a] += v * ci)); }
+      for (let i = 0; i < s.data.length; i++) {
+        const v = s.data[i],
+          c = [Math.floor(i / (n * n)), Math.floor(i / n) % n, i % n];
+        w += v;
+        c.forEach((ci, a) => (mean[a] += v * ci));
+      }
       mean.forEach((_, a) => (mean[a] /= w));
-      for (let i = 0; i < s.data.length; i++) { const v = s.data[i], c = [Math.floor(i / (n * n)), Math.floor(i / n) % n, i % n]; c.forEach((ci, a) => (m[a] += v * (ci - mean[a]) ** 2)); }
+      for (let i = 0; i < s.data.length; i++) {
+        const v = s.data[i],
+          c = [Math.floor(i / (n * n)), Math.floor(i / n) % n, i % n];
+        c.forEach((ci, a) => (m[a] += v * (ci - mean[a]) ** 2));
+      }
       return m.map((x) => x / w);
     };
     const [mz, my, mx] = moments(cubeAt(ball, 32, [1, 1, 3]));
     const [sz, , sx] = moments(voxelCountCube(ball, 32));
-    console.log(`ball second moments z/x ${(mz / mx).toFixed(5)}, y/x ${(my / mx).toFixed(5)}; voxel-count cube z/x ${(sz / sx).toFixed(4)}`);
+    console.log(
+      `ball second moments z/x ${(mz / mx).toFixed(5)}, y/x ${(my / mx).toFixed(5)}; voxel-count cube z/x ${(sz / sx).toFixed(4)}`,
+    );
     // Measured z/x 1.0098, y/x 1.0000: a 3 mm slice blurs z by its box filter (variance 3^2/12 mm^2
     // against 1/12, about +0.5 % of the ball's r^2/5), so 2 % is the tolerance.
     expect(Math.abs(mz / mx - 1)).toBeLessThan(0.02);
@@ -149,7 +188,9 @@ describe('pixdim in the header', () => {
     return b;
   }
   function refusal(bytes: Uint8Array): string {
-    try { parseNifti(bytes, 'v.nii'); } catch (e) {
+    try {
+      parseNifti(bytes, 'v.nii');
+    } catch (e) {
       if (e instanceof UserError) return e.message;
       throw e;
     }

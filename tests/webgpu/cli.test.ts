@@ -16,13 +16,20 @@ const TINY_FIT = ['fit', SLICE, '--iters', '3', '--res', '8', '--width', '16', '
 const tmp = mkdtempSync(join(tmpdir(), 'strainer-ep-'));
 
 function run(args: string[], env: Record<string, string | undefined> = {}, cli = CLI) {
-  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 }
-const lastJson = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+const lastJson = (stdout: string): Record<string, unknown> =>
+  JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 
 describe('strainer --ep', () => {
   let env: WebgpuEnv;
-  beforeAll(async () => { env = await webgpuEnv(); }, 120_000);
+  beforeAll(async () => {
+    env = await webgpuEnv();
+  }, 120_000);
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('--ep webgpu fits on WebGPU and reports it', async (t) => {
@@ -30,7 +37,11 @@ describe('strainer --ep', () => {
     const r = run([...TINY_FIT, '--ep', 'webgpu', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(lastJson(r.stdout).backend).toBe('onnxruntime-node (webgpu)');
-    expect(r.stderr).toMatch(env.software ? /backend onnxruntime-node \(webgpu\) \(--ep webgpu: requested; a software adapter/ : /backend onnxruntime-node \(webgpu\) \(--ep webgpu: requested; \w+ GPU/);
+    expect(r.stderr).toMatch(
+      env.software
+        ? /backend onnxruntime-node \(webgpu\) \(--ep webgpu: requested; a software adapter/
+        : /backend onnxruntime-node \(webgpu\) \(--ep webgpu: requested; \w+ GPU/,
+    );
   }, 120_000);
 
   it('--ep auto takes the CPU on a software adapter (WebGPU on a hardware one) and says why', async (t) => {
@@ -43,7 +54,9 @@ describe('strainer --ep', () => {
       return;
     }
     expect(lastJson(r.stdout).backend).toBe('onnxruntime-node (cpu)');
-    expect(r.stderr).toMatch(/backend onnxruntime-node \(cpu\) \(--ep auto: cpu, as there is no hardware WebGPU adapter \(.*software/);
+    expect(r.stderr).toMatch(
+      /backend onnxruntime-node \(cpu\) \(--ep auto: cpu, as there is no hardware WebGPU adapter \(.*software/,
+    );
   }, 60_000);
 
   it('STRAINER_EP chooses when --ep is absent; --ep wins over it', () => {
@@ -58,12 +71,53 @@ describe('strainer --ep', () => {
   it('pretrain and eval report the backend in --json; restore and demo take --ep', () => {
     const data = join(tmp, 'data');
     mkdirSync(data);
-    for (const f of ['slice-z073.png', 'slice-z075.png']) cpSync(join(REPO_ROOT, 'tests', 'fixtures', f), join(data, f));
+    for (const f of ['slice-z073.png', 'slice-z075.png'])
+      cpSync(join(REPO_ROOT, 'tests', 'fixtures', f), join(data, f));
     const prior = join(tmp, 'prior');
-    const p = run(['pretrain', '--data', data, '--n', '1', '--test', '1', '--iters', '2', '--res', '8', '--width', '8', '--depth', '2', '--gain-iters', '0', '--checkpoint-every', '0', '--out', prior, '--json', '--ep', 'cpu']);
+    const p = run([
+      'pretrain',
+      '--data',
+      data,
+      '--n',
+      '1',
+      '--test',
+      '1',
+      '--iters',
+      '2',
+      '--res',
+      '8',
+      '--width',
+      '8',
+      '--depth',
+      '2',
+      '--gain-iters',
+      '0',
+      '--checkpoint-every',
+      '0',
+      '--out',
+      prior,
+      '--json',
+      '--ep',
+      'cpu',
+    ]);
     expect(p.status, p.stderr).toBe(0);
     expect(lastJson(p.stdout).backend).toBe('onnxruntime-node (cpu)');
-    const e = run(['eval', '--prior', prior, '--data', data, '--iters', '2', '--images', '1', '--methods', 'siren', '--json', '--ep', 'cpu']);
+    const e = run([
+      'eval',
+      '--prior',
+      prior,
+      '--data',
+      data,
+      '--iters',
+      '2',
+      '--images',
+      '1',
+      '--methods',
+      'siren',
+      '--json',
+      '--ep',
+      'cpu',
+    ]);
     expect(e.status, e.stderr).toBe(0);
     expect(lastJson(e.stdout).backend).toBe('onnxruntime-node (cpu)');
     for (const cmd of ['restore', 'demo']) expect(run([cmd, '--help']).stdout).toMatch(/--ep <ep>/);
@@ -71,14 +125,32 @@ describe('strainer --ep', () => {
 
   const bad: [string, string[], Record<string, string>, RegExp][] = [
     ['unknown provider', ['--ep', 'gpu'], {}, /^strainer: --ep must be one of auto, cpu, webgpu, cuda, got 'gpu'$/],
-    ['unknown STRAINER_EP', [], { STRAINER_EP: 'tpu' }, /^strainer: STRAINER_EP must be one of auto, cpu, webgpu, cuda, got 'tpu'$/],
-    ['WebGPU without an adapter', ['--ep', 'webgpu'], { VK_ICD_FILENAMES: '/nonexistent/icd.json' }, /^strainer: --ep webgpu: WebGPU cannot start here \(Failed to get a WebGPU adapter.*\); .*install your GPU's Vulkan driver, or use --ep cpu$/],
-    ['CUDA without its provider', ['--ep', 'cuda'], {}, /^strainer: --ep cuda: onnxruntime-node's CUDA provider does not start \(.*\); on a CUDA 12 machine: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node, or use --ep cpu$/],
+    [
+      'unknown STRAINER_EP',
+      [],
+      { STRAINER_EP: 'tpu' },
+      /^strainer: STRAINER_EP must be one of auto, cpu, webgpu, cuda, got 'tpu'$/,
+    ],
+    [
+      'WebGPU without an adapter',
+      ['--ep', 'webgpu'],
+      { VK_ICD_FILENAMES: '/nonexistent/icd.json' },
+      /^strainer: --ep webgpu: WebGPU cannot start here \(Failed to get a WebGPU adapter.*\); .*install your GPU's Vulkan driver, or use --ep cpu$/,
+    ],
+    [
+      'CUDA without its provider',
+      ['--ep', 'cuda'],
+      {},
+      /^strainer: --ep cuda: onnxruntime-node's CUDA provider does not start \(.*\); on a CUDA 12 machine: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node, or use --ep cpu$/,
+    ],
   ];
   for (const [what, args, extraEnv, msg] of bad) {
     it(`bad input: ${what} -> one line, exit 2, nothing written`, () => {
       const out = join(tmp, `bad-${what.replace(/\W/g, '')}`);
-      for (const cmd of [[...TINY_FIT, '--out', out], ['restore', SLICE, '--task', 'denoise', '--iters', '2', '--out', out]]) {
+      for (const cmd of [
+        [...TINY_FIT, '--out', out],
+        ['restore', SLICE, '--task', 'denoise', '--iters', '2', '--out', out],
+      ]) {
         const r = run([...cmd, ...args], extraEnv);
         expect(r.status, r.stderr).toBe(2);
         const lines = r.stderr.trim().split('\n');
@@ -95,7 +167,8 @@ describe('strainer --ep', () => {
     const root = join(tmp, 'no-ort');
     mkdirSync(join(root, 'node_modules'), { recursive: true });
     for (const d of ['bin', 'dist', 'package.json']) cpSync(join(REPO_ROOT, d), join(root, d), { recursive: true });
-    for (const p of readdirSync(join(REPO_ROOT, 'node_modules'))) if (p !== 'onnxruntime-node') symlinkSync(join(REPO_ROOT, 'node_modules', p), join(root, 'node_modules', p));
+    for (const p of readdirSync(join(REPO_ROOT, 'node_modules')))
+      if (p !== 'onnxruntime-node') symlinkSync(join(REPO_ROOT, 'node_modules', p), join(root, 'node_modules', p));
     const cli = join(root, 'bin', 'strainer.js');
     for (const h of [['--help'], ['fit', '--help']]) expect(run(h, {}, cli).status).toBe(0);
     for (const ep of ['cpu', 'webgpu', 'auto']) {

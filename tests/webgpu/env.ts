@@ -27,7 +27,12 @@ function swiftshaderIcd(): string | null {
   return candidates.find((p): p is string => !!p && existsSync(p)) ?? null;
 }
 
-export interface WebgpuEnv { ready: boolean; why: string; icd: string | null; /** the adapter is a software one (SwiftShader) */ software: boolean }
+export interface WebgpuEnv {
+  ready: boolean;
+  why: string;
+  icd: string | null;
+  /** the adapter is a software one (SwiftShader) */ software: boolean;
+}
 
 let env: Promise<WebgpuEnv> | null = null;
 
@@ -43,7 +48,10 @@ export function webgpuEnv(): Promise<WebgpuEnv> {
     process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'strainer-xdg-'));
     const probe = await probeProvider('webgpu');
     if (probe.ok) return { ready: true, why: '', icd, software };
-    const why = icd || hardware ? `WebGPU does not start on ${icd ?? 'this GPU'} (${probe.error})` : 'no Vulkan driver found (install chromium and libvulkan1: bash scripts/test-deps.sh)';
+    const why =
+      icd || hardware
+        ? `WebGPU does not start on ${icd ?? 'this GPU'} (${probe.error})`
+        : 'no Vulkan driver found (install chromium and libvulkan1: bash scripts/test-deps.sh)';
     if (process.env.STRAINER_REQUIRE_WEBGPU === '1') throw new Error(`STRAINER_REQUIRE_WEBGPU=1 but ${why}`);
     console.warn(`tests/webgpu skipped: ${why}`);
     return { ready: false, why, icd, software };
@@ -59,8 +67,14 @@ export function mriSlice(which: 'train' | 'test', k: number, res: number): Image
 }
 
 /** Max relative difference (denominator floored at `floor`) and the first element above `tol`. */
-export function compare(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, floor = 1e-3): { max: number; first: string } {
-  let max = 0, first = '';
+export function compare(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol: number,
+  floor = 1e-3,
+): { max: number; first: string } {
+  let max = 0,
+    first = '';
   if (got.length !== want.length) return { max: Infinity, first: `lengths ${got.length} vs ${want.length}` };
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]) / Math.max(floor, Math.abs(want[i]));

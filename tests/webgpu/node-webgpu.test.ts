@@ -26,8 +26,15 @@ const gpu = (): Backend => ortNodeBackend({ executionProvider: 'webgpu', threads
 const cpu = (): Backend => ortNodeBackend({ executionProvider: 'cpu', threads: 1 });
 const RES = 16;
 
-async function oneStep(be: Backend, c: InrConfig, h: number, w: number): Promise<{ host: Record<string, Float32Array>; located: Record<string, string | undefined> }> {
-  const s = await be.load(programToOnnx(trainStepProgram({ config: c, batch: h * w })), { outputsOnDevice: [...stateKeys(c).map(stateNames.next), 'mse'] });
+async function oneStep(
+  be: Backend,
+  c: InrConfig,
+  h: number,
+  w: number,
+): Promise<{ host: Record<string, Float32Array>; located: Record<string, string | undefined> }> {
+  const s = await be.load(programToOnnx(trainStepProgram({ config: c, batch: h * w })), {
+    outputsOnDevice: [...stateKeys(c).map(stateNames.next), 'mse'],
+  });
   const feeds = Object.fromEntries(Object.entries(stepFeeds(c, h, w, 3)).map(([k, v]) => [k, s.upload(v)]));
   const out = await s.run(feeds);
   const host: Record<string, Float32Array> = {};
@@ -43,24 +50,39 @@ async function oneStep(be: Backend, c: InrConfig, h: number, w: number): Promise
 }
 
 function relL2(a: Float32Array, b: Float32Array): number {
-  let d = 0, n = 0;
-  for (let i = 0; i < b.length; i++) { d += (a[i] - b[i]) ** 2; n += b[i] ** 2; }
+  let d = 0,
+    n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
   return Math.sqrt(d / n);
 }
 
 /** A backend that counts the runtime values its sessions hold (uploads and run outputs, minus disposals). */
 function counting(inner: Backend): { backend: Backend; live: () => number } {
   let live = 0;
-  return { backend: countingBackend(inner, (d) => { live += d; }), live: () => live };
+  return {
+    backend: countingBackend(inner, (d) => {
+      live += d;
+    }),
+    live: () => live,
+  };
 }
 
 describe('onnxruntime-node on WebGPU', () => {
   let env: WebgpuEnv;
-  beforeAll(async () => { env = await webgpuEnv(); }, 120_000);
+  beforeAll(async () => {
+    env = await webgpuEnv();
+  }, 120_000);
 
   const CASES: { c: InrConfig; h: number; w: number }[] = [
     { c: TINY, h: RES, w: RES },
-    { c: { kind: 'relu-ff', inDim: 2, outDim: 3, width: 16, depth: 3, omega: 30, ffFeatures: 8, ffScale: 3, ffSeed: 7 }, h: 6, w: 5 },
+    {
+      c: { kind: 'relu-ff', inDim: 2, outDim: 3, width: 16, depth: 3, omega: 30, ffFeatures: 8, ffScale: 3, ffSeed: 7 },
+      h: 6,
+      w: 5,
+    },
   ];
   for (const { c, h, w } of CASES) {
     it(`one train step equals the reference interpreter: ${c.kind} width ${c.width} depth ${c.depth}, ${h}x${w}`, async (t) => {
@@ -79,18 +101,32 @@ describe('onnxruntime-node on WebGPU', () => {
     }, 120_000);
   }
 
-  it('a 20-step fit traces the CPU provider\'s PSNR curve within 0.05 dB, moving 4 bytes a step', async (t) => {
+  it("a 20-step fit traces the CPU provider's PSNR curve within 0.05 dB, moving 4 bytes a step", async (t) => {
     if (!env.ready) return t.skip(env.why);
     const img = mriSlice('test', 0, RES);
     const curves: Record<string, number[]> = {};
     const steps: Record<string, Transfer[]> = {};
-    for (const [name, be] of [['cpu', cpu()], ['webgpu', gpu()]] as const) {
+    for (const [name, be] of [
+      ['cpu', cpu()],
+      ['webgpu', gpu()],
+    ] as const) {
       steps[name] = [];
-      const r = await fitSignal(img, { config: TINY, iters: 20, lr: 1e-3, seed: 0, backend: be, onStep: (_i, _p, _l, _ms, tr) => { steps[name].push({ ...tr.lastStep }); } });
+      const r = await fitSignal(img, {
+        config: TINY,
+        iters: 20,
+        lr: 1e-3,
+        seed: 0,
+        backend: be,
+        onStep: (_i, _p, _l, _ms, tr) => {
+          steps[name].push({ ...tr.lastStep });
+        },
+      });
       expect(r.backend).toBe(`onnxruntime-node (${name})`);
       curves[name] = [...r.psnr, r.finalPsnr];
     }
-    console.log(`PSNR cpu ${curves.cpu[0].toFixed(3)} -> ${curves.cpu[20].toFixed(3)}, webgpu ${curves.webgpu[0].toFixed(3)} -> ${curves.webgpu[20].toFixed(3)} dB`);
+    console.log(
+      `PSNR cpu ${curves.cpu[0].toFixed(3)} -> ${curves.cpu[20].toFixed(3)}, webgpu ${curves.webgpu[0].toFixed(3)} -> ${curves.webgpu[20].toFixed(3)} dB`,
+    );
     expect(curves.cpu[20]).toBeGreaterThan(curves.cpu[0] + 3); // the fit moved
     const worst = Math.max(...curves.cpu.map((p, i) => Math.abs(p - curves.webgpu[i])));
     expect(worst, `max PSNR difference ${worst} dB`).toBeLessThan(0.05);
@@ -98,7 +134,7 @@ describe('onnxruntime-node on WebGPU', () => {
     for (const s of steps.webgpu) expect(s).toEqual({ uploaded: 0, downloaded: 4 });
   }, 180_000);
 
-  it('a short STRAINER pretraining gives the CPU provider\'s prior within tolerance', async (t) => {
+  it("a short STRAINER pretraining gives the CPU provider's prior within tolerance", async (t) => {
     if (!env.ready) return t.skip(env.why);
     const signals = [0, 1, 2].map((k) => mriSlice('train', k, RES));
     const opts = { config: TINY, iters: 15, lr: 1e-3, seed: 0, range: 'unit' as const };
@@ -124,7 +160,9 @@ describe('onnxruntime-node on WebGPU', () => {
     const fromCpu = (await psnrCurve(cpu(), TINY, held, fitOpts, c.encoder)).curve;
     const fromGpu = (await psnrCurve(cpu(), TINY, held, fitOpts, g.encoder)).curve;
     const worst = Math.max(...fromCpu.map((p, i) => Math.abs(p - fromGpu[i])));
-    console.log(`held-out fit from the cpu prior ${fromCpu[0].toFixed(3)} -> ${fromCpu[20].toFixed(3)} dB, from the webgpu prior ${fromGpu[0].toFixed(3)} -> ${fromGpu[20].toFixed(3)} dB (max difference ${worst.toFixed(3)})`);
+    console.log(
+      `held-out fit from the cpu prior ${fromCpu[0].toFixed(3)} -> ${fromCpu[20].toFixed(3)} dB, from the webgpu prior ${fromGpu[0].toFixed(3)} -> ${fromGpu[20].toFixed(3)} dB (max difference ${worst.toFixed(3)})`,
+    );
     expect(worst).toBeLessThan(0.1);
   }, 180_000);
 
@@ -132,20 +170,32 @@ describe('onnxruntime-node on WebGPU', () => {
     if (!env.ready) return t.skip(env.why);
     const { backend, live } = counting(gpu());
     const rows = RES * RES;
-    const trainer = await Trainer.create(backend, programToOnnx(trainStepProgram({ config: TINY, batch: rows })), TINY, initialState(TINY, initParams(TINY, 1)), 1e-3);
+    const trainer = await Trainer.create(
+      backend,
+      programToOnnx(trainStepProgram({ config: TINY, batch: rows })),
+      TINY,
+      initialState(TINY, initParams(TINY, 1)),
+      1e-3,
+    );
     trainer.setBatch(hostTensor([rows, 2], gridCoords(RES, RES)), hostTensor([rows, 1], mriSlice('test', 0, RES).data));
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void; // so RSS is not JavaScript garbage
     const held: number[] = [];
     const rss: number[] = [];
-    const WARM = 100, STEPS = 300;
+    const WARM = 100,
+      STEPS = 300;
     for (let i = 1; i <= STEPS; i++) {
       await trainer.step({ mse: i % 2 === 0 });
       held.push(live());
-      if (i === WARM || i === STEPS) { gc(); rss.push(process.memoryUsage().rss / 2 ** 20); }
+      if (i === WARM || i === STEPS) {
+        gc();
+        rss.push(process.memoryUsage().rss / 2 ** 20);
+      }
     }
     await trainer.release();
-    console.log(`values held: ${held[0]} after step 1, ${held[STEPS - 1]} after step ${STEPS}; RSS ${rss[0].toFixed(1)} MiB after step ${WARM}, ${rss[1].toFixed(1)} MiB after step ${STEPS}`);
+    console.log(
+      `values held: ${held[0]} after step 1, ${held[STEPS - 1]} after step ${STEPS}; RSS ${rss[0].toFixed(1)} MiB after step ${WARM}, ${rss[1].toFixed(1)} MiB after step ${STEPS}`,
+    );
     expect(new Set(held).size, 'the number of live runtime values never changes').toBe(1);
     // Measured here: +1 to +6 MiB from step 100 to 300 (allocator caches settling); with dispose()
     // skipped, so each step's outputs leak, +29 MiB.
