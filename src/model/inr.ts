@@ -90,9 +90,9 @@ function dense(h: Node, from: Layout, w: Node, b: Node | null, to: Layout): Node
   return B.add(prod, to === 'cols' ? B.reshape(b, [b.shape[0] as number, 1]) : b);
 }
 
-/** The encoder on coordinates x [n, inDim]: its last layer's features in layout `out`, the layers
- *  before it feature-major. */
-function features(c: InrConfig, p: Record<string, Node>, x: Node, out: Layout): Node {
+/** The first `layers` layers (default: the whole encoder) on coordinates x [n, inDim]: the last one's
+ *  features in layout `out`, the layers before it feature-major; 0 layers is x itself. */
+function features(c: InrConfig, p: Record<string, Node>, x: Node, out: Layout, layers = c.depth - 1): Node {
   let h = x,
     at: Layout = 'rows';
   if (c.kind === 'relu-ff') {
@@ -100,10 +100,10 @@ function features(c: InrConfig, p: Record<string, Node>, x: Node, out: Layout): 
     h = B.concat([B.sin(proj), B.cos(proj)], 0);
     at = 'cols';
   }
-  for (let l = 0; l < c.depth - 1; l++) {
+  for (let l = 0; l < layers; l++) {
     const w = p[`encoder.${l}.weight`],
       b = p[`encoder.${l}.bias`];
-    const to: Layout = l === c.depth - 2 ? out : 'cols';
+    const to: Layout = l === layers - 1 ? out : 'cols';
     // The first layer may have its own omega_0 (config.omega0); hidden layers use omega.
     const om = l === 0 ? firstOmega(c) : c.omega;
     h = c.kind === 'siren' ? B.sin(dense(h, at, B.mul(w, om), B.mul(b, om), to)) : B.relu(dense(h, at, w, b, to));
@@ -121,4 +121,51 @@ export function encode(c: InrConfig, p: Record<string, Node>, x: Node): Node {
 /** The signal at coordinates x [n, inDim]: [n, outDim]. */
 export function forward(c: InrConfig, p: Record<string, Node>, x: Node): Node {
   return dense(features(c, p, x, 'cols'), 'cols', p['decoder.weight'], p['decoder.bias'], 'rows');
+}
+
+// ---- Frozen layers: a SIREN whose first k layers are fixed ----------------------------------------
+// With layers 0..k-1 frozen (a prior's first sine layers), their output at each coordinate never
+// changes: it can be computed once (a feature cache) and the rest of the network trained on it. That
+// rest is itself a SIREN (`headConfig`): depth - k layers whose "coordinates" are the cached width
+// features and whose first layer is a hidden layer (hidden omega). Its parameters are the full
+// model's layers k.., renamed (`headParamName`), so trainStepProgram, the Trainer and the renderers
+// drive it unchanged (src/train/head.ts).
+
+/** Layer index of a parameter: encoder.l.* is l, decoder.* is depth - 1. */
+export function paramLayer(c: InrConfig, name: string): number {
+  if (name.startsWith('decoder.')) return c.depth - 1;
+  const m = /^encoder\.(\d+)\./.exec(name);
+  if (!m) throw new Error(`inr: '${name}' is not a parameter name`);
+  return Number(m[1]);
+}
+
+/** The specs of layers k..depth-1: what trains when the first k layers are frozen. */
+export function headParamSpecs(c: InrConfig, k: number): ParamSpec[] {
+  return paramSpecs(c).filter((s) => paramLayer(c, s.name) >= k);
+}
+
+/** The output of the first k layers (0 <= k <= depth - 1) at coordinates x [n, inDim], as rows [n, width]
+ *  (k = 0: x itself; k = depth - 1: `encode`). */
+export function encodeUpTo(c: InrConfig, p: Record<string, Node>, x: Node, k: number): Node {
+  if (!(Number.isInteger(k) && k >= 0 && k <= c.depth - 1))
+    throw new Error(`inr: cannot freeze ${k} of ${c.depth} layers`);
+  return features(c, p, x, 'rows', k);
+}
+
+/** Layers k..depth-1 of a SIREN as a SIREN of their own (see above). 0 <= k <= depth - 2: the head keeps
+ *  at least one sine layer (with k = depth - 1 only the linear decoder is left, solved in closed form:
+ *  src/train/ridge.ts). k = 0 is the model itself. */
+export function headConfig(c: InrConfig, k: number): InrConfig {
+  if (c.kind !== 'siren') throw new Error(`inr: frozen layers are implemented for SIRENs, not ${c.kind}`);
+  if (!(Number.isInteger(k) && k >= 0 && k <= c.depth - 2))
+    throw new Error(`inr: a head needs 0 <= k <= ${c.depth - 2} frozen layers, got ${k}`);
+  if (k === 0) return c;
+  return { kind: 'siren', inDim: c.width, outDim: c.outDim, width: c.width, depth: c.depth - k, omega: c.omega };
+}
+
+/** The full model's name of head parameter `name` (k frozen layers): encoder.j -> encoder.(j + k). */
+export function headParamName(c: InrConfig, k: number, name: string): string {
+  const l = paramLayer(headConfig(c, k), name);
+  const part = name.slice(name.lastIndexOf('.') + 1); // 'weight' or 'bias'
+  return layerName(c, l + k) + '.' + part;
 }
