@@ -6,7 +6,7 @@
 // frozen; shared/REFERENCE.md 2026-12-02). The head step is trainStepProgram of the head, so its
 // state, inputs ('coords' = cached features) and outputs are named as any train step's and the
 // existing Trainer drives it.
-import type { Node, Program } from '../graph/ir.ts';
+import type { Dim, Node, Program } from '../graph/ir.ts';
 import * as B from '../graph/builder.ts';
 import type { InrConfig } from '../model/config.ts';
 import { encode, encodeUpTo, forward, headConfig, paramSpecs, isEncoderParam } from '../model/inr.ts';
@@ -15,12 +15,12 @@ import { trainStepProgram, type StepSpec } from './programs.ts';
 /** The first k layers' weights (inputs, full-model names) + coords [n, inDim] -> features [n, width]:
  *  the cache a head with k frozen layers trains on (1 <= k <= depth - 1; k = 0 needs no program, the
  *  coordinates are the cache). */
-export function featureProgram(c: InrConfig, k: number): Program {
+export function featureProgram(c: InrConfig, k: number, rows: Dim = 'n'): Program {
   if (!(Number.isInteger(k) && k >= 1 && k <= c.depth - 1))
     throw new Error(`featureProgram: 1 <= k <= ${c.depth - 1} frozen layers, got ${k}`);
   const specs = paramSpecs(c).filter((s) => isEncoderParam(s.name) && Number(s.name.split('.')[1]) < k);
   const ps = Object.fromEntries(specs.map((s) => [s.name, B.input(s.name, s.shape)]));
-  const coords = B.input('coords', ['n', c.inDim]);
+  const coords = B.input('coords', [rows, c.inDim]);
   return {
     name: 'features',
     inputs: [...specs.map((s) => ps[s.name]), coords],
@@ -45,12 +45,12 @@ export function headStepProgram(c: InrConfig, k: number, spec: Omit<StepSpec, 'c
 /** The head's parameters + cached rows 'coords' [n, cacheWidth] + targets [n, outDim] -> 'sse' [outDim],
  *  the squared error summed per output column: a whole-signal evaluation without the frozen layers.
  *  n is symbolic, so a large signal is evaluated in chunks whose sums add up. */
-export function headEvalProgram(c: InrConfig, k: number): Program {
+export function headEvalProgram(c: InrConfig, k: number, rows: Dim = 'n'): Program {
   const h = headConfig(c, k);
   const specs = paramSpecs(h);
   const ps = Object.fromEntries(specs.map((s) => [s.name, B.input(s.name, s.shape)]));
-  const coords = B.input('coords', ['n', h.inDim]);
-  const targets = B.input('targets', ['n', h.outDim]);
+  const coords = B.input('coords', [rows, h.inDim]);
+  const targets = B.input('targets', [rows, h.outDim]);
   const sq = B.square(B.sub(forward(h, ps, coords), targets));
   return {
     name: 'head_eval',
@@ -65,11 +65,11 @@ export function headEvalProgram(c: InrConfig, k: number): Program {
  *  applied to the cache; with k = depth - 1 the cache itself), 'gram' = F^T F [width, width], 'sums' =
  *  F^T 1 [1, width], 'fty' = F^T y [width, outDim]. Inputs: the head's sine-layer weights (k <= depth - 2),
  *  'coords', 'targets'. */
-export function gramProgram(c: InrConfig, k: number): Program {
+export function gramProgram(c: InrConfig, k: number, rows: Dim = 'n'): Program {
   if (!(Number.isInteger(k) && k >= 0 && k <= c.depth - 1))
     throw new Error(`gramProgram: 0 <= k <= ${c.depth - 1} frozen layers, got ${k}`);
-  const coords = B.input('coords', ['n', cacheWidth(c, k)]);
-  const targets = B.input('targets', ['n', c.outDim]);
+  const coords = B.input('coords', [rows, cacheWidth(c, k)]);
+  const targets = B.input('targets', [rows, c.outDim]);
   let f: Node = coords;
   let inputs: Node<'input'>[] = [coords, targets];
   if (k < c.depth - 1) {

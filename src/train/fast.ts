@@ -1,0 +1,496 @@
+// A fast fit ("time to quality", issue 18): instead of the paper's recipe (Adam on every parameter, the
+// whole signal every step) the fit runs in stages. Each stage freezes a prior's first k layers, so
+// their output is cached once (./head.ts) and a step trains only the head, on a random subset of the
+// cached rows; the first stage starts from the closed-form decoder (./ridge.ts), and the fit moves to
+// the next stage (fewer frozen layers) when the smoothed batch PSNR stops rising. Whether the whole
+// signal reached a PSNR is decided by whole-signal evaluations from the cache, run (inside the timed
+// clock) only when the batch loss, an unbiased estimate of the whole-signal MSE, says one may pass.
+// The result is an ordinary SIREN: the frozen layers' prior weights plus the trained head.
+import type { Image } from '../data/pixels.ts';
+import { asSignal, sampleCount, type Signal } from '../data/signal.ts';
+import type { Backend, Session } from '../runtime/session.ts';
+import { hostTensor } from '../runtime/session.ts';
+import { validateConfig, type InrConfig } from '../model/config.ts';
+import { headConfig, headParamName, initParams, isEncoderParam, paramSpecs, type Params } from '../model/inr.ts';
+import { programToOnnx } from '../onnx/write.ts';
+import type { Program } from '../graph/ir.ts';
+import { stateKeys, stateNames } from './programs.ts';
+import type { AdamConfig } from './adam.ts';
+import { cacheWidth, featureProgram, gramProgram, headEvalProgram, headStepProgram } from './head.ts';
+import { ridgeDecoder, type GramStats } from './ridge.ts';
+import { Trainer, initialState, type State } from './trainer.ts';
+import { createGridRenderer } from './render.ts';
+import { latticeCoords, psnrFromMse, toTargetRange, type TargetRange } from './grid.ts';
+import { rng, type Rng } from '../util/random.ts';
+import { psnrBetween } from '../util/stats.ts';
+import { UserError } from '../util/errors.ts';
+
+/** One stage: `frozen` leading layers fixed (0: train everything), `fraction` of the samples per step,
+ *  Adam peak learning rates of the head's sine layers (`lr`) and of its linear decoder (`decoderLr`). */
+export interface Stage {
+  frozen: number;
+  fraction: number;
+  lr: number;
+  decoderLr: number;
+  /** Move on after this many steps even without a stall. */
+  maxSteps?: number;
+  /** Warm-up steps of this stage (default the recipe's). */
+  warmup?: number;
+  /** Move on once the smoothed batch PSNR reaches this (dB). */
+  untilPsnr?: number;
+}
+
+export interface FastRecipe {
+  stages: Stage[];
+  /** Steps of linear learning-rate warm-up at the start of every stage. */
+  warmup: number;
+  /** Relative ridge penalty of the closed-form decoder that starts the first stage (ridge.ts); null:
+   *  keep the decoder's random init. */
+  ridge: number | null;
+  /** Move to the next stage when the smoothed batch PSNR rose less than `minDb` over the last `window` steps. */
+  stall: { window: number; minDb: number };
+  /** Fewest rows per step, whatever the fraction. */
+  minBatch: number;
+  /** Re-solve the decoder in closed form every this many steps of a stage (variable projection); 0: never. */
+  resolveEvery: number;
+  /** Fraction of the rows whose statistics a re-solve uses. */
+  resolveFraction: number;
+  /** Adam's constants (default torch's, ADAM_DEFAULTS). */
+  adam?: AdamConfig;
+  /** What a stage takes over of the previous one's Adam state, for the parameters both train: the
+   *  moments and the step count ('all'), the moments with the step count restarted ('moments'), or
+   *  nothing ('none'). Layers a stage unfreezes always start with zero moments. */
+  carry: 'all' | 'moments' | 'none';
+}
+
+/** The paper's recipe in this machinery (shared/REFERENCE.md): nothing frozen, whole signal, Adam 1e-4. */
+export const PAPER_RECIPE: FastRecipe = {
+  stages: [{ frozen: 0, fraction: 1, lr: 1e-4, decoderLr: 1e-4 }],
+  warmup: 0,
+  ridge: null,
+  stall: { window: 0, minDb: 0 },
+  minBatch: 1,
+  resolveEvery: 0,
+  resolveFraction: 1,
+  carry: 'all',
+};
+
+export interface FastLimits {
+  /** Stop after this many steps. */
+  iters?: number;
+  /** Stop once this many seconds have passed since the call. */
+  seconds?: number;
+  /** Stop once a whole-signal evaluation reaches this PSNR (dB, [0,1] scale). */
+  targetPsnr?: number;
+}
+
+export interface FastStep {
+  /** 0-based step index over all stages. */
+  it: number;
+  /** Seconds since the call, after this step. */
+  seconds: number;
+  /** PSNR of this step's batch before the update (an estimate of the whole signal's). */
+  psnr: number;
+  frozen: number;
+  lr: number;
+  batch: number;
+}
+
+export interface FastEval {
+  /** Updates done before this evaluation. */
+  it: number;
+  /** Seconds since the call, after this evaluation. */
+  seconds: number;
+  psnr: number;
+  frozen: number;
+  why: 'start' | 'milestone' | 'time' | 'end';
+}
+
+export interface FastFitOptions {
+  /** The SIREN (a prior's config when fitting from one); outDim follows the signal. */
+  config: InrConfig;
+  backend: Backend;
+  /** A prior's encoder (layers 0..depth-2); absent: a random SIREN, and every stage must freeze nothing. */
+  encoder?: Params | null;
+  seed: number;
+  range?: TargetRange;
+  /** The lattice the samples sit on (latticeCoords; default the signal's dims). */
+  lattice?: number[];
+  recipe: FastRecipe;
+  limits: FastLimits;
+  /** Record the first whole-signal evaluation at or above each of these PSNRs (the target is one). */
+  milestones?: number[];
+  /** Also evaluate the whole signal at the first step after each of these times (seconds). */
+  evalAt?: number[];
+  /** After each step; return false to stop. */
+  onStep?: (s: FastStep) => void | boolean;
+}
+
+export interface FastFitResult {
+  curve: FastStep[];
+  evals: FastEval[];
+  /** Seconds since the call at which a whole-signal evaluation first reached each milestone. */
+  reached: Record<string, number>;
+  stopped: 'target' | 'seconds' | 'iters' | 'callback';
+  /** Seconds from the call to the end of the fit (before the final rendering). */
+  seconds: number;
+  /** The whole SIREN: the prior's frozen layers and the trained head. */
+  params: Params;
+  /** PSNR of `params` rendered on the signal's grid through the ordinary render graph. */
+  finalPsnr: number;
+  output: Float32Array;
+  backend: string;
+}
+
+/** Rows per run of the whole-signal programs (cache, evaluation, decoder statistics). Small chunks keep
+ *  each session's working memory small: on the project's VM a fresh page costs ~3.4 ms per MB on first
+ *  touch (measured, 128 MB in ~430 ms), so large fresh buffers dominate a short fit. */
+const CHUNK_ROWS = 4096;
+/** A whole-signal evaluation is run when the smoothed batch PSNR is within this of the next milestone. */
+const EVAL_MARGIN_DB = 0.5;
+/** Smoothing of the batch MSE (exponential moving average weight of the newest step). */
+const EMA = 0.2;
+
+/** A backend that loads each distinct model once (a stage's Trainer, evaluations and the decoder
+ *  statistics reuse their sessions); release() of a session is a no-op until `close`. */
+interface CachingBackend extends Backend {
+  close(): Promise<void>;
+}
+function cachingBackend(backend: Backend): CachingBackend {
+  const loaded: { model: Uint8Array; session: Promise<Session> }[] = [];
+  const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  return {
+    name: backend.name,
+    async load(model) {
+      let hit = loaded.find((e) => same(e.model, model));
+      if (!hit) loaded.push((hit = { model, session: backend.load(model) }));
+      const s = await hit.session;
+      return {
+        backend: s.backend,
+        inputNames: s.inputNames,
+        outputNames: s.outputNames,
+        run: (feeds) => s.run(feeds),
+        upload: (t) => s.upload(t),
+        download: (v) => s.download(v),
+        dispose: (v) => s.dispose(v),
+        release: async () => {},
+      };
+    },
+    async close() {
+      for (const { session } of loaded) await (await session).release();
+    },
+  };
+}
+
+/** Row ranges [from, to) of at most CHUNK_ROWS rows covering `rows`. */
+function chunks(rows: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let from = 0; from < rows; from += CHUNK_ROWS) out.push([from, Math.min(rows, from + CHUNK_ROWS)]);
+  return out;
+}
+
+/** The fast fit of one signal (see the file header). */
+export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise<FastFitResult> {
+  const t0 = performance.now();
+  const now = (): number => (performance.now() - t0) / 1000;
+  const sig = asSignal(input);
+  const c = validateConfig({ ...o.config, outDim: sig.channels });
+  if (c.inDim !== sig.dims.length)
+    throw new UserError(`a ${sig.dims.length}-D signal needs a model with inDim ${sig.dims.length}`);
+  const r = o.recipe;
+  if (r.stages.length === 0) throw new UserError('a fast recipe needs at least one stage');
+  for (const s of r.stages)
+    if (!(Number.isInteger(s.frozen) && s.frozen >= 0 && s.frozen <= c.depth - 2 && (s.frozen === 0 || o.encoder)))
+      throw new UserError(`a stage freezing ${s.frozen} layers needs a prior, and at most ${c.depth - 2} layers`);
+  const range = o.range ?? 'unit';
+  const rows = sampleCount(sig.dims);
+  const out = c.outDim;
+  const coords = latticeCoords(sig.dims, o.lattice ?? sig.dims);
+  const targets = toTargetRange(sig.data, range);
+  const full: Params = initParams(c, o.seed);
+  for (const s of paramSpecs(c)) if (o.encoder && isEncoderParam(s.name)) full[s.name] = o.encoder[s.name];
+  const be = cachingBackend(o.backend);
+  const load = (p: Program): Promise<Session> => be.load(programToOnnx(p));
+  const random: Rng = rng(o.seed + 1);
+  const curve: FastStep[] = [],
+    evals: FastEval[] = [],
+    reached: Record<string, number> = {};
+  const target = o.limits.targetPsnr;
+  const milestones = [...new Set([...(o.milestones ?? []), ...(target !== undefined ? [target] : [])])].sort(
+    (a, b) => a - b,
+  );
+  const evalAt = [...(o.evalAt ?? [])].sort((a, b) => a - b);
+  const up = (s: Session, shape: readonly number[], data: Float32Array): unknown => s.upload(hostTensor(shape, data));
+  // One buffer holds the cache of whichever stage runs (rows x width once a layer is frozen): a stage
+  // with fewer frozen layers overwrites it, so its memory is touched once.
+  let wide: Float32Array | null = null;
+
+  /** The first k layers' output at every sample (k = 0: the coordinates). */
+  async function cacheFor(k: number): Promise<Float32Array> {
+    if (k === 0) return coords;
+    wide ??= new Float32Array(rows * c.width);
+    const s = await load(featureProgram(c, k));
+    const weights: Record<string, unknown> = {};
+    for (const spec of paramSpecs(c))
+      if (s.inputNames.includes(spec.name)) weights[spec.name] = up(s, spec.shape, full[spec.name]);
+    for (const [from, to] of chunks(rows)) {
+      const x = up(s, [to - from, c.inDim], coords.subarray(from * c.inDim, to * c.inDim));
+      const res = await s.run({ ...weights, coords: x });
+      wide.set((await s.download(res.features)).data, from * c.width);
+      s.dispose(res.features);
+      s.dispose(x);
+    }
+    for (const v of Object.values(weights)) s.dispose(v);
+    return wide;
+  }
+
+  /** Sums of a whole-signal program's outputs over the chunks of (cache, y), with the head's parameters. */
+  async function overChunks(
+    p: Program,
+    k: number,
+    cache: Float32Array,
+    head: Params,
+    y: Float32Array,
+    n: number,
+  ): Promise<Record<string, Float64Array>> {
+    const s = await load(p);
+    const h = headConfig(c, k);
+    const cw = cacheWidth(c, k);
+    const params: Record<string, unknown> = {};
+    for (const spec of paramSpecs(h))
+      if (s.inputNames.includes(spec.name)) params[spec.name] = up(s, spec.shape, head[spec.name]);
+    const sums: Record<string, Float64Array> = {};
+    for (const [from, to] of chunks(n)) {
+      const feeds = {
+        ...params,
+        coords: up(s, [to - from, cw], cache.subarray(from * cw, to * cw)),
+        targets: up(s, [to - from, out], y.subarray(from * out, to * out)),
+      };
+      const res = await s.run(feeds);
+      for (const name of s.outputNames) {
+        const d = (await s.download(res[name])).data;
+        const acc = (sums[name] ??= new Float64Array(d.length));
+        for (let i = 0; i < d.length; i++) acc[i] += d[i];
+        s.dispose(res[name]);
+      }
+      s.dispose(feeds.coords);
+      s.dispose(feeds.targets);
+    }
+    for (const v of Object.values(params)) s.dispose(v);
+    return sums;
+  }
+
+  let it = 0,
+    stopped: FastFitResult['stopped'] | null = null,
+    lastEvalEnd = 0,
+    lastEvalCost = 0;
+
+  /** A whole-signal evaluation of the head after `updates` steps, from the cache, timed and recorded;
+   *  may stop the fit. */
+  async function evaluate(
+    k: number,
+    cache: Float32Array,
+    head: Params,
+    updates: number,
+    why: FastEval['why'],
+  ): Promise<void> {
+    const e0 = performance.now();
+    const sse = (await overChunks(headEvalProgram(c, k), k, cache, head, targets, rows)).sse;
+    const psnr = psnrFromMse(sse.reduce((a, b) => a + b, 0) / (rows * out), range);
+    const seconds = now();
+    evals.push({ it: updates, seconds, psnr, frozen: k, why });
+    for (const m of milestones) if (psnr >= m && reached[String(m)] === undefined) reached[String(m)] = seconds;
+    lastEvalCost = (performance.now() - e0) / 1000;
+    lastEvalEnd = seconds;
+    if (target !== undefined && reached[String(target)] !== undefined) stopped = 'target';
+  }
+
+  /** Sets the head's decoder to the closed-form one for its current sine layers, from a random
+   *  `fraction` of the rows (at least 4 per unknown). */
+  async function closedFormDecoder(k: number, cache: Float32Array, head: Params, fraction: number): Promise<void> {
+    const cw = cacheWidth(c, k);
+    let f = cache,
+      y = targets,
+      n = rows;
+    if (fraction < 1) {
+      n = Math.min(rows, Math.max(4 * (c.width + 1), Math.round(fraction * rows)));
+      const pick = sampleRows(rows, n, random);
+      f = new Float32Array(n * cw);
+      y = new Float32Array(n * out);
+      pick.forEach((p, j) => {
+        f.set(cache.subarray(p * cw, (p + 1) * cw), j * cw);
+        y.set(targets.subarray(p * out, (p + 1) * out), j * out);
+      });
+    }
+    const st = await overChunks(gramProgram(c, k), k, f, head, y, n);
+    const ysum = new Float64Array(out);
+    for (let i = 0; i < n * out; i++) ysum[i % out] += y[i];
+    const stats: GramStats = { width: c.width, outDim: out, rows: n, gram: st.gram, sums: st.sums, fty: st.fty, ysum };
+    const d = ridgeDecoder(stats, r.ridge ?? 0);
+    head['decoder.weight'] = d.weight;
+    head['decoder.bias'] = d.bias;
+  }
+
+  let carried: State | null = null,
+    cachedK = -1,
+    cache: Float32Array = coords;
+  for (let stageIx = 0; stopped === null; stageIx++) {
+    const stage = r.stages[stageIx];
+    const k = stage.frozen;
+    const h = headConfig(c, k);
+    const cw = cacheWidth(c, k);
+    if (k !== cachedK) cache = await cacheFor(k);
+    cachedK = k;
+    const head: Params = {};
+    for (const s of paramSpecs(h)) head[s.name] = full[headParamName(c, k, s.name)];
+    if (stageIx === 0) {
+      if (r.ridge !== null) await closedFormDecoder(k, cache, head, 1);
+      await evaluate(k, cache, head, it, 'start');
+    }
+    const state = initialState(h, head);
+    if (carried && r.carry !== 'none') {
+      for (const s of paramSpecs(h)) {
+        const prev = headParamName(c, k, s.name);
+        for (const [key, from] of [
+          [stateNames.m(s.name), stateNames.m(prev)],
+          [stateNames.v(s.name), stateNames.v(prev)],
+        ])
+          if (carried[from]) state[key] = carried[from];
+      }
+      if (r.carry === 'all') state.step = carried.step;
+    }
+    const batch = Math.min(rows, Math.max(r.minBatch, Math.round(stage.fraction * rows)));
+    const all = batch === rows;
+    const model = programToOnnx(headStepProgram(c, k, { batch, encoderLr: true, ...(r.adam ? { adam: r.adam } : {}) }));
+    const warmup = stage.warmup ?? r.warmup;
+    const lrAt = (s: number, peak: number): number => peak * Math.min(1, (s + 1) / Math.max(1, warmup));
+    let trainer = await Trainer.create(be, model, h, state, lrAt(0, stage.decoderLr), lrAt(0, stage.lr));
+    // The batch buffers are refilled in place every step (fresh memory is costly, see CHUNK_ROWS).
+    const bc = all ? cache : new Float32Array(batch * cw),
+      bt = all ? targets : new Float32Array(batch * out);
+    const setBatch = (): void => trainer.setBatch(hostTensor([batch, cw], bc), hostTensor([batch, out], bt));
+    if (all) setBatch();
+    const order = Int32Array.from({ length: rows }, (_, i) => i);
+    let pos = rows,
+      ema = NaN,
+      next = false;
+    const emaPsnr: number[] = [];
+    for (let s = 0; stopped === null && !next; s++, it++) {
+      if (o.limits.iters !== undefined && it >= o.limits.iters) stopped = 'iters';
+      else if (o.limits.seconds !== undefined && now() >= o.limits.seconds) stopped = 'seconds';
+      if (stopped !== null) break;
+      if (r.resolveEvery > 0 && s > 0 && s % r.resolveEvery === 0) {
+        // Variable projection: the decoder jumps to its least-squares optimum for the current features.
+        const st = await trainer.state();
+        await trainer.release();
+        const cur: Params = Object.fromEntries(paramSpecs(h).map((p) => [p.name, st[p.name].data]));
+        await closedFormDecoder(k, cache, cur, r.resolveFraction);
+        st['decoder.weight'].data.set(cur['decoder.weight']);
+        st['decoder.bias'].data.set(cur['decoder.bias']);
+        trainer = await Trainer.create(be, model, h, st, stage.decoderLr, stage.lr);
+        if (all) setBatch();
+      }
+      if (s < warmup) trainer.setLr(lrAt(s, stage.decoderLr), lrAt(s, stage.lr));
+      if (!all) {
+        for (let j = 0; j < batch; j++) {
+          if (pos === rows) {
+            shuffle(order, random);
+            pos = 0;
+          }
+          const p = order[pos++];
+          bc.set(cache.subarray(p * cw, (p + 1) * cw), j * cw);
+          for (let q = 0; q < out; q++) bt[j * out + q] = targets[p * out + q];
+        }
+        setBatch();
+      }
+      const { loss } = await trainer.step();
+      const rec: FastStep = {
+        it,
+        seconds: now(),
+        psnr: psnrFromMse(loss, range),
+        frozen: k,
+        lr: lrAt(s, stage.lr),
+        batch,
+      };
+      curve.push(rec);
+      if (o.onStep && o.onStep(rec) === false) stopped = 'callback';
+      ema = Number.isNaN(ema) ? loss : EMA * loss + (1 - EMA) * ema;
+      emaPsnr.push(psnrFromMse(ema, range));
+      // Whole-signal evaluations: near the next milestone (at most a third of the time), and at set times.
+      const nextMilestone = milestones.find((m) => reached[String(m)] === undefined);
+      const dueTime = evalAt.length > 0 && rec.seconds >= evalAt[0];
+      const dueMilestone =
+        nextMilestone !== undefined &&
+        emaPsnr[s] >= nextMilestone - EVAL_MARGIN_DB &&
+        rec.seconds - lastEvalEnd >= 2 * lastEvalCost;
+      if (stopped === null && (dueTime || dueMilestone)) {
+        while (evalAt.length > 0 && rec.seconds >= evalAt[0]) evalAt.shift();
+        await evaluate(k, cache, await trainer.params(h), it + 1, dueMilestone ? 'milestone' : 'time');
+      }
+      if (stageIx + 1 < r.stages.length) {
+        const w = r.stall.window;
+        if (w > 0 && s >= warmup + w && emaPsnr[s] - emaPsnr[s - w] < r.stall.minDb) next = true;
+        if (stage.maxSteps !== undefined && s + 1 >= stage.maxSteps) next = true;
+        if (stage.untilPsnr !== undefined && emaPsnr[s] >= stage.untilPsnr) next = true;
+      }
+    }
+    const trained = await trainer.state();
+    await trainer.release();
+    for (const s of paramSpecs(h)) full[headParamName(c, k, s.name)] = trained[s.name].data;
+    carried = {};
+    for (const key of stateKeys(h)) carried[key === 'step' ? key : renameStateKey(c, k, key)] = trained[key];
+  }
+  const seconds = now();
+  await be.close();
+  const renderer = await createGridRenderer(
+    o.backend,
+    c,
+    { dims: sig.dims, ...(o.lattice ? { lattice: o.lattice } : {}) },
+    range,
+  );
+  try {
+    const output = await renderer.render(full);
+    return {
+      curve,
+      evals,
+      reached,
+      stopped: stopped ?? 'iters',
+      seconds,
+      params: full,
+      finalPsnr: psnrBetween(output, sig.data),
+      output,
+      backend: o.backend.name,
+    };
+  } finally {
+    await renderer.release();
+  }
+}
+
+/** A head state key (param, adam_m.param, adam_v.param) under the full model's parameter name. */
+function renameStateKey(c: InrConfig, k: number, key: string): string {
+  for (const prefix of ['adam_m.', 'adam_v.'])
+    if (key.startsWith(prefix)) return prefix + headParamName(c, k, key.slice(prefix.length));
+  return headParamName(c, k, key);
+}
+
+/** Fisher-Yates, in place. */
+function shuffle(a: Int32Array, r: Rng): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = r.int(i + 1);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+/** n distinct row indices out of `rows`, uniformly at random. */
+function sampleRows(rows: number, n: number, r: Rng): Int32Array {
+  const a = Int32Array.from({ length: rows }, (_, i) => i);
+  for (let i = 0; i < n; i++) {
+    const j = i + r.int(rows - i);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a.subarray(0, n);
+}
