@@ -38,6 +38,8 @@ export interface Stage {
   warmup?: number;
   /** Move on once the smoothed batch PSNR reaches this (dB). */
   untilPsnr?: number;
+  /** This stage's stall rule (default the recipe's). */
+  stall?: { window: number; minDb: number };
 }
 
 export interface FastRecipe {
@@ -75,6 +77,42 @@ export const PAPER_RECIPE: FastRecipe = {
   carry: 'all',
 };
 
+/** The recommended recipe from a prior (measured: bench/ttq-node-draft.md, levers table there). */
+export const FAST_PRIOR_RECIPE: FastRecipe = {
+  stages: [
+    { frozen: 4, fraction: 1 / 16, lr: 3e-4, decoderLr: 3e-5, stall: { window: 30, minDb: 0.3 } },
+    { frozen: 2, fraction: 1 / 8, lr: 1e-4, decoderLr: 1e-5, untilPsnr: 34 },
+    { frozen: 2, fraction: 1 / 4, lr: 1e-4, decoderLr: 1e-5 },
+    { frozen: 0, fraction: 1 / 2, lr: 5e-5, decoderLr: 5e-6 },
+    { frozen: 0, fraction: 1, lr: 3e-5, decoderLr: 3e-6 },
+  ],
+  warmup: 5,
+  ridge: 1e-6,
+  stall: { window: 20, minDb: 0.5 },
+  minBatch: 256,
+  resolveEvery: 0,
+  resolveFraction: 1,
+  carry: 'moments',
+};
+
+/** The recommended recipe without a prior (a random SIREN): nothing to freeze, growing batches. */
+export const FAST_RANDOM_RECIPE: FastRecipe = {
+  stages: [
+    { frozen: 0, fraction: 1 / 16, lr: 2e-4, decoderLr: 2e-4 },
+    { frozen: 0, fraction: 1 / 8, lr: 1e-4, decoderLr: 1e-4 },
+    { frozen: 0, fraction: 1 / 4, lr: 1e-4, decoderLr: 1e-4 },
+    { frozen: 0, fraction: 1 / 2, lr: 5e-5, decoderLr: 5e-5 },
+    { frozen: 0, fraction: 1, lr: 3e-5, decoderLr: 3e-5 },
+  ],
+  warmup: 5,
+  ridge: null,
+  stall: { window: 20, minDb: 0.5 },
+  minBatch: 256,
+  resolveEvery: 0,
+  resolveFraction: 1,
+  carry: 'all',
+};
+
 export interface FastLimits {
   /** Stop after this many steps. */
   iters?: number;
@@ -87,8 +125,10 @@ export interface FastLimits {
 export interface FastStep {
   /** 0-based step index over all stages. */
   it: number;
-  /** Seconds since the call, after this step. */
+  /** Seconds since the call (options.clock), after this step. */
   seconds: number;
+  /** Wall-clock seconds since the call, after this step. */
+  wall: number;
   /** PSNR of this step's batch before the update (an estimate of the whole signal's). */
   psnr: number;
   frozen: number;
@@ -99,8 +139,10 @@ export interface FastStep {
 export interface FastEval {
   /** Updates done before this evaluation. */
   it: number;
-  /** Seconds since the call, after this evaluation. */
+  /** Seconds since the call (options.clock), after this evaluation. */
   seconds: number;
+  /** Wall-clock seconds since the call, after this evaluation. */
+  wall: number;
   psnr: number;
   frozen: number;
   why: 'start' | 'milestone' | 'time' | 'end';
@@ -124,6 +166,9 @@ export interface FastFitOptions {
   evalAt?: number[];
   /** After each step; return false to stop. */
   onStep?: (s: FastStep) => void | boolean;
+  /** The clock (seconds, monotonic) that the limits, `seconds` and `evalAt` use; default the wall clock.
+   *  A benchmark on a shared machine may pass its main thread's CPU time (less disturbed by other work). */
+  clock?: () => number;
 }
 
 export interface FastFitResult {
@@ -132,8 +177,9 @@ export interface FastFitResult {
   /** Seconds since the call at which a whole-signal evaluation first reached each milestone. */
   reached: Record<string, number>;
   stopped: 'target' | 'seconds' | 'iters' | 'callback';
-  /** Seconds from the call to the end of the fit (before the final rendering). */
+  /** Seconds (options.clock) from the call to the end of the fit (before the final rendering). */
   seconds: number;
+  wall: number;
   /** The whole SIREN: the prior's frozen layers and the trained head. */
   params: Params;
   /** PSNR of `params` rendered on the signal's grid through the ordinary render graph. */
@@ -191,8 +237,11 @@ function chunks(rows: number): [number, number][] {
 
 /** The fast fit of one signal (see the file header). */
 export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise<FastFitResult> {
-  const t0 = performance.now();
-  const now = (): number => (performance.now() - t0) / 1000;
+  const clock = o.clock ?? ((): number => performance.now() / 1000);
+  const t0 = clock(),
+    w0 = performance.now();
+  const now = (): number => clock() - t0;
+  const wall = (): number => (performance.now() - w0) / 1000;
   const sig = asSignal(input);
   const c = validateConfig({ ...o.config, outDim: sig.channels });
   if (c.inDim !== sig.dims.length)
@@ -298,7 +347,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     const sse = (await overChunks(headEvalProgram(c, k), k, cache, head, targets, rows)).sse;
     const psnr = psnrFromMse(sse.reduce((a, b) => a + b, 0) / (rows * out), range);
     const seconds = now();
-    evals.push({ it: updates, seconds, psnr, frozen: k, why });
+    evals.push({ it: updates, seconds, wall: wall(), psnr, frozen: k, why });
     for (const m of milestones) if (psnr >= m && reached[String(m)] === undefined) reached[String(m)] = seconds;
     lastEvalCost = (performance.now() - e0) / 1000;
     lastEvalEnd = seconds;
@@ -407,6 +456,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
       const rec: FastStep = {
         it,
         seconds: now(),
+        wall: wall(),
         psnr: psnrFromMse(loss, range),
         frozen: k,
         lr: lrAt(s, stage.lr),
@@ -428,8 +478,9 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
         await evaluate(k, cache, await trainer.params(h), it + 1, dueMilestone ? 'milestone' : 'time');
       }
       if (stageIx + 1 < r.stages.length) {
-        const w = r.stall.window;
-        if (w > 0 && s >= warmup + w && emaPsnr[s] - emaPsnr[s - w] < r.stall.minDb) next = true;
+        const stall = stage.stall ?? r.stall;
+        const w = stall.window;
+        if (w > 0 && s >= warmup + w && emaPsnr[s] - emaPsnr[s - w] < stall.minDb) next = true;
         if (stage.maxSteps !== undefined && s + 1 >= stage.maxSteps) next = true;
         if (stage.untilPsnr !== undefined && emaPsnr[s] >= stage.untilPsnr) next = true;
       }
@@ -440,7 +491,8 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     carried = {};
     for (const key of stateKeys(h)) carried[key === 'step' ? key : renameStateKey(c, k, key)] = trained[key];
   }
-  const seconds = now();
+  const seconds = now(),
+    wallSeconds = wall();
   await be.close();
   const renderer = await createGridRenderer(
     o.backend,
@@ -456,6 +508,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
       reached,
       stopped: stopped ?? 'iters',
       seconds,
+      wall: wallSeconds,
       params: full,
       finalPsnr: psnrBetween(output, sig.data),
       output,

@@ -1,0 +1,292 @@
+// `npx tsx scripts/bench-ttq-node.ts [--part near,far,random,clip,volume] [--budget 60] [--out bench/ttq-node-draft.md]`:
+// time to quality (issue 18) on onnxruntime-node, the paper's recipe against the fast one
+// (src/train/fast.ts FAST_PRIOR_RECIPE / FAST_RANDOM_RECIPE), side by side, one signal after the
+// other in one run. Every time is wall clock from the call (graph building, session creation,
+// feature cache and every whole-signal evaluation included). The paper recipe's PSNR before each
+// full-grid step is a whole-signal evaluation; the fast recipe's come from its own evaluations.
+// Writes the markdown table and a JSON file beside it (a later step adds Chromium, JAX, PyTorch rows).
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadDataSource } from '../src/node/datasets.ts';
+import { loadPrior } from '../src/node/api.ts';
+import { cachedDataset, missingDatasetMessage } from '../src/node/datasets.ts';
+import { readAudio, readVolume } from '../src/node/signals.ts';
+import { ortNodeBackend } from '../src/runtime/ort-node.ts';
+import { hostTensor, type Backend } from '../src/runtime/session.ts';
+import { programToOnnx } from '../src/onnx/write.ts';
+import { trainStepProgram } from '../src/train/programs.ts';
+import { Trainer, initialState } from '../src/train/trainer.ts';
+import { latticeCoords, psnrFromMse, toTargetRange, type TargetRange } from '../src/train/grid.ts';
+import { fastFit, FAST_PRIOR_RECIPE, FAST_RANDOM_RECIPE, type FastRecipe } from '../src/train/fast.ts';
+import { initParams, isEncoderParam, type Params } from '../src/model/inr.ts';
+import { PAPER_CONFIG, type InrConfig } from '../src/model/config.ts';
+import { asSignal, sampleCount, type Signal } from '../src/data/signal.ts';
+import { writeFileAtomic } from '../src/node/fs.ts';
+
+const arg = (name: string, def: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const parts = arg('part', 'near,far,random,clip,volume').split(',');
+const budget = Number(arg('budget', '60'));
+const out = arg('out', 'bench/ttq-node-draft.md');
+const FAR = arg('far', 'z040,z048,z056,z110,z130').split(',');
+const be: Backend = ortNodeBackend();
+/** The main thread's CPU seconds (Linux schedstat): on a shared machine far less disturbed than the wall
+ *  clock, and close to the wall time the same work takes on an idle one (onnxruntime's calling thread
+ *  runs the one-thread kernels and its share of the parallel ones; the same measure as scripts/bench.ts). */
+const cpuClock = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+const wallClock = (): number => performance.now() / 1000;
+const clockName = arg('clock', 'cpu');
+const clock = clockName === 'cpu' ? cpuClock : wallClock;
+
+/** One fit's measurements: seconds to each milestone (null: not reached), PSNR at each time. */
+interface Run {
+  signal: string;
+  group: string;
+  method: 'paper' | 'fast';
+  reached: Record<string, number | null>;
+  /** Wall-clock seconds to each milestone. */
+  reachedWall: Record<string, number | null>;
+  at: Record<string, number | null>;
+  steps: number;
+  evals: number;
+  final: number;
+  load: number;
+}
+
+/** The paper's recipe (shared/REFERENCE.md): Adam lr 1e-4 on every parameter, the whole signal every
+ *  step, until the budget; PSNR at time T = the whole-signal PSNR measured by the first step that starts
+ *  at or after T (the model as it stood at T). */
+async function paper(
+  sig: Signal,
+  c: InrConfig,
+  encoder: Params | null,
+  range: TargetRange,
+  lattice: number[] | undefined,
+  milestones: number[],
+  times: number[],
+  seconds: number,
+): Promise<Omit<Run, 'signal' | 'group' | 'method' | 'load'>> {
+  const t0 = clock(),
+    w0 = performance.now();
+  const now = (): number => clock() - t0;
+  const rows = sampleCount(sig.dims);
+  const params = initParams(c, 0); // the same init as fastFit's (seed 0)
+  if (encoder) for (const k of Object.keys(encoder)) if (isEncoderParam(k)) params[k] = encoder[k];
+  const model = programToOnnx(trainStepProgram({ config: c, batch: rows }));
+  const t = await Trainer.create(be, model, c, initialState(c, params), 1e-4);
+  t.setBatch(
+    hostTensor([rows, c.inDim], latticeCoords(sig.dims, lattice ?? sig.dims)),
+    hostTensor([rows, c.outDim], toTargetRange(sig.data, range)),
+  );
+  const reached: Record<string, number | null> = Object.fromEntries(milestones.map((m) => [m, null]));
+  const reachedWall: Record<string, number | null> = Object.fromEntries(milestones.map((m) => [m, null]));
+  const at: Record<string, number | null> = Object.fromEntries(times.map((x) => [x, null]));
+  let steps = 0,
+    last = NaN;
+  for (;;) {
+    const start = now();
+    const psnr = psnrFromMse((await t.step()).loss, range);
+    steps++;
+    last = psnr;
+    for (const m of milestones)
+      if (psnr >= m && reached[m] === null) {
+        reached[m] = now();
+        reachedWall[m] = (performance.now() - w0) / 1000;
+      }
+    for (const x of times) if (start >= x && at[x] === null) at[x] = psnr;
+    if (start >= seconds) break;
+  }
+  await t.release();
+  return { reached, reachedWall, at, steps: steps - 1, evals: steps, final: last };
+}
+
+async function fast(
+  sig: Signal,
+  c: InrConfig,
+  encoder: Params | null,
+  range: TargetRange,
+  lattice: number[] | undefined,
+  recipe: FastRecipe,
+  milestones: number[],
+  times: number[],
+  seconds: number,
+): Promise<Omit<Run, 'signal' | 'group' | 'method' | 'load'>> {
+  const r = await fastFit(sig, {
+    config: c,
+    backend: be,
+    encoder,
+    seed: 0,
+    range,
+    ...(lattice ? { lattice } : {}),
+    recipe,
+    limits: { seconds },
+    milestones,
+    evalAt: times,
+    clock,
+  });
+  const at: Record<string, number | null> = {};
+  for (const x of times) at[x] = r.evals.find((e) => e.why === 'time' && e.seconds >= x)?.psnr ?? null;
+  const reached: Record<string, number | null> = {};
+  const reachedWall: Record<string, number | null> = {};
+  for (const m of milestones) {
+    reached[m] = r.reached[String(m)] ?? null;
+    reachedWall[m] = r.evals.find((e) => e.psnr >= m)?.wall ?? null;
+  }
+  return { reached, reachedWall, at, steps: r.curve.length, evals: r.evals.length, final: r.finalPsnr };
+}
+
+const runs: Run[] = [];
+async function both(
+  group: string,
+  name: string,
+  sig: Signal,
+  c: InrConfig,
+  encoder: Params | null,
+  range: TargetRange,
+  lattice: number[] | undefined,
+  recipe: FastRecipe,
+  milestones: number[],
+  times: number[],
+  seconds: number,
+): Promise<void> {
+  for (const method of ['paper', 'fast'] as const) {
+    const load = loadavg()[0];
+    const r =
+      method === 'paper'
+        ? await paper(sig, c, encoder, range, lattice, milestones, times, seconds)
+        : await fast(sig, c, encoder, range, lattice, recipe, milestones, times, seconds);
+    runs.push({ signal: name, group, method, load, ...r });
+    const fmt = (v: number | null): string => (v === null ? '-' : v.toFixed(2));
+    console.error(
+      `${group} ${name} ${method}: reached ${milestones.map((m) => `${m}:${fmt(r.reached[m])}`).join(' ')} at ${times.map((x) => `${x}s:${fmt(r.at[x])}`).join(' ')} steps ${r.steps} evals ${r.evals} load ${load.toFixed(2)}`,
+    );
+  }
+}
+
+const MRI_MILESTONES = [30, 35, 40];
+if (parts.includes('near') || parts.includes('far') || parts.includes('random')) {
+  const prior = await loadPrior('mri-178');
+  const src = await loadDataSource('data/ch2bet.nii.gz', { res: 178 }); // as `strainer pretrain --res 178` read it
+  const image = (id: string): Signal => asSignal(src.images.find((x) => x.id === id)!.image);
+  const near = prior.manifest.data?.test ?? [];
+  const c = prior.config;
+  for (const [group, ids] of [
+    ['near', near],
+    ['far', FAR],
+  ] as const)
+    if (parts.includes(group))
+      for (const id of ids)
+        await both(
+          group,
+          id,
+          image(id),
+          c,
+          prior.encoder,
+          'unit',
+          undefined,
+          FAST_PRIOR_RECIPE,
+          MRI_MILESTONES,
+          [5, 30, budget],
+          budget,
+        );
+  if (parts.includes('random'))
+    for (const id of arg('random', 'z073').split(','))
+      await both(
+        'random',
+        id,
+        image(id),
+        PAPER_CONFIG,
+        null,
+        'unit',
+        undefined,
+        FAST_RANDOM_RECIPE,
+        [30, 35],
+        [5, 30, 2 * budget],
+        2 * budget,
+      );
+}
+if (parts.includes('clip')) {
+  const dir = cachedDataset('speech');
+  if (!dir) console.error(`clip: ${missingDatasetMessage('speech')}`);
+  else {
+    const prior = await loadPrior('speech-10');
+    const id = arg('clip', 'digits/10');
+    const clip = readAudio(join(dir, `${id}.wav`)).signal;
+    await both(
+      'clip',
+      id,
+      clip,
+      prior.config,
+      prior.encoder,
+      prior.range,
+      prior.dims,
+      FAST_PRIOR_RECIPE,
+      [40, 50, 60],
+      [1, 5, 30],
+      30,
+    );
+  }
+}
+if (parts.includes('volume')) {
+  const v = readVolume('data/ch2bet.nii.gz', { res: 32 }).signal;
+  const c = { ...PAPER_CONFIG, inDim: 3 };
+  await both(
+    'volume',
+    'ch2bet 32^3',
+    v,
+    c,
+    null,
+    'unit',
+    undefined,
+    FAST_RANDOM_RECIPE,
+    MRI_MILESTONES,
+    [5, 30, 2 * budget],
+    2 * budget,
+  );
+}
+
+// ---- the report ----
+const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v.toFixed(2));
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), onnxruntime-node cpu, Node ${process.version}`;
+const lines: string[] = [];
+for (const group of ['near', 'far', 'random', 'clip', 'volume']) {
+  const g = runs.filter((r) => r.group === group);
+  if (g.length === 0) continue;
+  const ms = Object.keys(g[0].reached);
+  const ts = Object.keys(g[0].at);
+  lines.push(
+    `### ${group}`,
+    '',
+    `| signal | recipe | ${ms.map((m) => `s to ${m} dB`).join(' | ')} | wall s to ${ms[ms.length - 1]} dB | ${ts.map((x) => `dB at ${x} s`).join(' | ')} | steps | whole-signal evals | final dB | load (1 min) |`,
+    `|---|---|${ms.map(() => '---|').join('')}---|${ts.map(() => '---|').join('')}---|---|---|---|`,
+  );
+  for (const r of g)
+    lines.push(
+      `| ${r.signal} | ${r.method} | ${ms.map((m) => fmt(r.reached[m])).join(' | ')} | ${fmt(r.reachedWall[ms[ms.length - 1]])} | ${ts.map((x) => fmt(r.at[x])).join(' | ')} | ${r.steps} | ${r.evals} | ${fmt(r.final)} | ${r.load.toFixed(2)} |`,
+    );
+  lines.push('');
+}
+const text = [
+  '# Time to quality on onnxruntime-node: the paper recipe against the fast recipe',
+  '',
+  `One run, ${new Date().toISOString()}, ${machine}; load averages before and after: see each row and the end. Regenerate: \`npx tsx scripts/bench-ttq-node.ts\`.`,
+  clockName === 'cpu'
+    ? 'Times (limits, milestones, "dB at") are the main thread\'s CPU seconds since the call, a load-robust estimate of the idle wall time; the wall-clock column is the same milestone on the wall clock, under the load shown.'
+    : 'Times are wall-clock seconds since the call.',
+  "Priors: models/mri-178 (near: its held-out slices, 1 mm from a training slice; far: >= 16 mm from its training window z072..z090), models/speech-10 (the clip, on the prior's time lattice, targets in [-1, 1]); MRI slices read as `strainer pretrain --data data/ch2bet.nii.gz --res 178` read them; the random SIREN and the 32^3 volume start from seed 0 (no prior). Fast recipes: FAST_PRIOR_RECIPE, FAST_RANDOM_RECIPE (src/train/fast.ts).",
+  '',
+  ...lines,
+  `Load average at the end: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}.`,
+  '',
+].join('\n');
+writeFileAtomic(out, text);
+writeFileSync(
+  out.replace(/\.md$/, '.json'),
+  JSON.stringify({ machine, date: new Date().toISOString(), runs }, null, 2) + '\n',
+);
+console.log(text);
