@@ -1,25 +1,30 @@
-// `npx tsx scripts/bench-ttq-node.ts [--part near,far,random,clip,volume] [--budget 60] [--out bench/ttq-node-draft.md]`:
-// time to quality (issue 18) on onnxruntime-node, the paper's recipe against the fast one
-// (src/train/fast.ts FAST_PRIOR_RECIPE / FAST_RANDOM_RECIPE), side by side, one signal after the
-// other in one run. Every time is wall clock from the call (graph building, session creation,
-// feature cache and every whole-signal evaluation included). The paper recipe's PSNR before each
-// full-grid step is a whole-signal evaluation; the fast recipe's come from its own evaluations.
-// Writes the markdown table and a JSON file beside it (a later step adds Chromium, JAX, PyTorch rows).
+// `npx tsx scripts/bench-ttq-node.ts [--part costs,near,far,random,clip,volume] [--budget 60] [--clock cpu|wall]
+// [--random z073,z040] [--out bench/ttq-node-draft.md]`: time to quality (issue 18) on onnxruntime-node, the
+// paper's recipe against the fast one (src/train/fast.ts FAST_PRIOR_RECIPE / FAST_RANDOM_RECIPE), side by
+// side, one signal after the other in one run, plus the cost of each program shape they run (interleaved
+// rounds). Every time counts from the call: graph building, session creation, feature cache and every
+// whole-signal evaluation are inside it. The paper recipe's PSNR before each full-grid step is a
+// whole-signal evaluation; the fast recipe's come from its own evaluations. `--clock cpu` (default) times
+// by the main thread's CPU seconds (load-robust, see cpuClock), and records the wall clock beside it.
+// Writes the markdown tables and a JSON file beside them (a later step adds Chromium, JAX, PyTorch rows).
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { loadDataSource } from '../src/node/datasets.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadPrior } from '../src/node/api.ts';
-import { cachedDataset, missingDatasetMessage } from '../src/node/datasets.ts';
+import { cachedDataset, loadDataSource, missingDatasetMessage } from '../src/node/datasets.ts';
 import { readAudio, readVolume } from '../src/node/signals.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
-import { hostTensor, type Backend } from '../src/runtime/session.ts';
+import { hostTensor, type Backend, type Session } from '../src/runtime/session.ts';
 import { programToOnnx } from '../src/onnx/write.ts';
 import { trainStepProgram } from '../src/train/programs.ts';
+import { featureProgram, gramProgram, headEvalProgram, headStepProgram } from '../src/train/head.ts';
+import type { Program } from '../src/graph/ir.ts';
+import { median } from '../src/util/stats.ts';
+import { rng } from '../src/util/random.ts';
 import { Trainer, initialState } from '../src/train/trainer.ts';
 import { latticeCoords, psnrFromMse, toTargetRange, type TargetRange } from '../src/train/grid.ts';
 import { fastFit, FAST_PRIOR_RECIPE, FAST_RANDOM_RECIPE, type FastRecipe } from '../src/train/fast.ts';
-import { initParams, isEncoderParam, type Params } from '../src/model/inr.ts';
+import { headConfig, initParams, isEncoderParam, type Params } from '../src/model/inr.ts';
 import { PAPER_CONFIG, type InrConfig } from '../src/model/config.ts';
 import { asSignal, sampleCount, type Signal } from '../src/data/signal.ts';
 import { writeFileAtomic } from '../src/node/fs.ts';
@@ -28,7 +33,7 @@ const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : def;
 };
-const parts = arg('part', 'near,far,random,clip,volume').split(',');
+const parts = arg('part', 'costs,near,far,random,clip,volume').split(',');
 const budget = Number(arg('budget', '60'));
 const out = arg('out', 'bench/ttq-node-draft.md');
 const FAR = arg('far', 'z040,z048,z056,z110,z130').split(',');
@@ -248,45 +253,135 @@ if (parts.includes('volume')) {
   );
 }
 
+/** Per-run cost of each program shape the recipes use, 178x178, width 256: `rounds` interleaved rounds
+ *  (every shape once per round, after one untimed run), min and median of wall and main-thread CPU ms. */
+interface Cost {
+  shape: string;
+  wall: number[];
+  cpu: number[];
+}
+const costs: Cost[] = [];
+if (parts.includes('costs')) {
+  const prior = await loadPrior('mri-178');
+  const c = prior.config,
+    rows = 178 * 178;
+  const rnd = rng(5);
+  const fill = (n: number): Float32Array => Float32Array.from({ length: n }, () => rnd.uniform(-1, 1));
+  const jobs: { shape: string; s: Session; feeds: Record<string, unknown> }[] = [];
+  const add = async (shape: string, p: Program, k: number, n: number): Promise<void> => {
+    const s = await be.load(programToOnnx(p));
+    const head = k <= c.depth - 2 ? initParams(headConfig(c, k), 1) : {};
+    const feeds: Record<string, unknown> = {};
+    for (const i of p.inputs) {
+      const name = i.params.name;
+      const dims = i.params.shape.map((d) => (typeof d === 'number' ? d : n));
+      const size = dims.reduce((a, b) => a * b, 1);
+      const value =
+        p.name === 'features' && name !== 'coords'
+          ? prior.encoder[name]
+          : name.startsWith('adam_') || name === 'step'
+            ? new Float32Array(size)
+            : name === 'lr' || name === 'lr_encoder'
+              ? new Float32Array([1e-4])
+              : (head[name] ?? fill(size));
+      feeds[name] = s.upload(hostTensor(dims, value));
+    }
+    jobs.push({ shape, s, feeds });
+  };
+  for (const k of [0, 2, 4])
+    for (const f of [1, 1 / 2, 1 / 4, 1 / 8, 1 / 16]) {
+      const b = Math.round(f * rows);
+      await add(`train step, ${k} frozen, ${b} rows`, headStepProgram(c, k, { batch: b, encoderLr: true }), k, b);
+    }
+  for (const k of [0, 2, 4]) {
+    await add(`whole-signal evaluation, ${k} frozen`, headEvalProgram(c, k), k, rows);
+    await add(`decoder statistics (gram), ${k} frozen`, gramProgram(c, k), k, rows);
+    if (k > 0) await add(`feature cache, ${k} layers`, featureProgram(c, k), k, rows);
+  }
+  for (const j of jobs) await j.s.run(j.feeds);
+  const timed = jobs.map((j) => ({ shape: j.shape, wall: [] as number[], cpu: [] as number[] }));
+  for (let r = 0; r < Number(arg('rounds', '5')); r++)
+    for (const [i, j] of jobs.entries()) {
+      const w = performance.now(),
+        c0 = cpuClock();
+      await j.s.run(j.feeds);
+      timed[i].cpu.push((cpuClock() - c0) * 1000);
+      timed[i].wall.push(performance.now() - w);
+    }
+  costs.push(...timed);
+  for (const j of jobs) await j.s.release();
+}
+
 // ---- the report ----
-const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v.toFixed(2));
+// The JSON beside the markdown holds every measured group; a run of some parts replaces those groups
+// and keeps the others (`--part far` after a change to the far stages). The markdown file's block
+// between the markers is this script's; text around it (the levers table) is kept.
+interface Report {
+  machine: string;
+  runs: (Run & { date?: string })[];
+  costs: (Cost & { date: string; load: number })[];
+}
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), onnxruntime-node cpu, Node ${process.version}`;
+const jsonPath = out.replace(/\.md$/, '.json');
+const date = new Date().toISOString();
+const previous: Report = existsSync(jsonPath)
+  ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as Report)
+  : { machine, runs: [], costs: [] };
+const groups = new Set(runs.map((r) => r.group));
+const report: Report = {
+  machine,
+  runs: [...previous.runs.filter((r) => !groups.has(r.group)), ...runs.map((r) => ({ ...r, date }))],
+  costs: costs.length > 0 ? costs.map((x) => ({ ...x, date, load: loadavg()[0] })) : (previous.costs ?? []),
+};
+const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v.toFixed(2));
 const lines: string[] = [];
+if (report.costs.length > 0) {
+  const mm = (x: number[]): string => `${Math.min(...x).toFixed(1)} / ${median(x).toFixed(1)}`;
+  lines.push(
+    `### Cost of one run of each program shape (178x178, width 256; ${report.costs[0].wall.length} interleaved rounds; ${report.costs[0].date.slice(0, 16)}, load ${report.costs[0].load.toFixed(2)})`,
+    '',
+    '| program | wall ms (min / median) | main-thread CPU ms (min / median) |',
+    '|---|---|---|',
+    ...report.costs.map((x) => `| ${x.shape} | ${mm(x.wall)} | ${mm(x.cpu)} |`),
+    '',
+  );
+}
 for (const group of ['near', 'far', 'random', 'clip', 'volume']) {
-  const g = runs.filter((r) => r.group === group);
+  const g = report.runs.filter((r) => r.group === group);
   if (g.length === 0) continue;
   const ms = Object.keys(g[0].reached);
   const ts = Object.keys(g[0].at);
+  const last = ms[ms.length - 1];
   lines.push(
-    `### ${group}`,
+    `### ${group}${g[0].date ? ` (${g[0].date.slice(0, 16)})` : ''}`,
     '',
-    `| signal | recipe | ${ms.map((m) => `s to ${m} dB`).join(' | ')} | wall s to ${ms[ms.length - 1]} dB | ${ts.map((x) => `dB at ${x} s`).join(' | ')} | steps | whole-signal evals | final dB | load (1 min) |`,
+    `| signal | recipe | ${ms.map((m) => `s to ${m} dB`).join(' | ')} | wall s to ${last} dB | ${ts.map((x) => `dB at ${x} s`).join(' | ')} | steps | whole-signal evals | final dB | load (1 min) |`,
     `|---|---|${ms.map(() => '---|').join('')}---|${ts.map(() => '---|').join('')}---|---|---|---|`,
   );
   for (const r of g)
     lines.push(
-      `| ${r.signal} | ${r.method} | ${ms.map((m) => fmt(r.reached[m])).join(' | ')} | ${fmt(r.reachedWall[ms[ms.length - 1]])} | ${ts.map((x) => fmt(r.at[x])).join(' | ')} | ${r.steps} | ${r.evals} | ${fmt(r.final)} | ${r.load.toFixed(2)} |`,
+      `| ${r.signal} | ${r.method} | ${ms.map((m) => fmt(r.reached[m])).join(' | ')} | ${fmt(r.reachedWall?.[last])} | ${ts.map((x) => fmt(r.at[x])).join(' | ')} | ${r.steps} | ${r.evals} | ${fmt(r.final)} | ${r.load.toFixed(2)} |`,
     );
   lines.push('');
 }
-const text = [
-  '# Time to quality on onnxruntime-node: the paper recipe against the fast recipe',
-  '',
-  `One run, ${new Date().toISOString()}, ${machine}; load averages before and after: see each row and the end. Regenerate: \`npx tsx scripts/bench-ttq-node.ts\`.`,
+const block = [
+  `${machine}. Regenerate: \`npx tsx scripts/bench-ttq-node.ts\` (one part: \`--part far\`; the tables only: \`--part none\`).`,
   clockName === 'cpu'
     ? 'Times (limits, milestones, "dB at") are the main thread\'s CPU seconds since the call, a load-robust estimate of the idle wall time; the wall-clock column is the same milestone on the wall clock, under the load shown.'
     : 'Times are wall-clock seconds since the call.',
-  "Priors: models/mri-178 (near: its held-out slices, 1 mm from a training slice; far: >= 16 mm from its training window z072..z090), models/speech-10 (the clip, on the prior's time lattice, targets in [-1, 1]); MRI slices read as `strainer pretrain --data data/ch2bet.nii.gz --res 178` read them; the random SIREN and the 32^3 volume start from seed 0 (no prior). Fast recipes: FAST_PRIOR_RECIPE, FAST_RANDOM_RECIPE (src/train/fast.ts).",
+  "Priors: models/mri-178 (near: its held-out slices, 1 mm from a training slice; far: >= 16 mm from its training window z072..z090), models/speech-10 (the clip, on the prior's time lattice, targets in [-1, 1]); MRI slices read as `strainer pretrain --data data/ch2bet.nii.gz --res 178` read them; the random SIREN and the 32^3 volume start from seed 0 (no prior). Fast recipes: FAST_PRIOR_RECIPE, FAST_RANDOM_RECIPE (src/train/fast.ts). The paper recipe's \"dB at T\" is measured by its first step that starts at or after T; the fast recipe's by an evaluation after the first step that ends after T.",
   '',
   ...lines,
-  `Load average at the end: ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}.`,
-  '',
 ].join('\n');
-writeFileAtomic(out, text);
-writeFileSync(
-  out.replace(/\.md$/, '.json'),
-  JSON.stringify({ machine, date: new Date().toISOString(), runs }, null, 2) + '\n',
+const BEGIN = '<!-- bench-ttq-node: begin -->',
+  END = '<!-- bench-ttq-node: end -->';
+const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+const wrapped = `${BEGIN}\n${block}${END}`;
+writeFileAtomic(
+  out,
+  old.includes(BEGIN) && old.includes(END)
+    ? old.slice(0, old.indexOf(BEGIN)) + wrapped + old.slice(old.indexOf(END) + END.length)
+    : `# Time to quality on onnxruntime-node: the paper recipe against the fast recipe\n\n${wrapped}\n`,
 );
-console.log(text);
+writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
+console.log(block);

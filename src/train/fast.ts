@@ -8,16 +8,16 @@
 // The result is an ordinary SIREN: the frozen layers' prior weights plus the trained head.
 import type { Image } from '../data/pixels.ts';
 import { asSignal, sampleCount, type Signal } from '../data/signal.ts';
-import type { Backend, Session } from '../runtime/session.ts';
+import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { validateConfig, type InrConfig } from '../model/config.ts';
 import { headConfig, headParamName, initParams, isEncoderParam, paramSpecs, type Params } from '../model/inr.ts';
 import { programToOnnx } from '../onnx/write.ts';
-import type { Program } from '../graph/ir.ts';
 import { stateKeys, stateNames } from './programs.ts';
 import type { AdamConfig } from './adam.ts';
-import { cacheWidth, featureProgram, gramProgram, headEvalProgram, headStepProgram } from './head.ts';
-import { ridgeDecoder, type GramStats } from './ridge.ts';
+import { cacheWidth, headStepProgram } from './head.ts';
+import { cachingBackend, FeatureCache } from './cache.ts';
+import { drawFrom, shuffle, variationCdf } from './sampling.ts';
 import { Trainer, initialState, type State } from './trainer.ts';
 import { createGridRenderer } from './render.ts';
 import { latticeCoords, psnrFromMse, toTargetRange, type TargetRange } from './grid.ts';
@@ -40,6 +40,10 @@ export interface Stage {
   untilPsnr?: number;
   /** This stage's stall rule (default the recipe's). */
   stall?: { window: number; minDb: number };
+  /** Fraction of each batch drawn in proportion to the target's local variation (sum over axes of
+   *  |forward difference|), the rest uniformly; 0 (default): uniform. This weights detailed regions
+   *  more in the loss. */
+  focus?: number;
 }
 
 export interface FastRecipe {
@@ -188,52 +192,10 @@ export interface FastFitResult {
   backend: string;
 }
 
-/** Rows per run of the whole-signal programs (cache, evaluation, decoder statistics). Small chunks keep
- *  each session's working memory small: on the project's VM a fresh page costs ~3.4 ms per MB on first
- *  touch (measured, 128 MB in ~430 ms), so large fresh buffers dominate a short fit. */
-const CHUNK_ROWS = 4096;
 /** A whole-signal evaluation is run when the smoothed batch PSNR is within this of the next milestone. */
 const EVAL_MARGIN_DB = 0.5;
 /** Smoothing of the batch MSE (exponential moving average weight of the newest step). */
 const EMA = 0.2;
-
-/** A backend that loads each distinct model once (a stage's Trainer, evaluations and the decoder
- *  statistics reuse their sessions); release() of a session is a no-op until `close`. */
-interface CachingBackend extends Backend {
-  close(): Promise<void>;
-}
-function cachingBackend(backend: Backend): CachingBackend {
-  const loaded: { model: Uint8Array; session: Promise<Session> }[] = [];
-  const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
-  return {
-    name: backend.name,
-    async load(model) {
-      let hit = loaded.find((e) => same(e.model, model));
-      if (!hit) loaded.push((hit = { model, session: backend.load(model) }));
-      const s = await hit.session;
-      return {
-        backend: s.backend,
-        inputNames: s.inputNames,
-        outputNames: s.outputNames,
-        run: (feeds) => s.run(feeds),
-        upload: (t) => s.upload(t),
-        download: (v) => s.download(v),
-        dispose: (v) => s.dispose(v),
-        release: async () => {},
-      };
-    },
-    async close() {
-      for (const { session } of loaded) await (await session).release();
-    },
-  };
-}
-
-/** Row ranges [from, to) of at most CHUNK_ROWS rows covering `rows`. */
-function chunks(rows: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let from = 0; from < rows; from += CHUNK_ROWS) out.push([from, Math.min(rows, from + CHUNK_ROWS)]);
-  return out;
-}
 
 /** The fast fit of one signal (see the file header). */
 export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise<FastFitResult> {
@@ -259,7 +221,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
   const full: Params = initParams(c, o.seed);
   for (const s of paramSpecs(c)) if (o.encoder && isEncoderParam(s.name)) full[s.name] = o.encoder[s.name];
   const be = cachingBackend(o.backend);
-  const load = (p: Program): Promise<Session> => be.load(programToOnnx(p));
+  const data = new FeatureCache(be, c, coords, targets);
   const random: Rng = rng(o.seed + 1);
   const curve: FastStep[] = [],
     evals: FastEval[] = [],
@@ -269,66 +231,6 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     (a, b) => a - b,
   );
   const evalAt = [...(o.evalAt ?? [])].sort((a, b) => a - b);
-  const up = (s: Session, shape: readonly number[], data: Float32Array): unknown => s.upload(hostTensor(shape, data));
-  // One buffer holds the cache of whichever stage runs (rows x width once a layer is frozen): a stage
-  // with fewer frozen layers overwrites it, so its memory is touched once.
-  let wide: Float32Array | null = null;
-
-  /** The first k layers' output at every sample (k = 0: the coordinates). */
-  async function cacheFor(k: number): Promise<Float32Array> {
-    if (k === 0) return coords;
-    wide ??= new Float32Array(rows * c.width);
-    const s = await load(featureProgram(c, k));
-    const weights: Record<string, unknown> = {};
-    for (const spec of paramSpecs(c))
-      if (s.inputNames.includes(spec.name)) weights[spec.name] = up(s, spec.shape, full[spec.name]);
-    for (const [from, to] of chunks(rows)) {
-      const x = up(s, [to - from, c.inDim], coords.subarray(from * c.inDim, to * c.inDim));
-      const res = await s.run({ ...weights, coords: x });
-      wide.set((await s.download(res.features)).data, from * c.width);
-      s.dispose(res.features);
-      s.dispose(x);
-    }
-    for (const v of Object.values(weights)) s.dispose(v);
-    return wide;
-  }
-
-  /** Sums of a whole-signal program's outputs over the chunks of (cache, y), with the head's parameters. */
-  async function overChunks(
-    p: Program,
-    k: number,
-    cache: Float32Array,
-    head: Params,
-    y: Float32Array,
-    n: number,
-  ): Promise<Record<string, Float64Array>> {
-    const s = await load(p);
-    const h = headConfig(c, k);
-    const cw = cacheWidth(c, k);
-    const params: Record<string, unknown> = {};
-    for (const spec of paramSpecs(h))
-      if (s.inputNames.includes(spec.name)) params[spec.name] = up(s, spec.shape, head[spec.name]);
-    const sums: Record<string, Float64Array> = {};
-    for (const [from, to] of chunks(n)) {
-      const feeds = {
-        ...params,
-        coords: up(s, [to - from, cw], cache.subarray(from * cw, to * cw)),
-        targets: up(s, [to - from, out], y.subarray(from * out, to * out)),
-      };
-      const res = await s.run(feeds);
-      for (const name of s.outputNames) {
-        const d = (await s.download(res[name])).data;
-        const acc = (sums[name] ??= new Float64Array(d.length));
-        for (let i = 0; i < d.length; i++) acc[i] += d[i];
-        s.dispose(res[name]);
-      }
-      s.dispose(feeds.coords);
-      s.dispose(feeds.targets);
-    }
-    for (const v of Object.values(params)) s.dispose(v);
-    return sums;
-  }
-
   let it = 0,
     stopped: FastFitResult['stopped'] | null = null,
     lastEvalEnd = 0,
@@ -343,43 +245,24 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     updates: number,
     why: FastEval['why'],
   ): Promise<void> {
-    const e0 = performance.now();
-    const sse = (await overChunks(headEvalProgram(c, k), k, cache, head, targets, rows)).sse;
-    const psnr = psnrFromMse(sse.reduce((a, b) => a + b, 0) / (rows * out), range);
+    const e0 = now();
+    const psnr = psnrFromMse((await data.sse(k, cache, head)) / (rows * out), range);
     const seconds = now();
     evals.push({ it: updates, seconds, wall: wall(), psnr, frozen: k, why });
     for (const m of milestones) if (psnr >= m && reached[String(m)] === undefined) reached[String(m)] = seconds;
-    lastEvalCost = (performance.now() - e0) / 1000;
+    lastEvalCost = seconds - e0;
     lastEvalEnd = seconds;
     if (target !== undefined && reached[String(target)] !== undefined) stopped = 'target';
   }
 
-  /** Sets the head's decoder to the closed-form one for its current sine layers, from a random
-   *  `fraction` of the rows (at least 4 per unknown). */
+  /** Sets the head's decoder to the closed-form one for its current sine layers. */
   async function closedFormDecoder(k: number, cache: Float32Array, head: Params, fraction: number): Promise<void> {
-    const cw = cacheWidth(c, k);
-    let f = cache,
-      y = targets,
-      n = rows;
-    if (fraction < 1) {
-      n = Math.min(rows, Math.max(4 * (c.width + 1), Math.round(fraction * rows)));
-      const pick = sampleRows(rows, n, random);
-      f = new Float32Array(n * cw);
-      y = new Float32Array(n * out);
-      pick.forEach((p, j) => {
-        f.set(cache.subarray(p * cw, (p + 1) * cw), j * cw);
-        y.set(targets.subarray(p * out, (p + 1) * out), j * out);
-      });
-    }
-    const st = await overChunks(gramProgram(c, k), k, f, head, y, n);
-    const ysum = new Float64Array(out);
-    for (let i = 0; i < n * out; i++) ysum[i % out] += y[i];
-    const stats: GramStats = { width: c.width, outDim: out, rows: n, gram: st.gram, sums: st.sums, fty: st.fty, ysum };
-    const d = ridgeDecoder(stats, r.ridge ?? 0);
+    const d = await data.decoder(k, cache, head, r.ridge ?? 0, fraction, random);
     head['decoder.weight'] = d.weight;
     head['decoder.bias'] = d.bias;
   }
 
+  let detailCdf: Float64Array | null = null;
   let carried: State | null = null,
     cachedK = -1,
     cache: Float32Array = coords;
@@ -388,7 +271,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     const k = stage.frozen;
     const h = headConfig(c, k);
     const cw = cacheWidth(c, k);
-    if (k !== cachedK) cache = await cacheFor(k);
+    if (k !== cachedK) cache = await data.features(k, full);
     cachedK = k;
     const head: Params = {};
     for (const s of paramSpecs(h)) head[s.name] = full[headParamName(c, k, s.name)];
@@ -414,12 +297,14 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     const warmup = stage.warmup ?? r.warmup;
     const lrAt = (s: number, peak: number): number => peak * Math.min(1, (s + 1) / Math.max(1, warmup));
     let trainer = await Trainer.create(be, model, h, state, lrAt(0, stage.decoderLr), lrAt(0, stage.lr));
-    // The batch buffers are refilled in place every step (fresh memory is costly, see CHUNK_ROWS).
+    // The batch buffers are refilled in place every step (fresh memory is costly here, see ./cache.ts).
     const bc = all ? cache : new Float32Array(batch * cw),
       bt = all ? targets : new Float32Array(batch * out);
     const setBatch = (): void => trainer.setBatch(hostTensor([batch, cw], bc), hostTensor([batch, out], bt));
     if (all) setBatch();
     const order = Int32Array.from({ length: rows }, (_, i) => i);
+    const focus = stage.focus ?? 0;
+    const detail = focus > 0 ? (detailCdf ??= variationCdf(sig.dims, targets, out)) : null;
     let pos = rows,
       ema = NaN,
       next = false;
@@ -446,7 +331,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
             shuffle(order, random);
             pos = 0;
           }
-          const p = order[pos++];
+          const p = detail && j < focus * batch ? drawFrom(detail, random) : order[pos++];
           bc.set(cache.subarray(p * cw, (p + 1) * cw), j * cw);
           for (let q = 0; q < out; q++) bt[j * out + q] = targets[p * out + q];
         }
@@ -524,26 +409,4 @@ function renameStateKey(c: InrConfig, k: number, key: string): string {
   for (const prefix of ['adam_m.', 'adam_v.'])
     if (key.startsWith(prefix)) return prefix + headParamName(c, k, key.slice(prefix.length));
   return headParamName(c, k, key);
-}
-
-/** Fisher-Yates, in place. */
-function shuffle(a: Int32Array, r: Rng): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = r.int(i + 1);
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-}
-
-/** n distinct row indices out of `rows`, uniformly at random. */
-function sampleRows(rows: number, n: number, r: Rng): Int32Array {
-  const a = Int32Array.from({ length: rows }, (_, i) => i);
-  for (let i = 0; i < n; i++) {
-    const j = i + r.int(rows - i);
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-  return a.subarray(0, n);
 }
