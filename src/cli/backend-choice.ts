@@ -21,9 +21,9 @@ export const EP_FLAG = [
 
 export async function cliBackend(o: { ep?: Ep; threads?: number; backend?: NodeBackendName }): Promise<ChosenBackend> {
   const chosen = await chooseBackend({
-    ...(o.ep ? { ep: o.ep } : {}),
-    ...(o.threads ? { threads: o.threads } : {}),
-    ...(o.backend ? { engine: o.backend } : {}),
+    ep: o.ep,
+    threads: o.threads,
+    engine: o.backend,
   });
   let announced = false;
   const backend: Backend = {

@@ -4,19 +4,20 @@
 // mean and spread over images as a markdown table and an SVG plot.
 import type { Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
-import { intArg, floatArg } from './args.ts';
+import { intArg, settingArg } from './args.ts';
 import { splitSource, parseSelect, type SourceImage } from '../node/datasets.ts';
-import { REPORT_ITERS } from './fit.ts';
-import { type Prior } from '../train/prior.ts';
-import { loadCliPrior } from './verify.ts';
-import { priorInit } from '../train/fit-config.ts';
-import { psnrCurve } from '../train/transfer.ts';
-import { pretrainOrt } from '../train/pretrain.ts';
+import { REPORT_ITERS, psnrCurve } from '../train/fit.ts';
+import type { Prior } from '../train/prior.ts';
+import { DEFAULT_LR, type FitSettings } from '../train/plan.ts';
+import { baselineOf } from '../train/transfer.ts';
+import { isEncoderParam } from '../model/inr.ts';
+import { pretrainPrior } from '../pipeline/pretrain.ts';
+import { fit } from '../node/api.ts';
+import { cliPrior } from './prior.ts';
 import type { Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { lineChartSvg } from '../util/plot.ts';
-import type { Params } from '../model/inr.ts';
 import { UserError } from '../util/errors.ts';
 
 export const METHODS = ['siren', 'finetuned', 'strainer1', 'strainer10'] as const;
@@ -37,7 +38,7 @@ interface EvalCli {
   res?: number;
   select?: [number, number];
   methods: string;
-  lr?: number;
+  lr: number;
   seed: number;
   out?: string;
   json?: boolean;
@@ -58,9 +59,9 @@ export async function runEval(o: EvalCli): Promise<void> {
   for (const m of methods)
     if (!(METHODS as readonly string[]).includes(m))
       throw new UserError(`--methods: unknown method '${m}' (choose from ${METHODS.join(', ')})`);
-  const prior = await loadCliPrior(o.prior);
+  const prior = await cliPrior(o.prior);
   const res = o.res ?? prior.manifest.signal?.height ?? 64;
-  const lr = o.lr ?? prior.manifest.train.lr;
+  const lr = o.lr;
   const { backend } = await cliBackend(o);
   const config = prior.config;
   const range = prior.range;
@@ -72,7 +73,7 @@ export async function runEval(o: EvalCli): Promise<void> {
     res,
     n: 1,
     test: o.images,
-    ...(o.select ? { select: o.select } : {}),
+    select: o.select,
     channels: config.outDim === 1 ? 1 : 3,
   });
   const sameData =
@@ -96,24 +97,34 @@ export async function runEval(o: EvalCli): Promise<void> {
     `eval ${prior.name} on ${test.length} ${domain} images (${test.map((t) => t.id).join(' ')}) at ${res}x${res}, ${o.iters} iterations; other image: ${other.id}\n`,
   );
 
-  const opts = { iters: o.iters, lr, seed: o.seed, range };
-  const inits: Partial<Record<Method, Partial<Params> | undefined>> = {
-    siren: undefined,
-    strainer10: priorInit(prior, config),
-  };
+  const opts = { iters: o.iters, lr, seed: o.seed, backend };
+  const starts: Partial<Record<Method, FitSettings>> = { siren: baselineOf(prior), strainer10: { prior } };
   if (methods.includes('finetuned')) {
     process.stderr.write(`fitting a SIREN to ${other.id} for the fine-tuned baseline...\n`);
-    inits.finetuned = (await psnrCurve(backend, config, other.image, opts)).params;
+    const p = (await fit(other.image, { ...opts, ...baselineOf(prior) })).params;
+    const part = (enc: boolean): Prior['encoder'] =>
+      Object.fromEntries(Object.entries(p).filter(([k]) => isEncoderParam(k) === enc));
+    starts.finetuned = {
+      prior: {
+        name: `SIREN fitted to ${other.id}`,
+        config: { ...config, outDim: other.image.channels },
+        range,
+        encoder: part(true),
+        decoder: part(false),
+      },
+    };
   }
   if (methods.includes('strainer1')) {
-    let p1: Prior | undefined;
-    if (o.prior1) p1 = await loadCliPrior(o.prior1);
-    if (p1) inits.strainer1 = priorInit(p1, config);
+    if (o.prior1) starts.strainer1 = { prior: await cliPrior(o.prior1) };
     else {
       const iters = o.strainer1Iters ?? prior.manifest.train.iters;
       process.stderr.write(`pretraining STRAINER-1 on ${other.id} for ${iters} iterations...\n`);
-      const r = await pretrainOrt(backend, [other.image], { config, iters, lr, seed: o.seed, range });
-      inits.strainer1 = r.encoder;
+      const { model } = baselineOf(prior);
+      const r = await pretrainPrior(
+        { train: [{ id: other.id, signal: other.image }] },
+        { name: `STRAINER-1 (${other.id})`, model, range, iters, lr, seed: o.seed, backend, gainIters: 0 },
+      );
+      starts.strainer1 = { prior: r.prior };
     }
   }
 
@@ -121,10 +132,10 @@ export async function runEval(o: EvalCli): Promise<void> {
   for (const m of methods as Method[]) {
     curves[m] = [];
     for (const t of test) {
-      const t0 = performance.now();
-      curves[m].push((await psnrCurve(backend, config, t.image, opts, inits[m])).curve);
+      const r = await fit(t.image, { ...opts, ...starts[m] });
+      curves[m].push(psnrCurve(r));
       process.stderr.write(
-        `  ${LABEL[m]} ${t.id}: ${curves[m][curves[m].length - 1][o.iters].toFixed(2)} dB after ${o.iters} it (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
+        `  ${LABEL[m]} ${t.id}: ${r.finalPsnr.toFixed(2)} dB after ${r.iters} it (${r.seconds.toFixed(1)} s)\n`,
       );
     }
   }
@@ -189,19 +200,19 @@ export function registerEval(program: Command): void {
     .requiredOption('--prior <dir>', 'the STRAINER-10 prior (models/NAME)')
     .requiredOption('--data <source>', 'folder, NIfTI volume or .npy stack to evaluate on')
     .option('--prior1 <dir>', 'a STRAINER-1 prior (default: pretrain one on another image of the data)')
-    .option('--iters <n>', 'fitting iterations per image', intArg('--iters', 1, 1_000_000), 2000)
+    .option('--iters <n>', 'fitting iterations per image', settingArg('--iters', 'iters'), 2000)
     .option('--images <n>', 'held-out images (out-of-domain data)', intArg('--images', 1, 1000), 5)
-    .option('--res <r>', "resolution (default: the prior's)", intArg('--res', 2, 4096))
+    .option('--res <r>', "resolution (default: the prior's)", settingArg('--res', 'res'))
     .option('--select <a:b>', 'half-open z or index range of the data', parseSelect)
     .option('--methods <list>', `comma-separated, from ${METHODS.join(',')}`, METHODS.join(','))
-    .option('--lr <lr>', "Adam learning rate (default: the prior's)", floatArg('--lr', 0, 10, true))
+    .option('--lr <lr>', 'Adam learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
     .option(
       '--strainer1-iters <n>',
       "pretraining iterations of the on-the-fly STRAINER-1 (default: the prior's)",
-      intArg('--strainer1-iters', 1, 1_000_000),
+      settingArg('--strainer1-iters', 'iters'),
     )
-    .option('--seed <s>', 'random seed', intArg('--seed', 0, 2 ** 31 - 1), 0)
-    .option('--threads <n>', 'onnxruntime intra-op threads', intArg('--threads', 1, 1024))
+    .option('--seed <s>', 'random seed', settingArg('--seed', 'seed'), 0)
+    .option('--threads <n>', 'onnxruntime intra-op threads', settingArg('--threads', 'threads'))
     .option(...EP_FLAG)
     .option('--out <dir>', 'write table.md, results.json and psnr.svg here')
     .option('--force', 'overwrite a non-empty --out folder')

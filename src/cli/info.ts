@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readKeyFile } from './verify.ts';
+import { readKeyFile } from './prior.ts';
 import { loadBundle, type Manifest } from '../export/bundle.ts';
 import { parseSignatureFile, SIGNATURE_FILE } from '../export/signature.ts';
 import { dirSource } from '../node/fs.ts';
@@ -78,7 +78,7 @@ export async function bundleInfo(dir: string, publicKeyFile?: string): Promise<B
   const files: Record<string, number> = { 'manifest.json': statSync(join(dir, 'manifest.json')).size };
   if (existsSync(join(dir, SIGNATURE_FILE))) files[SIGNATURE_FILE] = statSync(join(dir, SIGNATURE_FILE)).size;
   for (const [name, f] of Object.entries(m.files)) files[name] = f.bytes;
-  const e = (m.eval ?? null) as (Gain & Record<string, unknown>) | null;
+  const e = m.eval ?? null;
   return {
     bundle: resolve(dir),
     kind: m.kind,
@@ -98,11 +98,11 @@ export async function bundleInfo(dir: string, publicKeyFile?: string): Promise<B
     total_bytes: Object.values(files).reduce((a, n) => a + n, 0),
     quantization: (m as { quantization?: BundleInfo['quantization'] }).quantization ?? null,
     eval: e
-      ? (Object.fromEntries(
+      ? Object.fromEntries(
           ['iteration', 'strainer_psnr', 'siren_psnr', 'gain_db', 'psnr', 'curve']
             .filter((k) => e[k] !== undefined)
             .map((k) => [k, e[k]]),
-        ) as Gain)
+        )
       : null,
   };
 }

@@ -5,13 +5,12 @@
 // for library and command line); this file maps flags onto it and prints the summary.
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
-import { intArg, floatArg, choiceArg } from './args.ts';
+import { intArg, choiceArg, settingArg } from './args.ts';
 import { progress, type Progress } from './progress.ts';
 import { parseSelect } from '../node/datasets.ts';
 import { median } from '../util/stats.ts';
 import { firstOmega } from '../model/config.ts';
-import { ITERS_RANGE } from '../train/fit-config.ts';
-import type { PretrainEngine } from '../train/pretrain-api.ts';
+import { DEFAULT_LR, DEFAULT_RES } from '../train/plan.ts';
 import { pretrain } from '../node/api.ts';
 import type { Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
@@ -54,42 +53,33 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
     res: o.res,
     n: o.n,
     test: o.test,
-    ...(o.select ? { select: o.select } : {}),
+    select: o.select,
     channels: o.channels === 'auto' ? 'auto' : (Number(o.channels) as 1 | 3),
     iters: o.iters,
     lr: o.lr,
     seed: o.seed,
     model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 },
-    ...(o.targets ? { range: o.targets } : {}),
+    range: o.targets,
     gainIters: o.gainIters,
     out,
-    ...(o.name ? { name: o.name } : {}),
-    ...(o.force ? { force: true } : {}),
+    name: o.name,
+    force: o.force,
     backend,
-    ...(tfjs ? { engine: tfjs.pretrainTfjs as PretrainEngine } : {}),
+    engine: tfjs ? tfjs.pretrainTfjs : undefined,
     // The tfjs engine writes no checkpoints; --resume with it is refused by pretrain.
-    ...(!tfjs || o.resume
-      ? {
-          checkpoint: {
-            every: o.checkpointEvery,
-            ...(o.checkpoint ? { path: o.checkpoint } : {}),
-            ...(o.resume ? { resume: true } : {}),
-          },
-        }
-      : {}),
+    checkpoint: !tfjs || o.resume ? { every: o.checkpointEvery, path: o.checkpoint, resume: o.resume } : undefined,
     log: (line) => {
       bar?.stop();
       bar = undefined;
       process.stderr.write(`${line}\n`);
     }, // lines come before and after the steps
-    onStep: (it, loss, psnr) =>
-      (bar ??= progress(`pretrain ${o.name ?? basename(out)}`, o.iters, false)).update(it, loss, psnr),
+    onStep: (e) => (bar ??= progress(`pretrain ${o.name ?? basename(out)}`, o.iters, false)).update(e),
   }).finally(() => bar?.stop());
   const m = r.prior.manifest,
     dims = r.prior.dims ?? [o.res, o.res],
     inDim = dims.length;
   const finalLoss = r.loss[r.loss.length - 1],
-    meanPsnr = r.meanPsnr[r.meanPsnr.length - 1];
+    meanPsnr = r.psnr[r.psnr.length - 1];
   if (tfjs) {
     // The tfjs engine also leaves a standard LayersModel (model.json + shards) beside the prior.
     await tfjs.saveTfjsPretrained(
@@ -147,30 +137,40 @@ export function registerPretrain(program: Command): void {
       '--data <source>',
       'folder of PNG/JPEG images or of WAV clips (one sample rate), NIfTI volume (.nii/.nii.gz) or .npy image stack',
     )
-    .option('--n <n>', 'training signals (10 = STRAINER-10, 1 = STRAINER-1)', intArg('--n', 1, 1000), 10)
-    .option('--test <n>', 'held-out signals after the training ones (folders and stacks)', intArg('--test', 0, 1000), 5)
+    .option('--n <n>', 'training signals (10 = STRAINER-10, 1 = STRAINER-1)', settingArg('--n', 'signals'), 10)
+    .option(
+      '--test <n>',
+      'held-out signals after the training ones (folders and stacks)',
+      settingArg('--test', 'heldOut'),
+      5,
+    )
     .option('--select <a:b>', 'half-open z range (volumes) or index range (folders, stacks) to draw from', parseSelect)
-    .option('--iters <n>', 'pretraining iterations', intArg('--iters', ITERS_RANGE[0], ITERS_RANGE[1]), 5000)
+    .option('--iters <n>', 'pretraining iterations', settingArg('--iters', 'iters'), 5000)
     .option(
       '--res <r>',
       'images are centre-cropped/padded and resized to r x r (clips keep their samples)',
-      intArg('--res', 2, 4096),
-      178,
+      settingArg('--res', 'res'),
+      DEFAULT_RES,
     )
-    .option('--width <w>', 'hidden width', intArg('--width', 1, 4096), 256)
-    .option('--depth <d>', 'linear layers in all (depth-1 sine layers form the encoder)', intArg('--depth', 2, 64), 6)
+    .option('--width <w>', 'hidden width', settingArg('--width', 'width'), 256)
+    .option(
+      '--depth <d>',
+      'linear layers in all (depth-1 sine layers form the encoder)',
+      settingArg('--depth', 'depth'),
+      6,
+    )
     .option(
       '--omega <w0>',
       'SIREN omega_0 of the hidden layers, and of the first unless --omega0 (default 30)',
-      floatArg('--omega', 0, 1e4, true),
+      settingArg('--omega', 'omega'),
     )
     .option(
       '--omega0 <w0>',
       "SIREN first-layer omega_0 (default --omega; clips 3000, SIREN's audio recipe)",
-      floatArg('--omega0', 0, 1e5, true),
+      settingArg('--omega0', 'omega0'),
     )
-    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, 10, true), 1e-4)
-    .option('--seed <s>', 'random seed', intArg('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--lr <lr>', 'Adam learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
+    .option('--seed <s>', 'random seed', settingArg('--seed', 'seed'), 0)
     .option(
       '--targets <r>',
       'target range: unit = [0,1], pm1 = [-1,1] (default unit; clips pm1)',
@@ -204,7 +204,7 @@ export function registerPretrain(program: Command): void {
       intArg('--gain-iters', 0, 100000),
       100,
     )
-    .option('--threads <n>', 'onnxruntime intra-op threads', intArg('--threads', 1, 1024))
+    .option('--threads <n>', 'onnxruntime intra-op threads', settingArg('--threads', 'threads'))
     .option(...EP_FLAG)
     .option('--force', 'overwrite a non-empty --out folder')
     .option('--json', 'print a JSON summary as the last line of stdout')

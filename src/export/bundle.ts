@@ -122,26 +122,32 @@ export function packTensors(tensors: Record<string, HostTensor & { dtype?: Tenso
 
 /** Every tensor as float32: float16 and int8 entries are dequantized here (tensor-codec.ts). */
 export function unpackTensors(bin: Uint8Array, entries: readonly TensorEntry[]): Record<string, HostTensor> {
-  if (!Array.isArray(entries as unknown)) throw new UserError('tensor entries are not a list (corrupt bundle)');
+  if (!Array.isArray(entries)) throw new UserError('tensor entries are not a list (corrupt bundle)');
   const out: Record<string, HostTensor> = {};
   // Every stored value takes at least one byte, so the entries together cannot list more values than
   // the file has bytes: overlapping entries cannot make a small file decode to a huge allocation.
   let total = 0;
-  for (const e of entries) {
-    const name: unknown = (e as Partial<TensorEntry> | null)?.name;
+  for (const entry of entries) {
+    // Entries come from a manifest on disk: every field is checked before it is used.
+    const e = entry as Partial<TensorEntry> | null;
+    const name: unknown = e?.name;
     if (typeof name !== 'string' || name === '__proto__' || Object.hasOwn(out, name))
       throw new UserError(
         `tensor entry ${JSON.stringify(name) ?? 'undefined'} is unnamed or repeated (corrupt bundle)`,
       );
+    const shape: unknown = e?.shape,
+      length: unknown = e?.length;
     const ok =
-      Array.isArray(e.shape) &&
-      e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
-      Number.isSafeInteger(e.length);
-    total += ok ? e.length : Infinity;
-    if (!ok || e.shape.reduce((a, b) => a * b, 1) !== e.length || total > bin.byteLength) {
+      Array.isArray(shape) &&
+      shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) &&
+      Number.isSafeInteger(length);
+    const dims = ok ? (shape as number[]) : [],
+      n = ok ? (length as number) : Infinity;
+    total += n;
+    if (!ok || dims.reduce((a, b) => a * b, 1) !== n || total > bin.byteLength) {
       throw new UserError(`tensor '${name}' does not fit the tensor file (corrupt bundle)`);
     }
-    out[name] = { shape: [...e.shape], data: decodeTensor(bin, e) };
+    out[name] = { shape: [...dims], data: decodeTensor(bin, e as TensorEntry) };
   }
   return out;
 }
@@ -161,6 +167,19 @@ export interface BuiltBundle {
  *  source); a signature covers exactly these bytes. */
 export function manifestBytes(m: Manifest): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n');
+}
+
+/** A built bundle's files as a FileSource, read back exactly as a folder holding them would be. */
+export function bundleSource(b: BuiltBundle, where: string): FileSource {
+  const files: Record<string, Uint8Array> = { ...b.files, 'manifest.json': manifestBytes(b.manifest) };
+  return {
+    where,
+    read: async (n) => {
+      const f = files[n];
+      if (!f) throw new Error(`${n} not found`);
+      return f;
+    },
+  };
 }
 
 /** Completes a manifest: adds the tensor file and every file's sha256. */

@@ -1,8 +1,8 @@
 // Prior bundles: the encoder ONNX (encoder weights + coords -> features), the train step that fits a
 // new signal from it (any ONNX runtime can drive it) and the encoder weights, stored once in
-// weights.bin (float32, or float16/int8 in compact priors), all hashed in the manifest. Loading
-// verifies the bundle (sha256 of every file; with a pinned public key, manifest.sig first) and checks
-// every encoder tensor's shape.
+// weights.bin (float32, or float16/int8 in compact priors), all hashed in the manifest. loadPrior holds
+// the one prior-trust policy (a pinned key: the signature must verify; none: a note that nothing vouches
+// for the prior) and PROJECT_KEY, the key that signs the shipped priors.
 import {
   loadBundle,
   buildBundle,
@@ -11,7 +11,7 @@ import {
   type BuiltBundle,
   type BundleLoadOptions,
 } from './bundle.ts';
-import type { SignatureStatus } from './signature.ts';
+import { SIGNATURE_FILE, type SignatureStatus } from './signature.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import { graphEntry, manifestSignal, signalDims } from './fit-bundle.ts';
 import type { HostTensor } from '../runtime/session.ts';
@@ -28,9 +28,52 @@ export interface BundledPrior extends Prior {
   signature: SignatureStatus;
 }
 
-/** `publicKey` pins the signer: the prior is refused unless manifest.sig verifies with it. */
-export async function loadPrior(src: FileSource, o: BundleLoadOptions = {}): Promise<BundledPrior> {
-  const b = await loadBundle(src, o);
+/**
+ * The project's Ed25519 public key (models/strainer-project.pub; its private half is not in the
+ * repository): it signs every prior shipped with strainer. 'strainer/node' checks shipped priors
+ * against it wherever they are loaded; a web app pins it in one line:
+ * `loadPriorFromUrl(url, { publicKey: PROJECT_KEY })`.
+ */
+export const PROJECT_KEY = `-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEA2AB32NHXOoSTzwKfu1PkhKlnDGZtpYeYgBEI5lkHUI8=
+-----END PUBLIC KEY-----
+`;
+
+export interface PriorLoadOptions extends BundleLoadOptions {
+  /** Without a pinned key: where the note that nothing vouches for the prior goes, once per location
+   *  (default console.warn; the CLI writes it to stderr as `strainer: note: ...`). */
+  onNote?: (line: string) => void;
+}
+
+const noted = new Set<string>();
+
+/**
+ * Loads a prior under the one trust policy, wherever a prior is loaded (the CLI, 'strainer/node',
+ * 'strainer/web'): with a pinned `publicKey` the prior must carry that key's valid signature of its
+ * manifest, which pins every file (else one UserError line); without one, every file must still match
+ * the manifest, and a note says once that the prior is unsigned, or signed but not verified.
+ */
+export async function loadPrior(src: FileSource, o: PriorLoadOptions = {}): Promise<BundledPrior> {
+  const prior = await readPrior(src, o);
+  if (o.publicKey === undefined) {
+    const signed = await src.read(SIGNATURE_FILE).then(
+      () => true,
+      () => false,
+    );
+    const note = signed
+      ? `prior ${src.where} is signed but not verified (pin its signer's public key to check the signature)`
+      : `prior ${src.where} is unsigned (its files match its own manifest; nothing vouches for the manifest)`;
+    if (!noted.has(note)) {
+      noted.add(note);
+      (o.onNote ?? ((line: string) => console.warn(`strainer: note: ${line}`)))(note);
+    }
+  }
+  return prior;
+}
+
+/** Reads and checks a prior bundle (every file against the manifest; with a key, the signature first). */
+async function readPrior(src: FileSource, o: BundleLoadOptions): Promise<BundledPrior> {
+  const b = await loadBundle(src, { publicKey: o.publicKey });
   const m = b.manifest;
   if (m.kind !== 'prior') throw new UserError(`${src.where}: bundle is a '${m.kind}', not a prior`);
   const encoder: Params = {};

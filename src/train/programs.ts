@@ -86,16 +86,7 @@ export function trainStepProgram(spec: StepSpec): Program {
   outputs[stateNames.next('step')] = t;
   return {
     name: 'train_step',
-    inputs: [
-      ...specs.map((s) => params[s.name] as Node<'input'>),
-      ...ms,
-      ...vs,
-      step,
-      lr,
-      ...(lrEnc ? [lrEnc as Node<'input'>] : []),
-      coords,
-      targets,
-    ],
+    inputs: [...specs.map((s) => params[s.name]), ...ms, ...vs, step, lr, ...(lrEnc ? [lrEnc] : []), coords, targets],
     outputs,
     doc: `strainer train step: ${c.kind} width ${c.width} depth ${c.depth}, ${meas.name} measurement, Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps}); loss = sum over ${signals} signal(s) of MSE`,
   };
@@ -134,7 +125,7 @@ export function renderProgram(c: InrConfig, rows: number): Program {
   const coords = B.input('coords', [rows, c.inDim]);
   return {
     name: 'render',
-    inputs: [...specs.map((s) => ps[s.name] as Node<'input'>), coords as Node<'input'>],
+    inputs: [...specs.map((s) => ps[s.name]), coords],
     outputs: { output: forward(c, ps, coords) },
     doc: `strainer ${c.kind} forward with the weights as inputs`,
   };
@@ -148,7 +139,7 @@ export function encoderProgram(c: InrConfig): Program {
   const coords = B.input('coords', [BATCH, c.inDim]);
   return {
     name: 'encoder',
-    inputs: [...specs.map((s) => ps[s.name] as Node<'input'>), coords as Node<'input'>],
+    inputs: [...specs.map((s) => ps[s.name]), coords],
     outputs: { features: encode(c, ps, coords) },
     doc: `strainer ${c.kind} encoder: encoder weights (from weights.bin) and coords in [-1,1] -> features`,
   };

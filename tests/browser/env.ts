@@ -10,7 +10,7 @@ import { startWebServer, REPO_ROOT, type WebServer } from '../../web/server.ts';
 import { loadNifti } from '../../src/node/read.ts';
 import { mriSliceImage, referenceSplit } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/image.ts';
-import { fitSignal } from '../../src/train/fit.ts';
+import { fit } from '../../src/train/fit.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { buildBundle, loadBundle, type LoadedBundle } from '../../src/export/bundle.ts';
 import { writeBundleDir } from '../../src/node/fs.ts';
@@ -81,8 +81,8 @@ export function mriSlice(which: 'train' | 'test', k = 0, res = TEST_RES): Image 
 /** A STRAINER-1-style prior: a SIREN fitted in Node to one training slice, keeping its encoder. */
 export async function makeTestPrior(modelsDir: string, name = 'test-mri'): Promise<string> {
   const img = mriSlice('train', 0);
-  const r = await fitSignal(img, {
-    config: PRIOR_CONFIG,
+  const r = await fit(img, {
+    model: PRIOR_CONFIG,
     iters: 300,
     lr: 1e-3,
     seed: 1,
@@ -141,9 +141,9 @@ export function tempModelsDir(): string {
 /** Calls harness.ts's export `fn` in the page. A string expression, so Vitest's transform of import()
  *  cannot leak into the page; arguments and results travel as JSON. */
 export async function callHarness<T>(page: Page, fn: string, ...args: unknown[]): Promise<T> {
-  return (await page.evaluate(
+  return await page.evaluate(
     `import(${JSON.stringify(HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`,
-  )) as T;
+  );
 }
 
 /** Waits until the demo page's run ends (body data-state 'done' or 'error') and returns which. */
