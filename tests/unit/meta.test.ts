@@ -15,6 +15,10 @@ import { metaGraph, metaStepProgram, type MetaMethod, type MetaSpec } from '../.
 import { gridCoords } from '../../src/train/grid.ts';
 import { rng } from '../../src/util/random.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { programToOnnx } from '../../src/onnx/write.ts';
+import { onnxToProgram } from '../../src/onnx/read.ts';
+import { decodeModel } from '../../src/onnx/proto.ts';
+import { printProgram } from '../../src/graph/print.ts';
 
 type Values = Record<string, Float64Array>;
 
@@ -241,6 +245,18 @@ describe('meta step on the reference interpreter (float64)', () => {
         expect(maxAbs({ m: out[stateNames.next(stateNames.m(p.name))].data })).toBeGreaterThan(0);
       }
       expect(out.loss.data[0]).toBeLessThan(out.inner_loss.data[0]);
+    });
+  }
+
+  for (const method of ['maml', 'fomaml', 'reptile'] as const) {
+    it(`${method}: written as standard ONNX ops with constant shapes only, and read back to the same graph`, () => {
+      const prog = metaStepProgram(spec(method, { config: { ...tiny, outDim: 2 } }));
+      const bytes = programToOnnx(prog);
+      expect(printProgram(onnxToProgram(bytes).program)).toBe(printProgram(prog));
+      const ops = new Set(decodeModel(bytes).graph?.node?.map((n) => n.op_type));
+      const allowed = ['Gemm', 'MatMul', 'Sin', 'Cos', 'Mul', 'Add', 'Sub', 'Div', 'Pow', 'Sqrt', 'Neg'];
+      allowed.push('ReduceSum', 'Expand', 'Reshape', 'Slice', 'Concat', 'Identity');
+      for (const op of ops) expect(allowed).toContain(op);
     });
   }
 
