@@ -39,7 +39,9 @@ export interface MetaSpec {
   adam?: AdamConfig;
 }
 
-/** Learnit's meta_demo.ipynb values: meta batch 3, 2 inner SGD steps of lr 1e-2, outer Adam lr 1e-5. */
+/** Learnit's meta_demo.ipynb values: meta batch 3, 2 inner SGD steps of lr 1e-2, outer Adam lr 1e-5. Its
+ *  INR differs from ours (omega 200 on coordinates in [0, 1); ours: omega 30 on [-1, 1], model/inr.ts), so
+ *  the learning rates are a starting point, not a tuned recipe. */
 export const META_DEFAULTS = { metaBatch: 3, innerSteps: 2, innerLr: 1e-2, outerLr: 1e-5 } as const;
 
 export function validateMetaSpec(spec: MetaSpec): MetaSpec {
