@@ -32,6 +32,10 @@ export interface StepSpec {
   /** Adds a scalar input 'lr_encoder' used for the encoder's parameters instead of 'lr' (0 freezes
    *  the encoder, e.g. while a fresh decoder settles on a prior's features). */
   encoderLr?: boolean;
+  /** 'adam' (default) or plain 'sgd': p - lr g, the inner loop of meta-learned inits (Learnit fits its
+   *  MAML init with optax.sgd(1e-2)). SGD keeps Adam's state layout: the moments pass through unchanged
+   *  and step counts up, so Trainer, bundles and checkpoints need nothing new. */
+  optimizer?: 'adam' | 'sgd';
 }
 
 export const stateNames = {
@@ -74,11 +78,16 @@ export function trainStepProgram(spec: StepSpec): Program {
     specs.map((s) => params[s.name]),
   );
   const t = B.add(step, 1);
+  const sgd = spec.optimizer === 'sgd';
+  // Under SGD the Adam scalars are unreachable from the outputs, so they are never written.
   const scalars = adamScalars(adam, t, lr);
   const encScalars = lrEnc ? adamScalars(adam, t, lrEnc) : scalars;
   const outputs: Record<string, Node> = { loss, mse: msePerColumn };
   specs.forEach((s, i) => {
-    const u = adamUpdate(adam, isEncoderParam(s.name) ? encScalars : scalars, params[s.name], grads[i], ms[i], vs[i]);
+    const enc = isEncoderParam(s.name);
+    const u = sgd
+      ? { p: B.sub(params[s.name], B.mul(enc && lrEnc ? lrEnc : lr, grads[i])), m: ms[i], v: vs[i] }
+      : adamUpdate(adam, enc ? encScalars : scalars, params[s.name], grads[i], ms[i], vs[i]);
     outputs[stateNames.next(s.name)] = u.p;
     outputs[stateNames.next(stateNames.m(s.name))] = u.m;
     outputs[stateNames.next(stateNames.v(s.name))] = u.v;
@@ -88,7 +97,7 @@ export function trainStepProgram(spec: StepSpec): Program {
     name: 'train_step',
     inputs: [...specs.map((s) => params[s.name]), ...ms, ...vs, step, lr, ...(lrEnc ? [lrEnc] : []), coords, targets],
     outputs,
-    doc: `strainer train step: ${c.kind} width ${c.width} depth ${c.depth}, ${meas.name} measurement, Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps}); loss = sum over ${signals} signal(s) of MSE`,
+    doc: `strainer train step: ${c.kind} width ${c.width} depth ${c.depth}, ${meas.name} measurement, ${sgd ? 'SGD' : `Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps})`}; loss = sum over ${signals} signal(s) of MSE`,
   };
 }
 
