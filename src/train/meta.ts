@@ -187,7 +187,7 @@ export function metaStepProgram(spec: MetaSpec): Program {
   outputs[stateNames.next('step')] = t;
   return {
     name: 'meta_step',
-    inputs: [...specs.map((s) => params[s.name] as Node<'input'>), ...ms, ...vs, step, lr, coords, targets],
+    inputs: [...specs.map((s) => params[s.name]), ...ms, ...vs, step, lr, coords, targets],
     outputs,
     doc: `strainer meta step (${spec.method}): ${c.kind} width ${c.width} depth ${c.depth}, ${spec.metaBatch} task(s) x ${spec.innerSteps} inner SGD step(s) of lr ${spec.innerLr}, outer Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps}); loss = mean over tasks of the MSE after adaptation`,
   };

@@ -7,7 +7,6 @@ import * as B from '../../src/graph/builder.ts';
 import { grad } from '../../src/graph/autodiff.ts';
 import { evaluate, evaluateProgram } from '../../src/graph/interp.ts';
 import { tensor, type Tensor } from '../../src/graph/tensor.ts';
-import type { Node } from '../../src/graph/ir.ts';
 import { forward, initParams, paramSpecs } from '../../src/model/inr.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import { trainStepProgram, renderProgram, stateKeys, stateNames } from '../../src/train/programs.ts';

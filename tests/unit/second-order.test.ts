@@ -225,7 +225,7 @@ describe('Hessian-vector products of a SIREN MSE loss vs finite differences (flo
       const targets = randomConst(r, [rows, c.outDim]);
       const diff = B.sub(forward(c, params, coords), targets);
       const loss = B.mul(B.sumAll(B.square(diff)), 1 / (rows * c.outDim));
-      const inputs = specs.map((s) => params[s.name] as Node<'input'>);
+      const inputs = specs.map((s) => params[s.name]);
       const s = directional(loss, inputs, r);
       const init = initParams(c, 3);
       const feeds = new Map<string, Tensor>(specs.map((p) => [p.name, tensor(p.shape, init[p.name])]));
