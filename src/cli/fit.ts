@@ -8,7 +8,7 @@ import { progress } from './progress.ts';
 import { cliPrior, PRIOR_FLAGS } from './prior.ts';
 import { describeSignal, type Signal } from '../data/signal.ts';
 import { psnrAt, type FitResult } from '../train/fit.ts';
-import { DEFAULT_ITERS, DEFAULT_LR, DEFAULT_RES } from '../train/plan.ts';
+import { DEFAULT_ITERS, DEFAULT_LR, DEFAULT_RES, OPTIMIZERS, type FitOptimizer } from '../train/plan.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { fit, saveFit } from '../node/api.ts';
 import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
@@ -25,6 +25,7 @@ export interface FitCliOptions {
   omega?: number;
   omega0?: number;
   lr: number;
+  optimizer: FitOptimizer;
   seed: number;
   out?: string;
   json?: boolean;
@@ -59,6 +60,7 @@ export function fitSummary(input: FitInput, r: FitResult<Signal>): Record<string
     batch: p.batch ?? p.dims.reduce((a, b) => a * b, 1),
     batch_mode: p.batch ? 'random' : 'full',
     ...(p.lattice ? { lattice: p.lattice } : {}),
+    optimizer: p.optimizer,
     width: p.config.width,
     omega: p.config.omega,
     omega0: p.config.omega0 ?? p.config.omega,
@@ -79,6 +81,7 @@ export async function runFit(path: string, o: FitCliOptions): Promise<void> {
     model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 },
     iters: o.iters,
     lr: o.lr,
+    optimizer: o.optimizer,
     seed: o.seed,
     range: o.targets,
     batch: o.batch,
@@ -133,7 +136,13 @@ export function registerFit(program: Command): void {
       "SIREN first-layer omega_0 (default --omega; clips 3000, SIREN's audio recipe; or the prior's)",
       settingArg('--omega0', 'omega0'),
     )
-    .option('--lr <lr>', 'Adam learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
+    .option('--lr <lr>', 'learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
+    .option(
+      '--optimizer <o>',
+      "adam, or sgd (plain p - lr g: a meta-learned prior's inner loop, e.g. --optimizer sgd --lr 1e-2 --iters 2)",
+      choiceArg('--optimizer', OPTIMIZERS),
+      'adam',
+    )
     .option('--seed <s>', 'random seed (init, sampling)', settingArg('--seed', 'seed'), 0)
     .option(...PRIOR_FLAGS.prior)
     .option(...PRIOR_FLAGS.publicKey)

@@ -65,6 +65,8 @@ export interface Manifest {
     signals: number;
     final_loss?: number;
     engine?: string;
+    /** Fits: 'adam' or 'sgd' (absent: adam), the optimizer of the bundled train step. */
+    optimizer?: 'adam' | 'sgd';
   };
   /** The signal's grid: height x width for images; clips and volumes add `dims` ([n], [d, h, w]; height
    *  and width are then the last two axes, 1 x n for a clip), clips their sample `rate` (Hz) and, when
@@ -239,6 +241,8 @@ export function parseManifest(text: string, where: string): Manifest {
   if (m.range !== 'unit' && m.range !== 'pm1') bad(`range '${String(m.range)}' is not unit or pm1`);
   if (!isObj(m.train) || typeof m.train.lr !== 'number' || typeof m.train.iters !== 'number')
     bad('train lacks lr or iters');
+  if (m.train.optimizer !== undefined && !['adam', 'sgd'].includes(m.train.optimizer))
+    bad(`train optimizer '${String(m.train.optimizer)}' is not adam or sgd`);
   const sig = m.signal as unknown;
   if (
     sig !== undefined &&

@@ -54,7 +54,7 @@ export interface FitBundleOptions {
   eval?: Record<string, unknown>;
 }
 
-/** A finished fit as a bundle: its plan (config, range, learning rate, grid, rate, lattice, prior), its
+/** A finished fit as a bundle: its plan (config, range, learning rate and optimizer, grid, rate, lattice, prior), its
  *  whole train state, its true final loss and final PSNR, as every caller stores it. */
 export async function fitBundle(
   r: Pick<FitResult, 'plan' | 'state' | 'iters' | 'finalLoss' | 'finalPsnr' | 'backend'>,
@@ -65,7 +65,8 @@ export async function fitBundle(
   const params: Params = {};
   for (const s of paramSpecs(c)) params[s.name] = r.state[s.name].data;
   const batch = plan.batch ?? plan.dims.reduce((x, y) => x * y, 1);
-  const step = trainStepProgram({ config: c, batch });
+  // The bundled step continues the fit as it ran (an SGD step keeps Adam's state layout).
+  const step = trainStepProgram({ config: c, batch, optimizer: plan.optimizer });
   const inf = inferenceProgram(c, params);
   const g1 = graphEntry('train_step.onnx', step, programToOnnx(step));
   const g2 = graphEntry('inference.onnx', inf, programToOnnx(inf));
@@ -86,6 +87,7 @@ export async function fitBundle(
         signals: 1,
         final_loss: r.finalLoss,
         engine: r.backend,
+        optimizer: plan.optimizer,
       },
       signal,
       eval: evaluation,

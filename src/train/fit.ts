@@ -123,7 +123,13 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
   const rows = sampleCount(sig.dims);
   const batch = plan.batch ?? rows;
   const stepModel = programToOnnx(
-    trainStepProgram({ config: c, batch, measurement: run.measurement, encoderLr: plan.encoderLr !== undefined }),
+    trainStepProgram({
+      config: c,
+      batch,
+      measurement: run.measurement,
+      encoderLr: plan.encoderLr !== undefined,
+      optimizer: plan.optimizer,
+    }),
   );
   const start = planParams(plan);
   const trainer = await Trainer.create(run.backend, stepModel, c, initialState(c, start), plan.lr, plan.encoderLr);

@@ -62,6 +62,9 @@ export function checkSetting(name: SettingName, v: number, label: string = SETTI
  *  agree with the prior's architecture. */
 export type ModelOverrides = Partial<Omit<InrConfig, 'inDim' | 'outDim'>>;
 
+export type FitOptimizer = 'adam' | 'sgd';
+export const OPTIMIZERS = ['adam', 'sgd'] as const satisfies readonly FitOptimizer[];
+
 /** What a user may ask of a fit (every field optional; the defaults are below). */
 export interface FitSettings {
   /** Start from this prior (its encoder; a whole-network prior also its decoder); absent: a random SIREN. */
@@ -70,8 +73,11 @@ export interface FitSettings {
   model?: ModelOverrides;
   /** Iterations (default DEFAULT_ITERS, the paper's test-time fit). */
   iters?: number;
-  /** Adam learning rate (default DEFAULT_LR, the paper's). */
+  /** Learning rate (default DEFAULT_LR, the paper's). */
   lr?: number;
+  /** 'adam' (default, also from a meta-learned prior) or plain 'sgd' (p - lr g: the inner loop a
+   *  meta-learned prior was trained for, its manifest's meta.inner_lr). */
+  optimizer?: FitOptimizer;
   /** Learning rate of the encoder's parameters (default `lr`); 0 keeps a prior's encoder fixed. */
   encoderLr?: number;
   /** Seeds the fresh parameters and the random batches (default 0). */
@@ -96,6 +102,7 @@ export interface FitPlan {
   range: TargetRange;
   iters: number;
   lr: number;
+  optimizer: FitOptimizer;
   /** The encoder's own learning rate (absent: `lr` for every parameter, the paper's protocol). */
   encoderLr?: number;
   seed: number;
@@ -197,6 +204,8 @@ export function planFit(grid: FitGrid, s: FitSettings = {}): FitPlan {
     inDim = dims.length,
     rows = dims.reduce((a, b) => a * b, 1);
   const prior = s.prior ?? null;
+  if (s.optimizer !== undefined && !(OPTIMIZERS as readonly string[]).includes(s.optimizer))
+    throw new UserError(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${String(s.optimizer)}'`);
   if (prior) checkPriorSignal(prior, dims, grid.channels, s.rate);
   const base = prior ? prior.config : defaultConfig(inDim);
   const overrides = Object.fromEntries(
@@ -230,6 +239,7 @@ export function planFit(grid: FitGrid, s: FitSettings = {}): FitPlan {
     range: s.range ?? prior?.range ?? (inDim === 1 ? AUDIO_RANGE : 'unit'),
     iters: checkSetting('iters', s.iters ?? DEFAULT_ITERS),
     lr: checkSetting('lr', s.lr ?? DEFAULT_LR),
+    optimizer: s.optimizer ?? 'adam',
     seed: checkSetting('seed', s.seed ?? 0),
     prior: prior?.name ?? null,
   };

@@ -5,7 +5,7 @@
 // A request with task 'superres' or 'denoise' treats `image` as the truth: the worker degrades it,
 // sends the observation back, and restores it (src/restore/restore.ts), measuring against the truth.
 import type { InrConfig } from '../model/config.ts';
-import type { ModelOverrides } from '../train/plan.ts';
+import type { FitOptimizer, ModelOverrides } from '../train/plan.ts';
 import type { StepEvent } from '../train/events.ts';
 import type { ProviderChoice } from '../runtime/ort-web.ts';
 import type { Image } from './image.ts';
@@ -24,6 +24,8 @@ export interface FitRequest {
   model?: ModelOverrides;
   iters: number;
   lr: number;
+  /** 'adam' (default) or plain 'sgd' (a meta-learned prior's inner loop). */
+  optimizer?: FitOptimizer;
   /** Learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
   encoderLr?: number;
   provider: ProviderChoice;

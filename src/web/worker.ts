@@ -93,6 +93,7 @@ function runFit(id: number, req: FitRequest): Promise<void> {
       model: req.model,
       iters: req.iters,
       lr: req.lr,
+      optimizer: req.optimizer,
       encoderLr: req.encoderLr,
       rate: req.rate,
       backend,
