@@ -1,6 +1,8 @@
 // Prior bundles: the encoder ONNX (encoder weights + coords -> features), the train step that fits a
 // new signal from it (any ONNX runtime can drive it) and the encoder weights, stored once in
-// weights.bin (float32, or float16/int8 in compact priors), all hashed in the manifest. loadPrior holds
+// weights.bin (float32, or float16/int8 in compact priors), all hashed in the manifest. A meta-learned
+// prior (format version 3) also stores its decoder in weights.bin, and `method` and `meta` (its recipe)
+// in the manifest. loadPrior holds
 // the one prior-trust policy (a pinned key: the signature must verify; none: a note that nothing vouches
 // for the prior) and PROJECT_KEY, the key that signs the shipped priors.
 import {
@@ -10,6 +12,7 @@ import {
   type Manifest,
   type BuiltBundle,
   type BundleLoadOptions,
+  type ManifestMeta,
 } from './bundle.ts';
 import { SIGNATURE_FILE, type SignatureStatus } from './signature.ts';
 import { programToOnnx } from '../onnx/write.ts';
@@ -20,7 +23,7 @@ import { ADAM_DEFAULTS } from '../train/adam.ts';
 import type { InrConfig } from '../model/config.ts';
 import { isEncoderParam, paramSpecs, type Params } from '../model/inr.ts';
 import type { TargetRange } from '../train/grid.ts';
-import type { Prior } from '../train/prior.ts';
+import type { MetaRecipe, Prior, PriorMethod } from '../train/prior.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface BundledPrior extends Prior {
@@ -83,7 +86,7 @@ async function readPrior(src: FileSource, o: BundleLoadOptions): Promise<Bundled
       throw new UserError(`${src.where}: prior lacks encoder tensor '${s.name}' of shape [${s.shape}]`);
     encoder[s.name] = t.data;
   }
-  return {
+  const prior: BundledPrior = {
     name: m.name,
     config: m.config,
     range: m.range,
@@ -92,6 +95,42 @@ async function readPrior(src: FileSource, o: BundleLoadOptions): Promise<Bundled
     signature: b.signature,
     ...(m.signal ? { dims: signalDims(m.signal) } : {}),
     ...(m.signal?.rate !== undefined ? { rate: m.signal.rate } : {}),
+  };
+  if (m.method !== undefined) {
+    // parseManifest has checked method and meta; a meta-learned prior is a whole-network init.
+    const decoder: Params = {};
+    for (const s of paramSpecs(m.config).filter((p) => !isEncoderParam(p.name))) {
+      const t = b.tensors[s.name];
+      if (!t || t.data.length !== s.shape.reduce((a, c) => a * c, 1))
+        throw new UserError(`${src.where}: ${m.method} prior lacks decoder tensor '${s.name}' of shape [${s.shape}]`);
+      decoder[s.name] = t.data;
+    }
+    prior.decoder = decoder;
+    prior.method = m.method;
+    prior.meta = metaRecipe(m.meta!);
+  }
+  return prior;
+}
+
+/** The manifest's `meta` as the trainer names it, and back. */
+export function metaRecipe(m: ManifestMeta): MetaRecipe {
+  return {
+    innerSteps: m.inner_steps,
+    innerLr: m.inner_lr,
+    innerOptimizer: m.inner_optimizer,
+    metaBatch: m.meta_batch,
+    outerLr: m.outer_lr,
+    outerSteps: m.outer_steps,
+  };
+}
+export function manifestMeta(r: MetaRecipe): ManifestMeta {
+  return {
+    inner_steps: r.innerSteps,
+    inner_lr: r.innerLr,
+    inner_optimizer: r.innerOptimizer,
+    meta_batch: r.metaBatch,
+    outer_lr: r.outerLr,
+    outer_steps: r.outerSteps,
   };
 }
 
@@ -116,6 +155,10 @@ export interface PriorBundleArgs {
   eval?: Record<string, unknown>;
   /** ISO time to record (default now); a rebuilt bundle keeps its original's. */
   created?: string;
+  /** A meta-learned prior: its method ('strainer', the default, writes none), recipe and decoder. */
+  method?: PriorMethod;
+  meta?: MetaRecipe;
+  decoder?: Params;
 }
 
 export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle> {
@@ -124,6 +167,15 @@ export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle>
     const v = a.encoder[s.name];
     if (!v) throw new UserError(`prior '${a.name}': encoder tensor '${s.name}' missing`);
     tensors[s.name] = { shape: s.shape, data: v };
+  }
+  const method = a.method === 'strainer' ? undefined : a.method;
+  if (method !== undefined) {
+    if (!a.meta) throw new UserError(`prior '${a.name}': a ${method} prior needs its meta recipe`);
+    for (const s of paramSpecs(a.config).filter((p) => !isEncoderParam(p.name))) {
+      const v = a.decoder?.[s.name];
+      if (!v) throw new UserError(`prior '${a.name}': decoder tensor '${s.name}' missing`);
+      tensors[s.name] = { shape: s.shape, data: v };
+    }
   }
   const dims = a.dims ?? [a.res, a.res],
     batch = dims.reduce((x, y) => x * y, 1);
@@ -148,6 +200,7 @@ export async function buildPriorBundle(a: PriorBundleArgs): Promise<BuiltBundle>
         engine: a.engine,
         ...(a.finalLoss !== undefined ? { final_loss: a.finalLoss } : {}),
       },
+      ...(method !== undefined ? { method, meta: manifestMeta(a.meta!) } : {}),
       signal: manifestSignal(dims, a.config.outDim, a.rate !== undefined ? { rate: a.rate } : {}),
       ...(a.data ? { data: a.data } : {}),
       ...(a.eval ? { eval: a.eval } : {}),

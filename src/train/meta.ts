@@ -22,6 +22,7 @@ import { UserError } from '../util/errors.ts';
  *   does (`model_grad = params - mean(new_params)`; Nichol et al. section 3 suggest plugging it into Adam).
  */
 export type MetaMethod = 'maml' | 'fomaml' | 'reptile';
+export const META_METHODS = ['maml', 'fomaml', 'reptile'] as const satisfies readonly MetaMethod[];
 
 export interface MetaSpec {
   /** One task's INR: outDim = channels C of one signal. */
@@ -54,7 +55,7 @@ export function validateMetaSpec(spec: MetaSpec): MetaSpec {
   int(spec.innerSteps, 'innerSteps', 1);
   if (!(Number.isFinite(spec.innerLr) && spec.innerLr > 0))
     throw new UserError(`meta: innerLr must be a positive number, got ${spec.innerLr}`);
-  if (!['maml', 'fomaml', 'reptile'].includes(spec.method))
+  if (!(META_METHODS as readonly string[]).includes(spec.method))
     throw new UserError(`meta: unknown method '${String(spec.method)}' (maml, fomaml or reptile)`);
   return spec;
 }
