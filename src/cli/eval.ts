@@ -1,7 +1,8 @@
 // `strainer eval`: the paper's Table 1/2 protocol on held-out images. For each image, PSNR against
 // iteration for SIREN (random init), SIREN fine-tuned (all weights from a SIREN fitted to another
-// image of the domain), STRAINER-1 (a prior pretrained on one image) and STRAINER-10 (the prior);
-// mean and spread over images as a markdown table and an SVG plot.
+// image of the domain), STRAINER-1 (a prior pretrained on one image), STRAINER-10 (the prior) and, with
+// --meta-prior, a meta-learned init under both protocols (./eval-meta.ts); mean and spread over images
+// as a markdown table and an SVG plot.
 import type { Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
 import { intArg, settingArg } from './args.ts';
@@ -19,25 +20,36 @@ import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import { UserError } from '../util/errors.ts';
+import {
+  META_ROWS,
+  META_LABEL,
+  cliMetaPrior,
+  metaCols,
+  metaCurve,
+  metaNote,
+  requireStrainerPrior,
+} from './eval-meta.ts';
 
-export const METHODS = ['siren', 'finetuned', 'strainer1', 'strainer10'] as const;
+export const METHODS = ['siren', 'finetuned', 'strainer1', 'strainer10', ...META_ROWS] as const;
 export type Method = (typeof METHODS)[number];
 const LABEL: Record<Method, string> = {
   siren: 'SIREN',
   finetuned: 'SIREN fine-tuned',
   strainer1: 'STRAINER-1',
   strainer10: 'STRAINER-10',
+  ...META_LABEL,
 };
 
 interface EvalCli {
   prior: string;
   prior1?: string;
+  metaPrior?: string;
   data: string;
   iters: number;
   images: number;
   res?: number;
   select?: [number, number];
-  methods: string;
+  methods?: string;
   lr: number;
   seed: number;
   out?: string;
@@ -55,11 +67,14 @@ const meanStd = (xs: number[]): [number, number] => {
 
 export async function runEval(o: EvalCli): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
-  const methods = o.methods.split(',').map((m) => m.trim());
+  const methods = (o.methods ?? METHODS.filter((m) => o.metaPrior || !META_ROWS.includes(m as never)).join(','))
+    .split(',')
+    .map((m) => m.trim());
   for (const m of methods)
     if (!(METHODS as readonly string[]).includes(m))
       throw new UserError(`--methods: unknown method '${m}' (choose from ${METHODS.join(', ')})`);
-  const prior = await cliPrior(o.prior);
+  const prior = requireStrainerPrior(await cliPrior(o.prior), '--prior');
+  const metaPrior = await cliMetaPrior(o.metaPrior, methods);
   const res = o.res ?? prior.manifest.signal?.height ?? 64;
   const lr = o.lr;
   const { backend } = await cliBackend(o);
@@ -115,7 +130,7 @@ export async function runEval(o: EvalCli): Promise<void> {
     };
   }
   if (methods.includes('strainer1')) {
-    if (o.prior1) starts.strainer1 = { prior: await cliPrior(o.prior1) };
+    if (o.prior1) starts.strainer1 = { prior: requireStrainerPrior(await cliPrior(o.prior1), '--prior1') };
     else {
       const iters = o.strainer1Iters ?? prior.manifest.train.iters;
       process.stderr.write(`pretraining STRAINER-1 on ${other.id} for ${iters} iterations...\n`);
@@ -128,19 +143,26 @@ export async function runEval(o: EvalCli): Promise<void> {
     }
   }
 
+  if (metaPrior) starts.meta = { prior: metaPrior };
   const curves: Record<string, number[][]> = {};
   for (const m of methods as Method[]) {
     curves[m] = [];
     for (const t of test) {
-      const r = await fit(t.image, { ...opts, ...starts[m] });
-      curves[m].push(psnrCurve(r));
+      const t0 = performance.now();
+      const curve =
+        m === 'meta-sgd'
+          ? await metaCurve(t.image, metaPrior!, opts)
+          : psnrCurve(await fit(t.image, { ...opts, ...starts[m] }));
+      curves[m].push(curve);
       process.stderr.write(
-        `  ${LABEL[m]} ${t.id}: ${r.finalPsnr.toFixed(2)} dB after ${r.iters} it (${r.seconds.toFixed(1)} s)\n`,
+        `  ${LABEL[m]} ${t.id}: ${curve[curve.length - 1].toFixed(2)} dB after ${curve.length - 1} it (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
       );
     }
   }
 
-  const cols = REPORT_ITERS.filter((i) => i <= o.iters);
+  const cols = [...new Set([...REPORT_ITERS, ...metaCols(metaPrior)])]
+    .filter((i) => i <= o.iters)
+    .sort((a, b) => a - b);
   const table =
     [
       `PSNR (dB, mean ± std over ${test.length} ${domain} images: ${test.map((t) => t.id).join(', ')}) — prior \`${prior.name}\`, data \`${basename(o.data)}\`, ${res}x${res}, width ${config.width}, lr ${lr}, seed ${o.seed}`,
@@ -156,6 +178,7 @@ export async function runEval(o: EvalCli): Promise<void> {
             })
             .join(' | ')} |`,
       ),
+      ...metaNote(metaPrior, methods, lr),
     ].join('\n') + '\n';
   const summary = {
     prior: prior.name,
@@ -165,6 +188,7 @@ export async function runEval(o: EvalCli): Promise<void> {
     iters: o.iters,
     images: test.map((t) => t.id),
     backend: backend.name,
+    ...(metaPrior ? { meta_prior: { name: metaPrior.name, method: metaPrior.method, meta: metaPrior.meta } } : {}),
     psnr: Object.fromEntries(
       (methods as Method[]).map((m) => [
         m,
@@ -200,11 +224,18 @@ export function registerEval(program: Command): void {
     .requiredOption('--prior <dir>', 'the STRAINER-10 prior (models/NAME)')
     .requiredOption('--data <source>', 'folder, NIfTI volume or .npy stack to evaluate on')
     .option('--prior1 <dir>', 'a STRAINER-1 prior (default: pretrain one on another image of the data)')
+    .option(
+      '--meta-prior <dir>',
+      'a meta-learned prior (strainer pretrain --method maml): adds its rows, fitted with Adam as the others and with its own inner SGD first',
+    )
     .option('--iters <n>', 'fitting iterations per image', settingArg('--iters', 'iters'), 2000)
     .option('--images <n>', 'held-out images (out-of-domain data)', intArg('--images', 1, 1000), 5)
     .option('--res <r>', "resolution (default: the prior's)", settingArg('--res', 'res'))
     .option('--select <a:b>', 'half-open z or index range of the data', parseSelect)
-    .option('--methods <list>', `comma-separated, from ${METHODS.join(',')}`, METHODS.join(','))
+    .option(
+      '--methods <list>',
+      `comma-separated, from ${METHODS.join(',')} (default: all; the meta rows with --meta-prior)`,
+    )
     .option('--lr <lr>', 'Adam learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
     .option(
       '--strainer1-iters <n>',

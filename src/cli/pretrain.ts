@@ -1,7 +1,8 @@
 // `strainer pretrain`: train a STRAINER encoder prior on N signals of a domain (images, MRI slices, or
-// WAV clips zero-padded to the longest; shared encoder, N decoders), with atomic checkpoints and
-// --resume, then measure its transfer gain on held-out signals and write the prior bundle (manifest with
-// data hashes and split, encoder ONNX, fit train step). The work is strainer/node's pretrain (one path
+// WAV clips zero-padded to the longest; shared encoder, N decoders) or, with --method maml|fomaml|reptile,
+// a meta-learned whole-network init on them, with atomic checkpoints and --resume, then measure its
+// transfer gain on held-out signals and write the prior bundle (manifest with data hashes and split,
+// encoder ONNX, fit train step). The work is strainer/node's pretrain (one path
 // for library and command line); this file maps flags onto it and prints the summary.
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
@@ -14,7 +15,10 @@ import { DEFAULT_LR, DEFAULT_RES } from '../train/plan.ts';
 import { pretrain } from '../node/api.ts';
 import type { Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
+import { UserError } from '../util/errors.ts';
 import type { TargetRange } from '../train/grid.ts';
+import { PRIOR_METHODS, type PriorMethod } from '../train/prior.ts';
+import { META_DEFAULTS } from '../train/meta.ts';
 
 interface PretrainCli {
   data: string;
@@ -26,9 +30,14 @@ interface PretrainCli {
   depth: number;
   omega?: number;
   omega0?: number;
-  lr: number;
+  lr?: number;
   seed: number;
   targets?: TargetRange;
+  method: PriorMethod;
+  innerSteps?: number;
+  innerLr?: number;
+  metaBatch?: number;
+  outerLr?: number;
   out: string;
   name?: string;
   checkpointEvery: number;
@@ -47,6 +56,8 @@ interface PretrainCli {
 export async function runPretrain(o: PretrainCli): Promise<void> {
   const out = resolve(o.out);
   const { backend } = await cliBackend(o);
+  if (o.method !== 'strainer' && o.engine !== 'ort')
+    throw new UserError(`--engine ${o.engine}: a ${o.method} prior is meta-trained on the onnxruntime engine only`);
   const tfjs = o.engine === 'tfjs' ? await import('../tfjs/engine.ts') : null; // loads tfjs only for this engine
   let bar: Progress | undefined;
   const r = await pretrain(o.data, {
@@ -57,6 +68,11 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
     channels: o.channels === 'auto' ? 'auto' : (Number(o.channels) as 1 | 3),
     iters: o.iters,
     lr: o.lr,
+    method: o.method,
+    innerSteps: o.innerSteps,
+    innerLr: o.innerLr,
+    metaBatch: o.metaBatch,
+    outerLr: o.outerLr,
     seed: o.seed,
     model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 },
     range: o.targets,
@@ -169,7 +185,33 @@ export function registerPretrain(program: Command): void {
       "SIREN first-layer omega_0 (default --omega; clips 3000, SIREN's audio recipe)",
       settingArg('--omega0', 'omega0'),
     )
-    .option('--lr <lr>', 'Adam learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
+    .option(
+      '--method <m>',
+      'strainer (shared encoder, N decoders), or a meta-learned whole-network init: maml (full second order), fomaml (first-order MAML) or reptile',
+      choiceArg('--method', PRIOR_METHODS),
+      'strainer',
+    )
+    .option('--lr <lr>', `Adam learning rate of STRAINER pretraining (default ${DEFAULT_LR})`, settingArg('--lr', 'lr'))
+    .option(
+      '--inner-steps <n>',
+      `meta methods: plain SGD steps of the inner loop (default ${META_DEFAULTS.innerSteps}, Learnit's)`,
+      settingArg('--inner-steps', 'innerSteps'),
+    )
+    .option(
+      '--inner-lr <lr>',
+      `meta methods: inner SGD learning rate (default ${META_DEFAULTS.innerLr})`,
+      settingArg('--inner-lr', 'innerLr'),
+    )
+    .option(
+      '--meta-batch <n>',
+      `meta methods: training signals per outer step (default ${META_DEFAULTS.metaBatch})`,
+      settingArg('--meta-batch', 'metaBatch'),
+    )
+    .option(
+      '--outer-lr <lr>',
+      `meta methods: outer Adam learning rate (default ${META_DEFAULTS.outerLr}); --iters counts outer steps`,
+      settingArg('--outer-lr', 'outerLr'),
+    )
     .option('--seed <s>', 'random seed', settingArg('--seed', 'seed'), 0)
     .option(
       '--targets <r>',

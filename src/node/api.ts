@@ -27,6 +27,8 @@ import {
   type PretrainOptions,
   type PretrainResult,
 } from '../pipeline/pretrain.ts';
+import { checkPretrainMethod, metaPretrain, type MetaSettings } from '../pipeline/meta.ts';
+import type { PriorMethod } from '../train/prior.ts';
 import { UserError } from '../util/errors.ts';
 import { chooseBackend, type Ep, type NodeBackendName } from './backend.ts';
 import { dirSource, writeBundleDir, checkOutDir } from './fs.ts';
@@ -145,7 +147,12 @@ export async function saveFit(r: FitResult, dir: string, o: SaveFitOptions = {})
 
 /** The core's pretraining options, with a data source by path, an output folder, a checkpoint file
  *  and the runtime by name. */
-export interface NodePretrainOptions extends Omit<PretrainOptions, 'backend' | 'checkpoint'>, NodeRuntimeOptions {
+export interface NodePretrainOptions
+  extends Omit<PretrainOptions, 'backend' | 'checkpoint'>, MetaSettings, NodeRuntimeOptions {
+  /** 'strainer' (default: shared encoder, N decoders) or a meta-learned whole-network init ('maml',
+   *  'fomaml', 'reptile': src/pipeline/meta.ts; `iters` then counts outer steps, the learning rate is
+   *  `outerLr`, and `lr` and `engine` are refused). */
+  method?: PriorMethod;
   /** Side of the square images (default 178, the paper's; as `strainer pretrain`); clips keep their samples. */
   res?: number;
   /** Training signals (default 10, STRAINER-10). */
@@ -191,12 +198,14 @@ async function pretrainData(data: string | readonly (Image | Signal)[], o: NodeP
   return { train: s.train, test: s.test, rate: s.rate, data: { description: s.description, files: s.files } };
 }
 
-/** Pretrains a STRAINER prior on a data source (a folder of images or of WAV clips, a NIfTI volume or
- *  a .npy stack: `strainer pretrain` calls this) or on given signals, and writes it to `out`. */
+/** Pretrains a prior (STRAINER's, or with `method` a meta-learned init) on a data source (a folder of
+ *  images or of WAV clips, a NIfTI volume or a .npy stack: `strainer pretrain` calls this) or on given
+ *  signals, and writes it to `out`. */
 export async function pretrain(
   data: string | readonly (Image | Signal)[],
   o: NodePretrainOptions = {},
 ): Promise<PretrainResult & { data: PretrainData }> {
+  const method = checkPretrainMethod(o);
   const out = o.out === undefined ? undefined : resolve(o.out);
   const ck = o.checkpoint,
     resume = ck?.resume ?? false;
@@ -206,12 +215,15 @@ export async function pretrain(
     throw new UserError(`${out} already holds a finished prior; nothing to resume (pass --force to retrain)`);
   if (out && !resume) checkOutDir(out, o.force ?? false);
   const d = await pretrainData(data, o);
-  const r = await pretrainPrior(d, {
-    ...o,
+  const common = {
     name: o.name ?? (out ? basename(out) : 'prior'),
     backend: await nodeRuntime(o),
     checkpoint: ck && ckptPath ? { every: ck.every, store: fileCheckpointStore(ckptPath), resume } : undefined,
-  });
+  };
+  const r =
+    method === 'strainer'
+      ? await pretrainPrior(d, { ...o, ...common })
+      : await metaPretrain(d, { ...o, ...common, method });
   if (out) writeBundleDir(out, r.bundle, (o.force ?? false) || resume);
   if (ckptPath && existsSync(ckptPath)) rmSync(ckptPath);
   return { ...r, data: d };

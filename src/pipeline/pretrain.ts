@@ -92,23 +92,14 @@ export interface PretrainResult {
   gain?: Record<string, unknown>;
 }
 
-const sha256Of = (s: Signal): Promise<string> =>
-  sha256Hex(new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.byteLength));
-
-/** Pretrains a STRAINER prior (shared encoder, N decoders) on `d.train` and builds its bundle. */
-export async function pretrainPrior(d: PretrainData, o: PretrainOptions = {}): Promise<PretrainResult> {
-  const log = o.log ?? ((): void => {});
-  const name = o.name ?? 'prior';
-  const backend = o.backend;
-  if (!backend)
-    throw new UserError("pretraining needs a backend: use pretrain from 'strainer/node', or pass { backend }");
-  if (o.checkpoint && o.engine) throw new UserError('checkpoints and --resume need the onnxruntime engine');
+/** The training signals as one pretraining takes them, all of one size (clips zero-padded at the end to
+ *  the longest, the reference recipe), and the data description saying so. */
+export function trainingSignals(d: PretrainData): { signals: Signal[]; described: PretrainData['data'] } {
   let signals = d.train.map((s) => asSignal(s.signal));
   if (signals.length === 0) throw new UserError('pretrain needs at least one signal');
   checkSetting('signals', signals.length);
-  const inDim = signals[0].dims.length;
   let described = d.data;
-  if (inDim === 1) {
+  if (signals[0].dims.length === 1) {
     const longest = Math.max(...signals.map((s) => s.dims[0]));
     if (described && signals.some((s) => s.dims[0] !== longest))
       described = {
@@ -122,6 +113,23 @@ export async function pretrainPrior(d: PretrainData, o: PretrainOptions = {}): P
       throw new UserError(
         `pretrain: every signal must have one size and channel count; got ${describeSignal(s)} and ${describeSignal(signals[0])}`,
       );
+  return { signals, described };
+}
+
+/** A signal's bytes' sha256: what identifies given (not file-read) training data in a checkpoint. */
+export const sha256Of = (s: Signal): Promise<string> =>
+  sha256Hex(new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.byteLength));
+
+/** Pretrains a STRAINER prior (shared encoder, N decoders) on `d.train` and builds its bundle. */
+export async function pretrainPrior(d: PretrainData, o: PretrainOptions = {}): Promise<PretrainResult> {
+  const log = o.log ?? ((): void => {});
+  const name = o.name ?? 'prior';
+  const backend = o.backend;
+  if (!backend)
+    throw new UserError("pretraining needs a backend: use pretrain from 'strainer/node', or pass { backend }");
+  if (o.checkpoint && o.engine) throw new UserError('checkpoints and --resume need the onnxruntime engine');
+  const { signals, described } = trainingSignals(d);
+  const inDim = signals[0].dims.length;
   const dims = signals[0].dims,
     rate = d.rate,
     n = signals.length,

@@ -40,6 +40,12 @@ export const SETTINGS = {
   threads: { label: 'threads', integer: true, min: 1, max: 1024 },
   signals: { label: 'training signals', integer: true, min: 1, max: 1000 },
   heldOut: { label: 'held-out signals', integer: true, min: 0, max: 1000 },
+  // Meta-learning (src/pipeline/meta.ts): every inner step is unrolled into the graph, so a few dozen is
+  // already a graph of thousands of nodes per task; Learnit uses 2, Functa 3, GradNCP 4.
+  innerSteps: { label: 'inner steps', integer: true, min: 1, max: 32 },
+  innerLr: { label: 'inner learning rate', integer: false, min: 0, max: 1, minExclusive: true },
+  metaBatch: { label: 'meta batch', integer: true, min: 1, max: 64 },
+  outerLr: { label: 'outer learning rate', integer: false, min: 0, max: 1, minExclusive: true },
 } as const satisfies Record<string, SettingRule>;
 export type SettingName = keyof typeof SETTINGS;
 
