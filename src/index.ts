@@ -19,11 +19,12 @@ export {
   type FitGrid,
   type ModelOverrides,
   type SettingName,
+  type FitOptimizer,
 } from './train/plan.ts';
 export type { StepEvent, OnStep } from './train/events.ts';
-export type { Prior } from './train/prior.ts';
+export type { Prior, PriorMethod, MetaRecipe } from './train/prior.ts';
 export { DivergenceError } from './train/trainer.ts';
-// Pretraining and restoration
+// Pretraining (a STRAINER prior, or a meta-learned init) and restoration
 export {
   pretrainPrior,
   type PretrainData,
@@ -32,6 +33,7 @@ export {
   type NamedSignal,
   type CheckpointStore,
 } from './pipeline/pretrain.ts';
+export { metaPretrain, fitInnerThenAdam, type MetaPretrainOptions, type MetaSettings } from './pipeline/meta.ts';
 export { restoreImage, type RestoreOptions, type RestoreResult } from './restore/restore.ts';
 // Bundles: priors (under the one trust policy), fitted signals
 export { loadPrior, PROJECT_KEY, type BundledPrior, type PriorLoadOptions } from './export/prior.ts';

@@ -10,6 +10,7 @@ export {
   type ManifestDraft,
   type LoadedBundle,
   type BundleLoadOptions,
+  type ManifestMeta,
 } from './bundle.ts';
 export { buildPriorBundle, type PriorBundleArgs } from './prior.ts';
 export { encodeCheckpoint, decodeCheckpoint, type CheckpointMeta } from './checkpoint.ts';

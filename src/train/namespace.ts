@@ -1,7 +1,7 @@
 // The `train` namespace of the core entry: what a fit and a pretraining are made of, for those who
 // drive train steps themselves — the models' parameter specs and init, the compiled programs (train
 // step, inference, render, encoder), Adam, the Trainer over any Backend, coordinate grids, renderers,
-// forward models, the onnxruntime pretraining engine and transfer measurements.
+// forward models, the onnxruntime pretraining engine, the meta-learning step and transfer measurements.
 export { paramSpecs, initParams, isEncoderParam, type Params, type ParamSpec } from '../model/inr.ts';
 export { validateConfig, type InrKind } from '../model/config.ts';
 export {
@@ -22,5 +22,6 @@ export { MAX_STEP_ROWS, AUDIO_CONFIG, AUDIO_RANGE, defaultConfig } from './plan.
 export { createGridRenderer, type Renderer, type Grid } from './render.ts';
 export { gridCoords, latticeCoords, psnrFromMse, type TargetRange } from './grid.ts';
 export { pretrainOrt, stackedConfig } from './pretrain.ts';
+export { metaStepProgram, META_DEFAULTS, META_METHODS, type MetaSpec, type MetaMethod } from './meta.ts';
 export type { PretrainEngine, EngineOptions, EngineResult } from './pretrain-api.ts';
 export { transferGain, baselineOf, type TransferOptions } from './transfer.ts';

@@ -68,6 +68,7 @@ export function checkSetting(name: SettingName, v: number, label: string = SETTI
  *  agree with the prior's architecture. */
 export type ModelOverrides = Partial<Omit<InrConfig, 'inDim' | 'outDim'>>;
 
+/** A fit's optimizer: Adam (the paper's), or plain SGD, p - lr g (a meta-learned prior's inner loop). */
 export type FitOptimizer = 'adam' | 'sgd';
 export const OPTIMIZERS = ['adam', 'sgd'] as const satisfies readonly FitOptimizer[];
 
@@ -108,6 +109,7 @@ export interface FitPlan {
   range: TargetRange;
   iters: number;
   lr: number;
+  /** 'adam' unless FitSettings.optimizer says 'sgd'. */
   optimizer: FitOptimizer;
   /** The encoder's own learning rate (absent: `lr` for every parameter, the paper's protocol). */
   encoderLr?: number;
