@@ -18,6 +18,7 @@ import { isEncoderParam, paramSpecs } from '../../src/model/inr.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import { ADAM_DEFAULTS } from '../../src/train/adam.ts';
 import type { HostTensor } from '../../src/runtime/session.ts';
+import { buildPriorBundle } from '../../src/export/prior.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** --enable-unsafe-webgpu exposes WebGPU headless (REFERENCE.md); the rest keeps Chromium offline and quiet. */
@@ -111,6 +112,37 @@ export async function makeTestPrior(modelsDir: string, name = 'test-mri'): Promi
     tensors,
     {},
   );
+  const dir = join(modelsDir, name);
+  writeBundleDir(dir, bundle, false);
+  return dir;
+}
+
+/** A meta-learned prior's bundle (format version 3: decoder, method, meta) around the weights of a SIREN
+ *  fitted in Node to one training slice: what the web loader must read, not a meta-trained init. */
+export async function makeMetaTestPrior(modelsDir: string, name = 'test-maml'): Promise<string> {
+  const r = await fit(mriSlice('train', 0), {
+    model: PRIOR_CONFIG,
+    iters: 50,
+    lr: 1e-3,
+    seed: 1,
+    backend: ortNodeBackend({ threads: 1 }),
+  });
+  const part = (enc: boolean) =>
+    Object.fromEntries(Object.entries(r.params).filter(([k]) => isEncoderParam(k) === enc));
+  const bundle = await buildPriorBundle({
+    name,
+    config: PRIOR_CONFIG,
+    range: 'unit',
+    encoder: part(true),
+    decoder: part(false),
+    method: 'maml',
+    meta: { innerSteps: 2, innerLr: 1e-2, innerOptimizer: 'sgd', metaBatch: 3, outerLr: 1e-4, outerSteps: 50 },
+    res: TEST_RES,
+    lr: 1e-4,
+    iters: 50,
+    signals: 1,
+    engine: 'onnxruntime-node (cpu)',
+  });
   const dir = join(modelsDir, name);
   writeBundleDir(dir, bundle, false);
   return dir;

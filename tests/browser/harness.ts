@@ -74,16 +74,27 @@ export async function fitImage(
   lr: number,
   provider: ProviderChoice,
   config?: Partial<InrConfig>,
+  optimizer?: 'adam' | 'sgd',
 ): Promise<FitSummary> {
   const prior = priorUrl ? await loadPriorFromUrl(priorUrl) : null;
   const image: Image = { ...img, data: Float32Array.from(img.data) };
-  const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, model: config });
+  const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, model: config, optimizer });
   return {
     backend: r.backend,
     psnr: r.psnr,
     finalPsnr: r.finalPsnr,
     prior: r.plan.prior,
     fromCache: prior?.fromCache ?? [],
+  };
+}
+
+/** A meta-learned prior as the web loader reads it: method, recipe and the decoder's values. */
+export async function metaPriorOf(url: string): Promise<{ method?: string; meta?: unknown; decoder: number[] }> {
+  const p = await loadPriorFromUrl(url);
+  return {
+    method: p.method,
+    meta: p.meta,
+    decoder: Array.from(p.decoder?.['decoder.weight'] ?? []),
   };
 }
 
