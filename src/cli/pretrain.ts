@@ -139,10 +139,11 @@ export async function runPretrain(o: PretrainCli): Promise<void> {
     backend: tfjs ? r.engine : backend.name,
     ...(r.gain ? { gain: r.gain } : {}),
   };
-  if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  const inner = r.gain?.inner as { steps: number; meta_psnr: number; siren_psnr: number } | undefined;
+  if (o.json) process.stdout.write(JSON.stringify({ ...summary, method: o.method }) + '\n');
   else
     process.stdout.write(
-      `prior ${r.prior.name} written to ${out}: final loss ${finalLoss.toExponential(3)}, mean PSNR ${meanPsnr.toFixed(2)} dB over ${m.train.signals} ${kind}${r.gain ? `; held-out gain at iteration ${o.gainIters}: ${(r.gain.gain_db as number).toFixed(2)} dB` : ''}; trained on ${r.engine}\n`,
+      `prior ${r.prior.name} written to ${out}: final loss ${finalLoss.toExponential(3)}, mean PSNR ${meanPsnr.toFixed(2)} dB over ${m.train.signals} ${kind}${o.method !== 'strainer' ? ` after the inner steps (${o.method}, ${m.train.iters} outer steps)` : ''}${inner ? `; held out, after ${inner.steps} inner SGD steps: ${inner.meta_psnr.toFixed(2)} dB vs ${inner.siren_psnr.toFixed(2)} dB from a random SIREN` : ''}${r.gain ? `; held-out gain at iteration ${o.gainIters}: ${(r.gain.gain_db as number).toFixed(2)} dB` : ''}; trained on ${r.engine}\n`,
     );
 }
 
