@@ -37,6 +37,8 @@ export interface FitCliOptions {
   ep?: Ep;
   channels: 'auto' | '1' | '3';
   threads?: number;
+  untilPsnr?: number;
+  time?: number;
 }
 
 /** The --json summary of a fit (and one line of `fit-many`'s index): PSNR at the report iterations and what ran. */
@@ -49,6 +51,13 @@ export function fitSummary(input: FitInput, r: FitResult<Signal>): Record<string
     iters: r.iters,
     step_ms_median: +median(r.stepMs).toFixed(2),
     seconds: +r.seconds.toFixed(3),
+    stop: r.stop,
+    reached: r.reached && {
+      psnr: +r.reached.psnr.toFixed(3),
+      iteration: r.reached.iteration,
+      seconds: +r.reached.seconds.toFixed(3),
+    },
+    best: r.best && { psnr: +r.best.psnr.toFixed(3), iteration: r.best.iteration, returned: r.best.returned },
     kind: input.kind,
     ...(input.kind === 'image' ? { res: p.dims[1] } : {}),
     dims: p.dims,
@@ -83,6 +92,8 @@ export async function runFit(path: string, o: FitCliOptions): Promise<void> {
     range: o.targets,
     batch: o.batch,
     rate: input.rate,
+    untilPsnr: o.untilPsnr,
+    timeLimit: o.time,
     backend,
     onStep: bar.update,
   }).finally(() => bar.stop());
@@ -105,9 +116,16 @@ export async function runFit(path: string, o: FitCliOptions): Promise<void> {
     .join('  ');
   const batch = r.plan.batch;
   const snr = summary.snr_db === undefined ? '' : `, SNR ${(summary.snr_db as number).toFixed(2)} dB`;
+  const why = {
+    iters: '',
+    psnr: `, reached ${r.plan.untilPsnr} dB at ${r.reached?.seconds.toFixed(2)} s`,
+    time: `, time limit of ${r.plan.timeLimit} s`,
+    user: ', stopped',
+  }[r.stop];
+  const kept = r.best?.returned ? ` (the best state, after ${r.best.iteration} updates)` : '';
   process.stdout.write(
     `PSNR (dB) at iteration  ${cols}${batch ? ` (of each step's random batch of ${batch})` : ''}\n` +
-      `final PSNR ${r.finalPsnr.toFixed(2)} dB${snr} after ${r.iters} iterations on ${describeSignal(sig)}, median step ${median(r.stepMs).toFixed(2)} ms on ${r.backend}\n`,
+      `final PSNR ${r.finalPsnr.toFixed(2)} dB${snr}${kept} after ${r.iters} iterations in ${r.seconds.toFixed(2)} s${why} on ${describeSignal(sig)}, median step ${median(r.stepMs).toFixed(2)} ms on ${r.backend}\n`,
   );
 }
 
@@ -133,6 +151,12 @@ export function registerFit(program: Command): void {
       "SIREN first-layer omega_0 (default --omega; clips 3000, SIREN's audio recipe; or the prior's)",
       settingArg('--omega0', 'omega0'),
     )
+    .option(
+      '--until-psnr <db>',
+      'stop as soon as the PSNR over the whole signal reaches this many dB (with --iters and --time: whichever comes first)',
+      settingArg('--until-psnr', 'untilPsnr'),
+    )
+    .option('--time <s>', 'stop after this many seconds of fitting', settingArg('--time', 'timeLimit'))
     .option('--lr <lr>', 'Adam learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
     .option('--seed <s>', 'random seed (init, sampling)', settingArg('--seed', 'seed'), 0)
     .option(...PRIOR_FLAGS.prior)

@@ -63,6 +63,10 @@ export class Trainer {
   readonly transferred: Transfer = { uploaded: 0, downloaded: 0 };
   /** Within the last step() call. */
   lastStep: Transfer = { uploaded: 0, downloaded: 0 };
+  /** The state the last step() started from (its loss is that step's), until the next step. */
+  private previous: Record<string, unknown> | null = null;
+  /** A state kept by keepPrevious(), as the runtime's values (on a GPU: on the device, no copy). */
+  private kept: { values: Record<string, unknown>; iteration: number } | null = null;
 
   private up(t: HostTensor): unknown {
     this.transferred.uploaded += t.data.byteLength;
@@ -125,25 +129,63 @@ export class Trainer {
       uploaded: this.transferred.uploaded - before.uploaded,
       downloaded: this.transferred.downloaded - before.downloaded,
     };
-    this.session.dispose(out.loss);
-    this.session.dispose(out.mse);
+    // Everything but the next state is read by now (or not wanted: a meta step's inner_loss).
+    const next = new Set(this.keys.map(stateNames.next));
+    for (const [k, v] of Object.entries(out)) if (!next.has(k)) this.session.dispose(v);
     if (!Number.isFinite(loss)) {
       for (const k of this.keys) this.session.dispose(out[stateNames.next(k)]);
       throw new DivergenceError(this.iteration, `loss is ${loss}`);
     }
-    for (const k of this.keys) {
-      this.session.dispose(this.values[k]);
-      this.values[k] = out[stateNames.next(k)];
-    }
+    // The state this step started from stays alive until the next step, so keepPrevious() can keep it
+    // (the model whose loss was just measured) without a copy.
+    const older = this.previous;
+    this.previous = { ...this.values };
+    this.disposeState(older);
+    for (const k of this.keys) this.values[k] = out[stateNames.next(k)];
     this.iteration++;
     return mse ? { loss, mse } : { loss };
   }
 
-  /** Downloads the whole state (params, moments, step). */
-  async state(): Promise<State> {
+  /** Keeps the state the last step started from — the model whose loss that step returned — replacing
+   *  any kept before (a fit's best so far). Costs no copy: the runtime's values are retained. */
+  keepPrevious(): void {
+    if (!this.previous) throw new Error('keepPrevious: no step has run');
+    const old = this.kept;
+    this.kept = { values: this.previous, iteration: this.iteration - 1 };
+    this.previous = null;
+    this.disposeState(old?.values ?? null);
+  }
+
+  /** Keeps the current state (after the last update), e.g. after measuring it on the whole signal. */
+  keepCurrent(): void {
+    const old = this.kept;
+    this.kept = { values: { ...this.values }, iteration: this.iteration };
+    this.disposeState(old?.values ?? null);
+  }
+
+  /** Updates made before the kept state (null: none kept). */
+  get keptIteration(): number | null {
+    return this.kept?.iteration ?? null;
+  }
+
+  /** Disposes the state `s` except the values another live state (current, previous, kept) still holds. */
+  private disposeState(s: Record<string, unknown> | null): void {
+    if (!s) return;
+    const live = new Set<unknown>([
+      ...Object.values(this.values),
+      ...Object.values(this.previous ?? {}),
+      ...Object.values(this.kept?.values ?? {}),
+    ]);
+    for (const k of this.keys) if (!live.has(s[k])) this.session.dispose(s[k]);
+  }
+
+  /** Downloads the whole current state (params, moments, step), or with `kept` the state keepPrevious kept. */
+  async state(o: { kept?: boolean } = {}): Promise<State> {
+    const from = o.kept ? this.kept?.values : this.values;
+    if (!from) throw new Error('state: no state was kept');
     const st: State = {};
     for (const k of this.keys) {
-      const t = await this.down(this.values[k]);
+      const t = await this.down(from[k]);
       st[k] = { shape: [...t.shape], data: Float32Array.from(t.data) };
     }
     return st;
@@ -156,12 +198,15 @@ export class Trainer {
   }
 
   async release(): Promise<void> {
-    for (const v of [
+    const all = new Set<unknown>([
       ...Object.values(this.values),
+      ...Object.values(this.previous ?? {}),
+      ...Object.values(this.kept?.values ?? {}),
       ...Object.values(this.batchValues),
       ...Object.values(this.lrValues),
-    ])
-      this.session.dispose(v);
+    ]);
+    this.previous = this.kept = null;
+    for (const v of all) this.session.dispose(v);
     await this.session.release();
   }
 }
