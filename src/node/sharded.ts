@@ -26,7 +26,8 @@ import {
 } from '../train/split-step.ts';
 import { UserError } from '../util/errors.ts';
 
-/** A tensor as it crosses between threads (structured clone; buffers moved where they can be). */
+/** A tensor as it crosses between threads: copied (structured clone), except setBatch's row ranges,
+ *  which are fresh arrays and are moved. */
 export interface WireTensor {
   shape: readonly number[];
   data: Float32Array;
@@ -246,6 +247,7 @@ export class ShardedTrainer {
    *  measured before the update, as Trainer.step's. */
   async step(o: { mse?: boolean } = {}): Promise<StepResult> {
     this.check();
+    if (Object.keys(this.localBatch).length === 0) throw new Error('ShardedTrainer: setBatch() before step()');
     try {
       await this.batchSent;
     } catch (e) {

@@ -146,6 +146,7 @@ describe('ShardedTrainer equals the unsharded train step (onnxruntime-node)', ()
       shards: 3,
     });
     expect(t.workersRunning).toBe(2);
+    await expect(t.step()).rejects.toThrow(/setBatch\(\) before step\(\)/);
     await t.release();
     expect(t.workersRunning).toBe(0);
     await expect(t.step()).rejects.toThrow(/released/);
