@@ -133,6 +133,20 @@ const firstLine = (e: unknown): string =>
     .trim()
     .split('\n')[0];
 
+/** Rows per step from which sharding pays (bench/sharded.md, width 256, 2 cores): at 64x64 (4096
+ *  rows) the sharded step took 0.75-0.91x the one-session step's time, at 48x48 0.88-1.07x depending
+ *  on the machine's other load, at 32x32 and below 0.93-1.28x: small steps are mostly Adam and
+ *  per-step overhead, which sharding does not divide. */
+export const SHARD_MIN_ROWS = 4096;
+
+/** How many shards a fit loop should use for steps of `rows` rows: 1 (use Trainer) below
+ *  SHARD_MIN_ROWS or on one core, else one per core but no shard under SHARD_MIN_ROWS / 2 rows (a
+ *  guess beyond 2 cores, where nothing was measured). */
+export function autoShards(rows: number, cores: number = availableParallelism()): number {
+  if (rows < SHARD_MIN_ROWS || cores < 2) return 1;
+  return Math.max(1, Math.min(cores, Math.floor(rows / (SHARD_MIN_ROWS / 2))));
+}
+
 export interface ShardedTrainerOptions {
   /** Shards, each on its own thread (shard 0 on the calling one); default: the machine's cores. */
   shards?: number;
