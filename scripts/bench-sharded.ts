@@ -1,11 +1,12 @@
-// `npx tsx scripts/bench-sharded.ts [-- --res 178 --sizes 25,64 --iters 15 --no-write]`: the paper recipe's
+// `npm run bench:sharded [-- --res 178 --sizes 16,25,64 --iters 15 --shards 2 --no-write]`: the paper recipe's
 // train step (SIREN width 256, depth 6, full grid, Adam) three ways on the same cores, round by round in
 // one run: one onnxruntime session on all cores (Trainer), S sessions of one thread each on S threads
 // (ShardedTrainer, src/node/sharded.ts), and the step's MatMuls alone on all cores (the ceiling,
-// scripts/bench-graphs.ts). At the smaller --sizes only the first two. Writes bench/sharded.md.
+// scripts/bench-graphs.ts). At the smaller --sizes only the first two. Writes its section of bench/sharded.md.
 import { availableParallelism, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { programToOnnx } from '../src/onnx/write.ts';
 import { trainStepProgram, type StepSpec } from '../src/train/programs.ts';
 import { splitSpec, type StepDriver } from '../src/train/split-step.ts';
@@ -168,9 +169,7 @@ try {
   /* no lscpu */
 }
 const text = [
-  '# Sharded train step',
-  '',
-  'Command: `npx tsx scripts/bench-sharded.ts` (src/node/sharded.ts: shard 0 on the calling thread, the others in worker threads, one onnxruntime session of 1 intra-op thread each; then one apply graph sums the gradients and takes the Adam step).',
+  'Command: `npm run bench:sharded` (src/node/sharded.ts: shard 0 on the calling thread, the others in worker threads, one onnxruntime session of 1 intra-op thread each; then one apply graph sums the gradients and takes the Adam step).',
   '',
   `Machine: ${cpu}, ${cores} threads; Node ${process.version}; load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end (a shared machine: compare the ratios, each taken within one round); ${new Date().toISOString().slice(0, 10)}`,
   '',
@@ -179,4 +178,17 @@ const text = [
   '',
 ].join('\n');
 process.stdout.write(text);
-if (!process.argv.includes('--no-write')) writeFileAtomic(join(ROOT, 'bench', 'sharded.md'), text);
+// bench/sharded.md: this script owns the part between the markers; notes around them are kept.
+const BEGIN = '<!-- bench-sharded: begin -->',
+  END = '<!-- bench-sharded: end -->';
+if (!process.argv.includes('--no-write')) {
+  const file = join(ROOT, 'bench', 'sharded.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const block = `${BEGIN}\n${text}${END}`;
+  writeFileAtomic(
+    file,
+    old.includes(BEGIN) && old.includes(END)
+      ? old.slice(0, old.indexOf(BEGIN)) + block + old.slice(old.indexOf(END) + END.length)
+      : `# Sharded train step\n\n${block}\n`,
+  );
+}
