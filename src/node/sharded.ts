@@ -133,10 +133,10 @@ const firstLine = (e: unknown): string =>
     .trim()
     .split('\n')[0];
 
-/** Rows per step from which sharding pays (bench/sharded.md, width 256, 2 cores): at 64x64 (4096
- *  rows) the sharded step took 0.75-0.91x the one-session step's time, at 48x48 0.88-1.07x depending
- *  on the machine's other load, at 32x32 and below 0.93-1.28x: small steps are mostly Adam and
- *  per-step overhead, which sharding does not divide. */
+/** Rows per step from which sharding pays (bench/sharded.md, width 256, 2 cores, a busy machine):
+ *  at 64x64 (4096 rows) the sharded step took 0.91-1.05x the one-session step's wall time, from 96x96
+ *  0.85-0.95x; at 32x32 and below 1.10-1.56x (small steps are mostly Adam and per-step overhead, which
+ *  sharding does not divide). By CPU time the crossover is nearer 32x32: an idle machine gains sooner. */
 export const SHARD_MIN_ROWS = 4096;
 
 /** How many shards a fit loop should use for steps of `rows` rows: 1 (use Trainer) below
