@@ -4,10 +4,8 @@
 // worker threads (shard-worker.ts); then one small apply graph on this thread sums their gradients
 // and takes the Adam step (src/train/split-step.ts). ShardedTrainer has Trainer's public shape, so a
 // fit loop drives either; measured against the one-session step in scripts/bench-sharded.ts.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import type { HostTensor, Session } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { ortNodeBackend } from '../runtime/ort-node.ts';
@@ -25,6 +23,7 @@ import {
   type SplitSpec,
 } from '../train/split-step.ts';
 import { UserError } from '../util/errors.ts';
+import { startWorker } from './worker-start.ts';
 
 /** A tensor as it crosses between threads: copied (structured clone), except setBatch's row ranges,
  *  which are fresh arrays and are moved. */
@@ -40,36 +39,8 @@ export type ShardRequest =
 export type ShardReply =
   { type: 'ok' } | { type: 'outputs'; outputs: Record<string, WireTensor> } | { type: 'error'; message: string };
 
-// From the built package this file is dist/node/sharded.js and its worker a .js beside it. Run from
-// the .ts sources (vitest, tsx), the worker is a .ts file and Node 20 does not strip types; nor do
-// loader hooks reach a worker's entry through `execArgv: ['--import', 'tsx']` (measured: "Unknown file
-// extension .ts"). So from source a one-line bootstrap registers tsx's hooks (a dev dependency) in
-// the new thread and then imports the worker.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-function startWorker(): Worker {
-  if (!FROM_SOURCE) return new Worker(new URL('./shard-worker.js', import.meta.url), { execArgv: workerExecArgv() });
-  // tsx's package exports './esm/api' as index.cjs (require) and index.mjs (import); the ESM one is needed.
-  const api = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const entry = new URL('./shard-worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true, execArgv: workerExecArgv() });
-}
-
-/** This thread's Node options, as a worker inherits them by default, less those that apply only to
- *  a string entry (`node --input-type=module -e ...` would make a file worker fail to start). */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const a = process.execArgv[i];
-    if (a === '--input-type') i++;
-    else if (!a.startsWith('--input-type=')) out.push(a);
-  }
-  return out;
-}
+/** A shard's worker thread (./shard-worker, from the built package or the sources: ./worker-start.ts). */
+const startShardWorker = (): Worker => startWorker('shard-worker');
 
 /** One worker thread and its queue of unanswered requests. A worker that dies or fails to answer
  *  rejects everything pending with one line; it is referenced only while a request is pending, so a
@@ -82,7 +53,7 @@ class ShardWorker {
   running = true;
 
   constructor(readonly index: number) {
-    this.worker = startWorker();
+    this.worker = startShardWorker();
     this.worker.unref();
     this.worker.on('message', (r: ShardReply) => {
       const p = this.pending.shift();
