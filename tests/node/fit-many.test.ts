@@ -214,6 +214,19 @@ describe('strainer fit-many', () => {
     await expectWholeBundles(out, ['a00', 'a01', 'a02', 'a03', 'a04', 'a05']);
   });
 
+  it("fits a volume's slices (--select a z range), each bundle named after its slice", async () => {
+    const out = join(tmp, 'slices');
+    const r = run(['fit-many', 'data/ch2bet.nii.gz', '--select', '80:83', '--out', out, ...TINY, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ signals: 3, done: 3 });
+    const lines = index(out);
+    expect(lines.map((l) => l.name)).toEqual(['z080', 'z081', 'z082']);
+    expect(lines[0].input).toBe('data/ch2bet.nii.gz#z080');
+    expect(new Set(lines.map((l) => l.sha256)).size).toBe(1); // the volume's
+    const b = await loadBundle(dirSource(join(out, 'fits', 'z081')));
+    expect(b.manifest.signal).toMatchObject({ height: 8, width: 8, source: 'ch2bet.nii.gz#z081' });
+  });
+
   it('--force starts over a run folder that holds other settings', () => {
     const out = join(tmp, 'run');
     const r = run(['fit-many', faces, '--out', out, ...TINY, '--seed', '1', '--force', '--json', '--select', '0:2']);
