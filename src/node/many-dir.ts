@@ -261,9 +261,10 @@ export class RunDir {
 
   /** Writes `text` to a temp file (this run's own name: pids repeat across containers) and links it
    *  to `path`: false if `path` exists. */
-  private linkNew(path: string, text: string): boolean {
+  private linkNew(path: string, text: string, sync = true): boolean {
     const tmp = `${path}.tmp-${this.id}`;
-    writeSynced(tmp, text);
+    if (sync) writeSynced(tmp, text);
+    else writeFileSync(tmp, text);
     try {
       linkSync(tmp, path);
       return true;
@@ -290,7 +291,8 @@ export class RunDir {
     const path = join(this.claims, name);
     const info: ClaimInfo = { host: this.host, pid: process.pid, run: this.id, started: new Date().toISOString() };
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (this.linkNew(path, JSON.stringify(info) + '\n')) {
+      // No fsync: a claim lost or emptied by a power cut is no claim, or one judged by its age alone.
+      if (this.linkNew(path, JSON.stringify(info) + '\n', false)) {
         this.held.add(name);
         // Whatever an earlier holder left half-written is ours to remove now.
         const mine = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f-]{36}\\.\\d+(\\.|$)`);

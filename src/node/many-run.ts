@@ -131,7 +131,9 @@ export async function runShard(o: ShardRunOptions): Promise<ShardOutcome> {
     o.onEvent?.({ kind: 'finished', name: item.name, line });
   };
 
-  // As many lanes as the pool runs at once, each taking the next signal it can claim.
+  // As many lanes as the pool runs at once, each taking the next signal it can claim; with worker
+  // threads one more, so a worker that finishes finds its next signal queued instead of waiting while
+  // this thread writes a line and claims the next (an fsync each).
   const queue = [...todo];
   const held: ManyItem[] = [];
   const lane = async (): Promise<void> => {
@@ -143,7 +145,7 @@ export async function runShard(o: ShardRunOptions): Promise<ShardOutcome> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: pool.size }, lane));
+    await Promise.all(Array.from({ length: pool.size > 1 ? pool.size + 1 : 1 }, lane));
     // Signals other processes hold: wait until each has its line, or take it over when its claim is stale.
     while (held.length > 0) {
       o.onEvent?.({ kind: 'waiting', names: held.map((i) => i.name) });
