@@ -147,7 +147,7 @@ export async function runEval(o: EvalCli): Promise<void> {
 
   // The methods x images fits, on --jobs worker threads (src/node/pool.ts); reported in this order.
   const runs = (methods as Method[]).flatMap((m) => test.map((t) => ({ m, t })));
-  const plan = jobPlan(o.jobs, { rows: res * res, ep: chosen.ep ?? 'cpu', count: runs.length, threads: o.threads });
+  const plan = jobPlan(o.jobs, { ep: chosen.ep ?? 'cpu', count: runs.length, threads: o.threads });
   const plain = (s: FitSettings): FitSettings => (s.prior ? { ...s, prior: plainPrior(s.prior) } : s);
   const init: EvalInit = {
     starts: Object.fromEntries(Object.entries(starts).map(([m, s]) => [m, plain(s)])),

@@ -14,7 +14,7 @@ import { registerFitFlags, fitSettings, type FitFlags } from './fit-flags.ts';
 import { readFitInput } from './fit-files.ts';
 import { writeSummary, meanStd } from './fit-many-summary.ts';
 import type { FitManyInit } from './fit-many-task.ts';
-import { asSignal, sampleCount, type Signal } from '../data/signal.ts';
+import { asSignal, type Signal } from '../data/signal.ts';
 import { DEFAULT_RES, planFit } from '../train/plan.ts';
 import type { BundledPrior } from '../export/prior.ts';
 import { chooseBackend, describeChoice } from '../node/backend.ts';
@@ -239,8 +239,7 @@ export async function runFitMany(source: string | undefined, o: FitManyCli): Pro
   const chosen = await chooseBackend({ ep: o.ep, threads: o.threads, engine: o.backend });
   const ep = chosen.ep ?? 'cpu';
   const items = shardOf(src.items, shard);
-  const rows = first ? sampleCount(first.signal.dims) : (o.res ?? DEFAULT_RES) ** 2;
-  const { jobs, threads } = jobPlan(o.jobs, { rows, ep, count: items.length, threads: o.threads });
+  const { jobs, threads } = jobPlan(o.jobs, { ep, count: items.length, threads: o.threads });
   const config = runConfig(source, o, prior);
   const dir = RunDir.open(o.out, config, { force: o.force ?? false, staleAfterMs: o.staleAfter * 1000 });
 
