@@ -147,6 +147,17 @@ export function placeBundle(staging: string, final: string): void {
   }
 }
 
+/** Removes a bundle folder, if there: renamed aside first (`aside`, a fresh name), then deleted. */
+export function removeBundle(final: string, aside: string): void {
+  try {
+    renameSync(final, `${aside}.old`);
+  } catch (e) {
+    if (code(e) === 'ENOENT') return;
+    throw e;
+  }
+  rmSync(`${aside}.old`, { recursive: true, force: true });
+}
+
 export class RunDir {
   /** This process's run id: tells its claims from those of an earlier process with the same pid. */
   readonly id = randomUUID();

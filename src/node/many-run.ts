@@ -8,7 +8,7 @@ import type { Signal } from '../data/signal.ts';
 import type { Pool } from './pool.ts';
 import { readDataFile } from './read.ts';
 import { itemSha256, shardLabel, type ManyItem, type Shard } from './many.ts';
-import { bundleComplete, bundlePath, FITS_DIR, type IndexLine, type RunDir } from './many-dir.ts';
+import { bundleComplete, bundlePath, removeBundle, FITS_DIR, type IndexLine, type RunDir } from './many-dir.ts';
 
 /** What a fit worker is given for one signal: the input, and where to put its bundle. */
 export interface ManyJob {
@@ -124,6 +124,7 @@ export async function runShard(o: ShardRunOptions): Promise<ShardOutcome> {
         ? { ...base, status: 'done', bundle: join(FITS_DIR, item.name), ...r.fields, ...stamp }
         : { ...base, status: 'failed', error: r.error, ...stamp };
     if (r.status === 'done') hit('placed');
+    else removeBundle(job.final, job.staging); // a bundle of an earlier input must not outlive its line
     dir.writeLine(line);
     hit('recorded');
     dir.release(item.name);
@@ -150,11 +151,8 @@ export async function runShard(o: ShardRunOptions): Promise<ShardOutcome> {
     while (held.length > 0) {
       o.onEvent?.({ kind: 'waiting', names: held.map((i) => i.name) });
       await new Promise((r) => setTimeout(r, o.pollMs ?? 2000));
-      const now = dir.lines();
       for (const item of [...held]) {
-        const line = now.get(item.name);
-        const finished = line && (line.status === 'failed' || bundleComplete(bundlePath(dir.root, item.name)));
-        if (finished) held.splice(held.indexOf(item), 1);
+        if (await settled(item, dir.line(item.name))) held.splice(held.indexOf(item), 1);
         else if (dir.claim(item.name)) {
           held.splice(held.indexOf(item), 1);
           queue.push(item);
