@@ -15,12 +15,22 @@ import { programToOnnx } from '../onnx/write.ts';
 import type { Params } from '../model/inr.ts';
 import type { InrConfig } from '../model/config.ts';
 import { stateNames } from '../train/programs.ts';
-import { DivergenceError, type State, type StepResult } from '../train/trainer.ts';
+import {
+  DivergenceError,
+  singleSession,
+  type DriverFactory,
+  type State,
+  type StepDriver,
+  type StepResult,
+} from '../train/trainer.ts';
+import type { Backend } from '../runtime/session.ts';
+import type { StepSpec } from '../train/programs.ts';
 import {
   applyProgram,
   gradProgram,
   shardInput,
   splitRows,
+  splitSpec,
   splitStateKeys,
   type SplitSpec,
 } from '../train/split-step.ts';
@@ -134,10 +144,11 @@ const firstLine = (e: unknown): string =>
     .split('\n')[0];
 
 /** Rows per step from which sharding pays (bench/sharded.md, width 256, 2 cores, a busy machine):
- *  at 64x64 (4096 rows) the sharded step took 0.91-1.05x the one-session step's wall time, from 96x96
+ *  at 64x64 (4096 rows) the sharded step took 0.91-1.05x the one-session step's wall time — no clear
+ *  gain, so a 64x64 fit keeps one session and its numbers bit for bit —, from 96x96 (9216 rows)
  *  0.85-0.95x; at 32x32 and below 1.10-1.56x (small steps are mostly Adam and per-step overhead, which
- *  sharding does not divide). By CPU time the crossover is nearer 32x32: an idle machine gains sooner. */
-export const SHARD_MIN_ROWS = 4096;
+ *  sharding does not divide). */
+export const SHARD_MIN_ROWS = 9216;
 
 /** How many shards a fit loop should use for steps of `rows` rows: 1 (use Trainer) below
  *  SHARD_MIN_ROWS or on one core, else one per core but no shard under SHARD_MIN_ROWS / 2 rows (a
@@ -154,8 +165,11 @@ export interface ShardedTrainerOptions {
   threads?: number;
 }
 
-export class ShardedTrainer {
+export class ShardedTrainer implements StepDriver {
   private values: Record<string, unknown> = {};
+  /** The state the last step started from, until the next step; a kept one (see Trainer). */
+  private previous: Record<string, unknown> | null = null;
+  private kept: { values: Record<string, unknown>; iteration: number } | null = null;
   private lrValues: Record<string, unknown> = {};
   private localBatch: Record<string, unknown> = {};
   /** The workers' acknowledgements of the last setBatch, awaited by the next step. */
@@ -300,19 +314,50 @@ export class ShardedTrainer {
       for (const k of this.keys) this.apply.dispose(out[stateNames.next(k)]);
       throw new DivergenceError(this.iteration, `loss is ${loss}`);
     }
-    for (const k of this.keys) {
-      this.apply.dispose(this.values[k]);
-      this.values[k] = out[stateNames.next(k)];
-    }
+    const older = this.previous;
+    this.previous = { ...this.values };
+    this.disposeState(older);
+    for (const k of this.keys) this.values[k] = out[stateNames.next(k)];
     this.iteration++;
     return mse ? { loss, mse } : { loss };
   }
 
-  /** Downloads the whole state (params, moments, step). */
-  async state(): Promise<State> {
+  /** As Trainer.keepPrevious: keeps the state the last step started from, without a copy. */
+  keepPrevious(): void {
+    if (!this.previous) throw new Error('keepPrevious: no step has run');
+    const old = this.kept;
+    this.kept = { values: this.previous, iteration: this.iteration - 1 };
+    this.previous = null;
+    this.disposeState(old?.values ?? null);
+  }
+
+  keepCurrent(): void {
+    const old = this.kept;
+    this.kept = { values: { ...this.values }, iteration: this.iteration };
+    this.disposeState(old?.values ?? null);
+  }
+
+  get keptIteration(): number | null {
+    return this.kept?.iteration ?? null;
+  }
+
+  private disposeState(s: Record<string, unknown> | null): void {
+    if (!s) return;
+    const live = new Set<unknown>([
+      ...Object.values(this.values),
+      ...Object.values(this.previous ?? {}),
+      ...Object.values(this.kept?.values ?? {}),
+    ]);
+    for (const k of this.keys) if (!live.has(s[k])) this.apply.dispose(s[k]);
+  }
+
+  /** Downloads the whole state (params, moments, step), or with `kept` the kept one. */
+  async state(o: { kept?: boolean } = {}): Promise<State> {
+    const from = o.kept ? this.kept?.values : this.values;
+    if (!from) throw new Error('state: no state was kept');
     const st: State = {};
     for (const k of this.keys) {
-      const t = await this.apply.download(this.values[k]);
+      const t = await this.apply.download(from[k]);
       st[k] = { shape: [...t.shape], data: Float32Array.from(t.data) };
     }
     return st;
@@ -331,7 +376,14 @@ export class ShardedTrainer {
     this.released = true;
     this.broken ??= new UserError('this sharded trainer was released');
     await Promise.all(this.workers.map((w) => w.terminate()));
-    for (const v of [...Object.values(this.values), ...Object.values(this.lrValues)]) this.apply.dispose(v);
+    const all = new Set<unknown>([
+      ...Object.values(this.values),
+      ...Object.values(this.previous ?? {}),
+      ...Object.values(this.kept?.values ?? {}),
+      ...Object.values(this.lrValues),
+    ]);
+    this.previous = this.kept = null;
+    for (const v of all) this.apply.dispose(v);
     for (const v of Object.values(this.localBatch)) this.local.dispose(v);
     await this.local.release();
     await this.apply.release();
@@ -352,4 +404,19 @@ export class ShardedTrainer {
     await Promise.all(this.workers.map((w) => w.terminate()));
     return this.broken;
   }
+}
+
+/**
+ * The driver factory strainer/node's fit and pretrain use on onnxruntime-node's CPU provider: a
+ * ShardedTrainer of `shards` shards (auto: autoShards of the step's rows) when that is more than one
+ * and the step splits by rows (the identity measurement, Adam), else one session on `backend`.
+ */
+export function cpuDriver(backend: Backend, shards: number | 'auto' = 'auto'): DriverFactory {
+  const single = singleSession(backend);
+  return (spec: StepSpec, state, lr, encoderLr) => {
+    const n = shards === 'auto' ? autoShards(spec.batch) : shards;
+    const splits = (spec.optimizer ?? 'adam') === 'adam' && spec.measurement === undefined;
+    if (n <= 1 || !splits) return single(spec, state, lr, encoderLr);
+    return ShardedTrainer.create(splitSpec(spec), state, lr, encoderLr, { shards: n });
+  };
 }

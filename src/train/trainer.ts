@@ -7,7 +7,8 @@ import type { Backend, HostTensor, Session } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
 import { paramSpecs, type Params } from '../model/inr.ts';
-import { stateKeys, stateNames } from './programs.ts';
+import { stateKeys, stateNames, trainStepProgram, type StepSpec } from './programs.ts';
+import { programToOnnx } from '../onnx/write.ts';
 import { UserError } from '../util/errors.ts';
 
 export class DivergenceError extends UserError {
@@ -36,6 +37,34 @@ export function initialState(c: InrConfig, params: Params): State {
   return st;
 }
 
+/** What a training loop needs of whatever runs its train step: Trainer (one session on any Backend)
+ *  and ShardedTrainer (src/node/sharded.ts: S sessions on S threads) both are one, so a fit or a
+ *  pretraining takes either (FitRun.driver). */
+export interface StepDriver {
+  readonly backend: string;
+  iteration: number;
+  setLr(lr: number, encoderLr?: number): void;
+  setBatch(coords: HostTensor, targets: HostTensor): void;
+  step(o?: { mse?: boolean }): Promise<StepResult>;
+  state(o?: { kept?: boolean }): Promise<State>;
+  params(c: InrConfig): Promise<Params>;
+  /** Keep the state the last step started from (its loss is that step's), or the current one. */
+  keepPrevious(): void;
+  keepCurrent(): void;
+  /** Updates made before the kept state (null: none kept). */
+  readonly keptIteration: number | null;
+  release(): Promise<void>;
+}
+
+/** Makes the driver of a train step for `spec` from `state`; the default is singleSession. */
+export type DriverFactory = (spec: StepSpec, state: State, lr: number, encoderLr?: number) => Promise<StepDriver>;
+
+/** One Trainer on `backend`: the train step as one ONNX graph in one session. */
+export function singleSession(backend: Backend): DriverFactory {
+  return (spec, state, lr, encoderLr) =>
+    Trainer.create(backend, programToOnnx(trainStepProgram(spec)), spec.config, state, lr, encoderLr);
+}
+
 /** `mse` (per output column, i.e. per signal when pretraining) only when the step was asked for it. */
 export interface StepResult {
   loss: number;
@@ -49,7 +78,7 @@ export interface Transfer {
   downloaded: number;
 }
 
-export class Trainer {
+export class Trainer implements StepDriver {
   private constructor(
     readonly session: Session,
     readonly keys: readonly string[],
