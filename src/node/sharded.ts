@@ -17,6 +17,7 @@ import type { InrConfig } from '../model/config.ts';
 import { stateNames } from '../train/programs.ts';
 import {
   DivergenceError,
+  StateSlots,
   singleSession,
   type DriverFactory,
   type State,
@@ -166,10 +167,8 @@ export interface ShardedTrainerOptions {
 }
 
 export class ShardedTrainer implements StepDriver {
-  private values: Record<string, unknown> = {};
-  /** The state the last step started from, until the next step; a kept one (see Trainer). */
-  private previous: Record<string, unknown> | null = null;
-  private kept: { values: Record<string, unknown>; iteration: number } | null = null;
+  /** The state (params, Adam moments, step) as the apply session's values; see Trainer. */
+  private readonly slots: StateSlots;
   private lrValues: Record<string, unknown> = {};
   private localBatch: Record<string, unknown> = {};
   /** The workers' acknowledgements of the last setBatch, awaited by the next step. */
@@ -188,7 +187,9 @@ export class ShardedTrainer implements StepDriver {
     readonly keys: readonly string[],
     readonly backend: string,
     public iteration: number,
-  ) {}
+  ) {
+    this.slots = new StateSlots(keys, (v) => apply.dispose(v));
+  }
 
   /** Builds the shard and apply graphs for `split` (its `batch` rows over `shards` shards), starts the
    *  workers and uploads `state`. `encoderLr` feeds 'lr_encoder' (a split with encoderLr needs it). */
@@ -218,7 +219,7 @@ export class ShardedTrainer implements StepDriver {
       await loaded;
       const name = `${be.name}, ${shards} shard${shards > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''}`;
       const t = new ShardedTrainer(split, apply, local, workers, ranges, keys, name, state.step.data[0]);
-      for (const k of keys) t.values[k] = apply.upload(state[k]);
+      for (const k of keys) t.slots.current[k] = apply.upload(state[k]);
       t.setLr(lr, encoderLr);
       return t;
     } catch (e) {
@@ -282,7 +283,7 @@ export class ShardedTrainer implements StepDriver {
       throw await this.fail(e);
     }
     const params: Record<string, WireTensor> = {};
-    for (const s of this.split.loss.params) params[s.name] = await this.apply.download(this.values[s.name]);
+    for (const s of this.split.loss.params) params[s.name] = await this.apply.download(this.slots.current[s.name]);
     // Post the other shards' work first, then run shard 0 here while they run theirs.
     const remote = Promise.all(this.workers.map((w) => w.outputs({ type: 'run', params })));
     remote.catch(() => {}); // awaited below, after shard 0
@@ -304,7 +305,7 @@ export class ShardedTrainer implements StepDriver {
     outs.forEach((out, i) => {
       for (const [k, t] of Object.entries(out)) shardFeeds[shardInput(i + 1, k)] = this.apply.upload(t);
     });
-    const out = await this.apply.run({ ...this.values, ...this.lrValues, ...shardFeeds });
+    const out = await this.apply.run({ ...this.slots.current, ...this.lrValues, ...shardFeeds });
     for (const v of Object.values(shardFeeds)) this.apply.dispose(v);
     const loss = (await this.apply.download(out.loss)).data[0];
     const mse = o.mse ? Float32Array.from((await this.apply.download(out.mse)).data) : undefined;
@@ -314,47 +315,27 @@ export class ShardedTrainer implements StepDriver {
       for (const k of this.keys) this.apply.dispose(out[stateNames.next(k)]);
       throw new DivergenceError(this.iteration, `loss is ${loss}`);
     }
-    const older = this.previous;
-    this.previous = { ...this.values };
-    this.disposeState(older);
-    for (const k of this.keys) this.values[k] = out[stateNames.next(k)];
+    this.slots.advance(Object.fromEntries(this.keys.map((k) => [k, out[stateNames.next(k)]])));
     this.iteration++;
     return mse ? { loss, mse } : { loss };
   }
 
   /** As Trainer.keepPrevious: keeps the state the last step started from, without a copy. */
   keepPrevious(): void {
-    if (!this.previous) throw new Error('keepPrevious: no step has run');
-    const old = this.kept;
-    this.kept = { values: this.previous, iteration: this.iteration - 1 };
-    this.previous = null;
-    this.disposeState(old?.values ?? null);
+    this.slots.keepPrevious(this.iteration - 1);
   }
 
   keepCurrent(): void {
-    const old = this.kept;
-    this.kept = { values: { ...this.values }, iteration: this.iteration };
-    this.disposeState(old?.values ?? null);
+    this.slots.keepCurrent(this.iteration);
   }
 
   get keptIteration(): number | null {
-    return this.kept?.iteration ?? null;
-  }
-
-  private disposeState(s: Record<string, unknown> | null): void {
-    if (!s) return;
-    const live = new Set<unknown>([
-      ...Object.values(this.values),
-      ...Object.values(this.previous ?? {}),
-      ...Object.values(this.kept?.values ?? {}),
-    ]);
-    for (const k of this.keys) if (!live.has(s[k])) this.apply.dispose(s[k]);
+    return this.slots.keptIteration;
   }
 
   /** Downloads the whole state (params, moments, step), or with `kept` the kept one. */
   async state(o: { kept?: boolean } = {}): Promise<State> {
-    const from = o.kept ? this.kept?.values : this.values;
-    if (!from) throw new Error('state: no state was kept');
+    const from = this.slots.values(o.kept);
     const st: State = {};
     for (const k of this.keys) {
       const t = await this.apply.download(from[k]);
@@ -366,7 +347,8 @@ export class ShardedTrainer implements StepDriver {
   /** The trained parameters (the split's own list; the argument is there for Trainer's shape). */
   async params(_c?: InrConfig): Promise<Params> {
     const out: Params = {};
-    for (const s of this.split.loss.params) out[s.name] = (await this.apply.download(this.values[s.name])).data.slice();
+    for (const s of this.split.loss.params)
+      out[s.name] = (await this.apply.download(this.slots.current[s.name])).data.slice();
     return out;
   }
 
@@ -376,14 +358,8 @@ export class ShardedTrainer implements StepDriver {
     this.released = true;
     this.broken ??= new UserError('this sharded trainer was released');
     await Promise.all(this.workers.map((w) => w.terminate()));
-    const all = new Set<unknown>([
-      ...Object.values(this.values),
-      ...Object.values(this.previous ?? {}),
-      ...Object.values(this.kept?.values ?? {}),
-      ...Object.values(this.lrValues),
-    ]);
-    this.previous = this.kept = null;
-    for (const v of all) this.apply.dispose(v);
+    this.slots.release();
+    for (const v of Object.values(this.lrValues)) this.apply.dispose(v);
     for (const v of Object.values(this.localBatch)) this.local.dispose(v);
     await this.local.release();
     await this.apply.release();

@@ -78,11 +78,84 @@ export interface Transfer {
   downloaded: number;
 }
 
+/**
+ * A train state held as a runtime's values across steps: the current state, the one the last step
+ * started from (its loss is that step's), and one kept state (a fit's best so far). Keeping costs no
+ * copy — the values are retained, on a GPU on the device — and a value several slots share is disposed
+ * once, when no slot holds it any more. Trainer and ShardedTrainer both keep their state here.
+ */
+export class StateSlots {
+  current: Record<string, unknown> = {};
+  private previous: Record<string, unknown> | null = null;
+  private kept: { values: Record<string, unknown>; iteration: number } | null = null;
+
+  constructor(
+    private readonly keys: readonly string[],
+    private readonly dispose: (v: unknown) => void,
+  ) {}
+
+  /** A step made `next` the current state; the one it started from becomes `previous`. */
+  advance(next: Record<string, unknown>): void {
+    const older = this.previous;
+    this.previous = { ...this.current };
+    this.current = next;
+    this.drop(older);
+  }
+
+  /** Keep the state the last step started from, after `iteration` updates. */
+  keepPrevious(iteration: number): void {
+    if (!this.previous) throw new Error('keepPrevious: no step has run');
+    this.keep(this.previous, iteration);
+    this.previous = null;
+  }
+
+  /** Keep the current state, after `iteration` updates. */
+  keepCurrent(iteration: number): void {
+    this.keep({ ...this.current }, iteration);
+  }
+
+  get keptIteration(): number | null {
+    return this.kept?.iteration ?? null;
+  }
+
+  /** The current or the kept state's values. */
+  values(kept = false): Record<string, unknown> {
+    const v = kept ? this.kept?.values : this.current;
+    if (!v) throw new Error('state: no state was kept');
+    return v;
+  }
+
+  /** Disposes every value of every slot. */
+  release(): void {
+    const all = new Set<unknown>(
+      [this.current, this.previous ?? {}, this.kept?.values ?? {}].flatMap((x) => Object.values(x)),
+    );
+    this.previous = this.kept = null;
+    this.current = {};
+    for (const v of all) this.dispose(v);
+  }
+
+  private keep(values: Record<string, unknown>, iteration: number): void {
+    const old = this.kept;
+    this.kept = { values, iteration };
+    this.drop(old?.values ?? null);
+  }
+
+  /** Disposes the values of `s` that no slot holds any more. */
+  private drop(s: Record<string, unknown> | null): void {
+    if (!s) return;
+    const live = new Set<unknown>(
+      [this.current, this.previous ?? {}, this.kept?.values ?? {}].flatMap((x) => Object.values(x)),
+    );
+    for (const k of this.keys) if (!live.has(s[k])) this.dispose(s[k]);
+  }
+}
+
 export class Trainer implements StepDriver {
   private constructor(
     readonly session: Session,
     readonly keys: readonly string[],
-    private values: Record<string, unknown>,
+    private slots: StateSlots,
     private lrValues: Record<string, unknown>,
     private batchValues: Record<string, unknown>,
     public iteration: number,
@@ -121,8 +194,8 @@ export class Trainer implements StepDriver {
     for (const k of keys) if (!state[k]) throw new UserError(`train state is missing '${k}'`);
     const outputsOnDevice = [...keys.map(stateNames.next), 'mse'];
     const session = await backend.load(stepModel, { outputsOnDevice });
-    const t = new Trainer(session, keys, {}, {}, {}, state.step.data[0]);
-    for (const k of keys) t.values[k] = t.up(state[k]);
+    const t = new Trainer(session, keys, new StateSlots(keys, (v) => session.dispose(v)), {}, {}, state.step.data[0]);
+    for (const k of keys) t.slots.current[k] = t.up(state[k]);
     t.setLr(lr, encoderLr);
     return t;
   }
@@ -150,7 +223,7 @@ export class Trainer implements StepDriver {
   /** One Adam step; returns the loss (and with `mse: true` the per-column MSE) measured before the update. */
   async step(o: { mse?: boolean } = {}): Promise<StepResult> {
     const before = { ...this.transferred };
-    const feeds: Record<string, unknown> = { ...this.values, ...this.lrValues, ...this.batchValues };
+    const feeds: Record<string, unknown> = { ...this.slots.current, ...this.lrValues, ...this.batchValues };
     const out = await this.session.run(feeds);
     const loss = (await this.down(out.loss)).data[0];
     const mse = o.mse ? Float32Array.from((await this.down(out.mse)).data) : undefined;
@@ -167,10 +240,7 @@ export class Trainer implements StepDriver {
     }
     // The state this step started from stays alive until the next step, so keepPrevious() can keep it
     // (the model whose loss was just measured) without a copy.
-    const older = this.previous;
-    this.previous = { ...this.values };
-    this.disposeState(older);
-    for (const k of this.keys) this.values[k] = out[stateNames.next(k)];
+    this.slots.advance(Object.fromEntries(this.keys.map((k) => [k, out[stateNames.next(k)]])));
     this.iteration++;
     return mse ? { loss, mse } : { loss };
   }
@@ -178,40 +248,22 @@ export class Trainer implements StepDriver {
   /** Keeps the state the last step started from — the model whose loss that step returned — replacing
    *  any kept before (a fit's best so far). Costs no copy: the runtime's values are retained. */
   keepPrevious(): void {
-    if (!this.previous) throw new Error('keepPrevious: no step has run');
-    const old = this.kept;
-    this.kept = { values: this.previous, iteration: this.iteration - 1 };
-    this.previous = null;
-    this.disposeState(old?.values ?? null);
+    this.slots.keepPrevious(this.iteration - 1);
   }
 
   /** Keeps the current state (after the last update), e.g. after measuring it on the whole signal. */
   keepCurrent(): void {
-    const old = this.kept;
-    this.kept = { values: { ...this.values }, iteration: this.iteration };
-    this.disposeState(old?.values ?? null);
+    this.slots.keepCurrent(this.iteration);
   }
 
   /** Updates made before the kept state (null: none kept). */
   get keptIteration(): number | null {
-    return this.kept?.iteration ?? null;
-  }
-
-  /** Disposes the state `s` except the values another live state (current, previous, kept) still holds. */
-  private disposeState(s: Record<string, unknown> | null): void {
-    if (!s) return;
-    const live = new Set<unknown>([
-      ...Object.values(this.values),
-      ...Object.values(this.previous ?? {}),
-      ...Object.values(this.kept?.values ?? {}),
-    ]);
-    for (const k of this.keys) if (!live.has(s[k])) this.session.dispose(s[k]);
+    return this.slots.keptIteration;
   }
 
   /** Downloads the whole current state (params, moments, step), or with `kept` the state keepPrevious kept. */
   async state(o: { kept?: boolean } = {}): Promise<State> {
-    const from = o.kept ? this.kept?.values : this.values;
-    if (!from) throw new Error('state: no state was kept');
+    const from = this.slots.values(o.kept);
     const st: State = {};
     for (const k of this.keys) {
       const t = await this.down(from[k]);
@@ -222,20 +274,13 @@ export class Trainer implements StepDriver {
 
   async params(c: InrConfig): Promise<Params> {
     const out: Params = {};
-    for (const s of paramSpecs(c)) out[s.name] = (await this.down(this.values[s.name])).data.slice();
+    for (const s of paramSpecs(c)) out[s.name] = (await this.down(this.slots.current[s.name])).data.slice();
     return out;
   }
 
   async release(): Promise<void> {
-    const all = new Set<unknown>([
-      ...Object.values(this.values),
-      ...Object.values(this.previous ?? {}),
-      ...Object.values(this.kept?.values ?? {}),
-      ...Object.values(this.batchValues),
-      ...Object.values(this.lrValues),
-    ]);
-    this.previous = this.kept = null;
-    for (const v of all) this.session.dispose(v);
+    this.slots.release();
+    for (const v of [...Object.values(this.batchValues), ...Object.values(this.lrValues)]) this.session.dispose(v);
     await this.session.release();
   }
 }
