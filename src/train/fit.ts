@@ -14,7 +14,7 @@ import { createGridRenderer, type Renderer } from './render.ts';
 import { initialState, singleSession, type DriverFactory, type State } from './trainer.ts';
 import { latticeCoords, psnrFromMse, toTargetRange } from './grid.ts';
 import { planFit, type FitPlan, type FitSettings } from './plan.ts';
-import type { OnStep } from './events.ts';
+import type { OnStep, StepEvent } from './events.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
@@ -177,7 +177,8 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
     // Random batches: a whole-signal evaluation when the batches' running PSNR comes within 1 dB of the
     // target, at most every 10 steps (each costs a forward pass over the whole grid).
     let sinceEval = Infinity,
-      running = NaN;
+      running = NaN,
+      lastWhole: { it: number; psnr: number } | null = null;
     await run.onStart?.({ backend: trainer.backend, plan });
     const t0 = performance.now();
     const seconds = (): number => (performance.now() - t0) / 1000;
@@ -213,6 +214,7 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
           if (++sinceEval >= 10 && running >= plan.untilPsnr - 1) {
             sinceEval = 0;
             const whole = await measureWhole();
+            lastWhole = { it, psnr: whole };
             if (best === null || whole > best.psnr) {
               best = { iteration: it + 1, psnr: whole };
               trainer.keepCurrent();
@@ -225,7 +227,9 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
         }
       }
       const last = it + 1 === plan.iters;
-      const event = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: seconds() };
+      const event: StepEvent = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: seconds() };
+      if (exact) event.whole = p;
+      else if (lastWhole !== null && lastWhole.it === it) event.whole = lastWhole.psnr;
       if (stop === 'iters' && plan.timeLimit !== undefined && event.seconds >= plan.timeLimit && !last) stop = 'time';
       if (((run.onStep && (await run.onStep(event)) === false) || run.signal?.aborted) && !last && stop === 'iters')
         stop = 'user';
