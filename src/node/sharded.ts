@@ -13,12 +13,23 @@ import { programToOnnx } from '../onnx/write.ts';
 import type { Params } from '../model/inr.ts';
 import type { InrConfig } from '../model/config.ts';
 import { stateNames } from '../train/programs.ts';
-import { DivergenceError, type State, type StepResult } from '../train/trainer.ts';
+import {
+  DivergenceError,
+  StateSlots,
+  singleSession,
+  type DriverFactory,
+  type State,
+  type StepDriver,
+  type StepResult,
+} from '../train/trainer.ts';
+import type { Backend } from '../runtime/session.ts';
+import type { StepSpec } from '../train/programs.ts';
 import {
   applyProgram,
   gradProgram,
   shardInput,
   splitRows,
+  splitSpec,
   splitStateKeys,
   type SplitSpec,
 } from '../train/split-step.ts';
@@ -105,10 +116,11 @@ const firstLine = (e: unknown): string =>
     .split('\n')[0];
 
 /** Rows per step from which sharding pays (bench/sharded.md, width 256, 2 cores, a busy machine):
- *  at 64x64 (4096 rows) the sharded step took 0.91-1.05x the one-session step's wall time, from 96x96
+ *  at 64x64 (4096 rows) the sharded step took 0.91-1.05x the one-session step's wall time — no clear
+ *  gain, so a 64x64 fit keeps one session and its numbers bit for bit —, from 96x96 (9216 rows)
  *  0.85-0.95x; at 32x32 and below 1.10-1.56x (small steps are mostly Adam and per-step overhead, which
- *  sharding does not divide). By CPU time the crossover is nearer 32x32: an idle machine gains sooner. */
-export const SHARD_MIN_ROWS = 4096;
+ *  sharding does not divide). */
+export const SHARD_MIN_ROWS = 9216;
 
 /** How many shards a fit loop should use for steps of `rows` rows: 1 (use Trainer) below
  *  SHARD_MIN_ROWS or on one core, else one per core but no shard under SHARD_MIN_ROWS / 2 rows (a
@@ -125,8 +137,9 @@ export interface ShardedTrainerOptions {
   threads?: number;
 }
 
-export class ShardedTrainer {
-  private values: Record<string, unknown> = {};
+export class ShardedTrainer implements StepDriver {
+  /** The state (params, Adam moments, step) as the apply session's values; see Trainer. */
+  private readonly slots: StateSlots;
   private lrValues: Record<string, unknown> = {};
   private localBatch: Record<string, unknown> = {};
   /** The workers' acknowledgements of the last setBatch, awaited by the next step. */
@@ -145,7 +158,9 @@ export class ShardedTrainer {
     readonly keys: readonly string[],
     readonly backend: string,
     public iteration: number,
-  ) {}
+  ) {
+    this.slots = new StateSlots(keys, (v) => apply.dispose(v));
+  }
 
   /** Builds the shard and apply graphs for `split` (its `batch` rows over `shards` shards), starts the
    *  workers and uploads `state`. `encoderLr` feeds 'lr_encoder' (a split with encoderLr needs it). */
@@ -175,7 +190,7 @@ export class ShardedTrainer {
       await loaded;
       const name = `${be.name}, ${shards} shard${shards > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''}`;
       const t = new ShardedTrainer(split, apply, local, workers, ranges, keys, name, state.step.data[0]);
-      for (const k of keys) t.values[k] = apply.upload(state[k]);
+      for (const k of keys) t.slots.current[k] = apply.upload(state[k]);
       t.setLr(lr, encoderLr);
       return t;
     } catch (e) {
@@ -239,7 +254,7 @@ export class ShardedTrainer {
       throw await this.fail(e);
     }
     const params: Record<string, WireTensor> = {};
-    for (const s of this.split.loss.params) params[s.name] = await this.apply.download(this.values[s.name]);
+    for (const s of this.split.loss.params) params[s.name] = await this.apply.download(this.slots.current[s.name]);
     // Post the other shards' work first, then run shard 0 here while they run theirs.
     const remote = Promise.all(this.workers.map((w) => w.outputs({ type: 'run', params })));
     remote.catch(() => {}); // awaited below, after shard 0
@@ -261,7 +276,7 @@ export class ShardedTrainer {
     outs.forEach((out, i) => {
       for (const [k, t] of Object.entries(out)) shardFeeds[shardInput(i + 1, k)] = this.apply.upload(t);
     });
-    const out = await this.apply.run({ ...this.values, ...this.lrValues, ...shardFeeds });
+    const out = await this.apply.run({ ...this.slots.current, ...this.lrValues, ...shardFeeds });
     for (const v of Object.values(shardFeeds)) this.apply.dispose(v);
     const loss = (await this.apply.download(out.loss)).data[0];
     const mse = o.mse ? Float32Array.from((await this.apply.download(out.mse)).data) : undefined;
@@ -271,19 +286,30 @@ export class ShardedTrainer {
       for (const k of this.keys) this.apply.dispose(out[stateNames.next(k)]);
       throw new DivergenceError(this.iteration, `loss is ${loss}`);
     }
-    for (const k of this.keys) {
-      this.apply.dispose(this.values[k]);
-      this.values[k] = out[stateNames.next(k)];
-    }
+    this.slots.advance(Object.fromEntries(this.keys.map((k) => [k, out[stateNames.next(k)]])));
     this.iteration++;
     return mse ? { loss, mse } : { loss };
   }
 
-  /** Downloads the whole state (params, moments, step). */
-  async state(): Promise<State> {
+  /** As Trainer.keepPrevious: keeps the state the last step started from, without a copy. */
+  keepPrevious(): void {
+    this.slots.keepPrevious(this.iteration - 1);
+  }
+
+  keepCurrent(): void {
+    this.slots.keepCurrent(this.iteration);
+  }
+
+  get keptIteration(): number | null {
+    return this.slots.keptIteration;
+  }
+
+  /** Downloads the whole state (params, moments, step), or with `kept` the kept one. */
+  async state(o: { kept?: boolean } = {}): Promise<State> {
+    const from = this.slots.values(o.kept);
     const st: State = {};
     for (const k of this.keys) {
-      const t = await this.apply.download(this.values[k]);
+      const t = await this.apply.download(from[k]);
       st[k] = { shape: [...t.shape], data: Float32Array.from(t.data) };
     }
     return st;
@@ -292,7 +318,8 @@ export class ShardedTrainer {
   /** The trained parameters (the split's own list; the argument is there for Trainer's shape). */
   async params(_c?: InrConfig): Promise<Params> {
     const out: Params = {};
-    for (const s of this.split.loss.params) out[s.name] = (await this.apply.download(this.values[s.name])).data.slice();
+    for (const s of this.split.loss.params)
+      out[s.name] = (await this.apply.download(this.slots.current[s.name])).data.slice();
     return out;
   }
 
@@ -302,7 +329,8 @@ export class ShardedTrainer {
     this.released = true;
     this.broken ??= new UserError('this sharded trainer was released');
     await Promise.all(this.workers.map((w) => w.terminate()));
-    for (const v of [...Object.values(this.values), ...Object.values(this.lrValues)]) this.apply.dispose(v);
+    this.slots.release();
+    for (const v of Object.values(this.lrValues)) this.apply.dispose(v);
     for (const v of Object.values(this.localBatch)) this.local.dispose(v);
     await this.local.release();
     await this.apply.release();
@@ -323,4 +351,19 @@ export class ShardedTrainer {
     await Promise.all(this.workers.map((w) => w.terminate()));
     return this.broken;
   }
+}
+
+/**
+ * The driver factory strainer/node's fit and pretrain use on onnxruntime-node's CPU provider: a
+ * ShardedTrainer of `shards` shards (auto: autoShards of the step's rows) when that is more than one
+ * and the step splits by rows (the identity measurement, Adam), else one session on `backend`.
+ */
+export function cpuDriver(backend: Backend, shards: number | 'auto' = 'auto'): DriverFactory {
+  const single = singleSession(backend);
+  return (spec: StepSpec, state, lr, encoderLr) => {
+    const n = shards === 'auto' ? autoShards(spec.batch) : shards;
+    const splits = (spec.optimizer ?? 'adam') === 'adam' && spec.measurement === undefined;
+    if (n <= 1 || !splits) return single(spec, state, lr, encoderLr);
+    return ShardedTrainer.create(splitSpec(spec), state, lr, encoderLr, { shards: n });
+  };
 }

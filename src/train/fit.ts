@@ -9,13 +9,12 @@ import { asSignal, isImage, sampleCount, type Signal } from '../data/signal.ts';
 import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { initParams, paramSpecs, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../onnx/write.ts';
-import { trainStepProgram, type Measurement } from './programs.ts';
+import type { Measurement, StepSpec } from './programs.ts';
 import { createGridRenderer, type Renderer } from './render.ts';
-import { Trainer, initialState, type State } from './trainer.ts';
+import { initialState, singleSession, type DriverFactory, type State } from './trainer.ts';
 import { latticeCoords, psnrFromMse, toTargetRange } from './grid.ts';
 import { planFit, type FitPlan, type FitSettings } from './plan.ts';
-import type { OnStep } from './events.ts';
+import type { OnStep, StepEvent } from './events.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
@@ -25,6 +24,9 @@ import { psnrBetween } from '../util/stats.ts';
 export interface FitOptions<T extends Image | Signal = Image | Signal> extends FitSettings {
   /** The runtime (the core has only the reference interpreter; 'strainer/node' and 'strainer/web' choose one). */
   backend?: Backend;
+  /** What runs the train step (default: one session on `backend`; 'strainer/node' shards large steps
+   *  over threads on the CPU: src/node/sharded.ts). */
+  driver?: DriverFactory;
   /** Once the train step is loaded, before the first update. */
   onStart?: (e: { backend: string; plan: FitPlan }) => void | Promise<void>;
   /** After every update; return false to stop. */
@@ -80,6 +82,8 @@ export interface FitResult<T extends Image | Signal = Image | Signal> {
 /** How runFit is driven beyond the plan (fit's options, and a restoration's forward model). */
 export interface FitRun {
   backend: Backend;
+  /** What runs the train step (default: one session on `backend`; 'strainer/node' shards it over threads). */
+  driver?: DriverFactory;
   onStart?: FitOptions['onStart'];
   onStep?: OnStep;
   /** Render after these update counts (0: the initial model; never the last, whose rendering is `output`). */
@@ -115,7 +119,7 @@ export async function fit<T extends Image | Signal>(target: T, o: FitOptions<T> 
   const sig = asSignal(target);
   const plan = planFit({ dims: sig.dims, channels: sig.channels }, o);
   const every = o.previewEvery ?? 0;
-  const run: FitRun = { backend: o.backend, onStart: o.onStart, onStep: o.onStep, signal: o.signal };
+  const run: FitRun = { backend: o.backend, driver: o.driver, onStart: o.onStart, onStep: o.onStep, signal: o.signal };
   if (o.onPreview && every > 0) {
     const onPreview = o.onPreview;
     run.previewAt = (k) => k > 0 && k % every === 0;
@@ -134,11 +138,14 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
     );
   const rows = sampleCount(sig.dims);
   const batch = plan.batch ?? rows;
-  const stepModel = programToOnnx(
-    trainStepProgram({ config: c, batch, measurement: run.measurement, encoderLr: plan.encoderLr !== undefined }),
-  );
+  const spec: StepSpec = { config: c, batch, measurement: run.measurement, encoderLr: plan.encoderLr !== undefined };
   const start = planParams(plan);
-  const trainer = await Trainer.create(run.backend, stepModel, c, initialState(c, start), plan.lr, plan.encoderLr);
+  const trainer = await (run.driver ?? singleSession(run.backend))(
+    spec,
+    initialState(c, start),
+    plan.lr,
+    plan.encoderLr,
+  );
   let renderer: Renderer | null = null,
     failed = false;
   try {
@@ -170,7 +177,8 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
     // Random batches: a whole-signal evaluation when the batches' running PSNR comes within 1 dB of the
     // target, at most every 10 steps (each costs a forward pass over the whole grid).
     let sinceEval = Infinity,
-      running = NaN;
+      running = NaN,
+      lastWhole: { it: number; psnr: number } | null = null;
     await run.onStart?.({ backend: trainer.backend, plan });
     const t0 = performance.now();
     const seconds = (): number => (performance.now() - t0) / 1000;
@@ -206,6 +214,7 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
           if (++sinceEval >= 10 && running >= plan.untilPsnr - 1) {
             sinceEval = 0;
             const whole = await measureWhole();
+            lastWhole = { it, psnr: whole };
             if (best === null || whole > best.psnr) {
               best = { iteration: it + 1, psnr: whole };
               trainer.keepCurrent();
@@ -218,7 +227,9 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
         }
       }
       const last = it + 1 === plan.iters;
-      const event = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: seconds() };
+      const event: StepEvent = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: seconds() };
+      if (exact) event.whole = p;
+      else if (lastWhole !== null && lastWhole.it === it) event.whole = lastWhole.psnr;
       if (stop === 'iters' && plan.timeLimit !== undefined && event.seconds >= plan.timeLimit && !last) stop = 'time';
       if (((run.onStep && (await run.onStep(event)) === false) || run.signal?.aborted) && !last && stop === 'iters')
         stop = 'user';

@@ -38,6 +38,7 @@ export const SETTINGS = {
   omega: { label: 'omega', integer: false, ...CONFIG_LIMITS.omega, minExclusive: true },
   omega0: { label: 'omega0', integer: false, ...CONFIG_LIMITS.omega0, minExclusive: true },
   threads: { label: 'threads', integer: true, min: 1, max: 1024 },
+  shards: { label: 'shards', integer: true, min: 1, max: 256 },
   /** A target PSNR (dB on the [0, 1] scale): 200 dB is beyond float32's resolution of any signal. */
   untilPsnr: { label: 'target PSNR', integer: false, min: 0, max: 200, minExclusive: true },
   /** Seconds of fitting. */

@@ -9,14 +9,6 @@ import { grad } from '../graph/autodiff.ts';
 import { paramSpecs, forward, isEncoderParam } from '../model/inr.ts';
 import { adamScalars, adamUpdate, ADAM_DEFAULTS, type AdamConfig } from './adam.ts';
 import { IDENTITY, stateNames, type StepSpec } from './programs.ts';
-import type { Trainer } from './trainer.ts';
-
-/** What a fit loop needs of a trainer: Trainer (one session) and ShardedTrainer (src/node/sharded.ts,
- *  S sessions on S threads) both have it, so the loop can take either. */
-export type StepDriver = Pick<
-  Trainer,
-  'backend' | 'iteration' | 'setLr' | 'setBatch' | 'step' | 'state' | 'params' | 'release'
->;
 
 /** A batch input split by rows: [rows, cols]. */
 export interface RowInput {
@@ -174,7 +166,7 @@ export function applyProgram(spec: SplitSpec, shards: number): Program {
   outputs[stateNames.next('step')] = t;
   return {
     name: 'shard_apply',
-    inputs: [...params, ...ms, ...vs, step, lr, ...(lrEnc ? [lrEnc as Node<'input'>] : []), ...shardIns],
+    inputs: [...params, ...ms, ...vs, step, lr, ...(lrEnc ? [lrEnc] : []), ...shardIns],
     outputs,
     doc: `strainer sharded step: sum of ${shards} shards' gradients, Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps}); ${spec.loss.doc}`,
   };

@@ -24,6 +24,9 @@ export interface FitRequest {
   model?: ModelOverrides;
   iters: number;
   lr: number;
+  /** Stop when the whole signal's PSNR reaches this (dB), or after this many seconds (FitSettings). */
+  untilPsnr?: number;
+  timeLimit?: number;
   /** Learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
   encoderLr?: number;
   provider: ProviderChoice;
@@ -61,6 +64,8 @@ export interface RunSummary {
   /** Wall time of the steps, in seconds. */
   seconds: number;
   stopped: boolean;
+  /** Where a target PSNR was reached (FitResult.reached), or null. */
+  reached?: { psnr: number; iteration: number; seconds: number } | null;
   backend: string;
   config: InrConfig;
 }

@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { programToOnnx } from '../../src/onnx/write.ts';
 import { trainStepProgram, stateKeys, type StepSpec } from '../../src/train/programs.ts';
-import { splitSpec, type StepDriver } from '../../src/train/split-step.ts';
+import { splitSpec } from '../../src/train/split-step.ts';
+import type { StepDriver } from '../../src/train/trainer.ts';
 import { Trainer, initialState, DivergenceError, type State } from '../../src/train/trainer.ts';
 import { ShardedTrainer, autoShards, SHARD_MIN_ROWS } from '../../src/node/sharded.ts';
 import { initParams } from '../../src/model/inr.ts';
@@ -114,12 +115,13 @@ describe('ShardedTrainer equals the unsharded train step (onnxruntime-node)', ()
   }
 
   it('autoShards: one below SHARD_MIN_ROWS or on one core, else a shard per core of at least half that', () => {
-    expect(autoShards(64 * 64 - 1, 2)).toBe(1);
+    expect(autoShards(SHARD_MIN_ROWS - 1, 2)).toBe(1);
+    expect(autoShards(64 * 64, 2)).toBe(1);
     expect(autoShards(SHARD_MIN_ROWS, 1)).toBe(1);
     expect(autoShards(SHARD_MIN_ROWS, 2)).toBe(2);
     expect(autoShards(178 * 178, 2)).toBe(2);
     expect(autoShards(SHARD_MIN_ROWS, 16)).toBe(2);
-    expect(autoShards(178 * 178, 16)).toBe(15);
+    expect(autoShards(178 * 178, 16)).toBe(6);
   });
 
   it('a divergence is reported as Trainer reports it, and the state is kept', async () => {
