@@ -45,15 +45,6 @@ export async function cliMetaPrior(arg: string | undefined, methods: readonly st
 /** Extra report columns: the iteration after the meta-init's inner steps (2 for Learnit's recipe). */
 export const metaCols = (p: BundledPrior | null): number[] => (p?.meta ? [p.meta.innerSteps] : []);
 
-/** Learnit's protocol on one image: the PSNR curve (entry i before update i, the final model last). */
-export async function metaCurve(
-  image: Image,
-  p: BundledPrior,
-  o: { iters: number; lr: number; seed: number; backend: Backend },
-): Promise<number[]> {
-  return (await fitInnerThenAdam(image, p, o)).curve;
-}
-
 /** Lines under the table saying what the meta rows ran. */
 export function metaNote(p: BundledPrior | null, methods: readonly string[], lr: number): string[] {
   if (!p?.meta || !methods.some((m) => (META_ROWS as readonly string[]).includes(m))) return [];

@@ -7,28 +7,24 @@ import type { Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
 import { intArg, settingArg } from './args.ts';
 import { splitSource, parseSelect, type SourceImage } from '../node/datasets.ts';
-import { REPORT_ITERS, psnrCurve } from '../train/fit.ts';
+import { REPORT_ITERS } from '../train/fit.ts';
 import type { Prior } from '../train/prior.ts';
 import { DEFAULT_LR, type FitSettings } from '../train/plan.ts';
 import { baselineOf } from '../train/transfer.ts';
 import { isEncoderParam } from '../model/inr.ts';
 import { pretrainPrior } from '../pipeline/pretrain.ts';
 import { fit } from '../node/api.ts';
+import { startPool } from '../node/pool.ts';
+import { siblingModule } from '../node/worker-start.ts';
+import { JOBS_FLAG, jobPlan } from './jobs.ts';
+import type { EvalFit, EvalInit, EvalJob } from './eval-task.ts';
 import { cliPrior } from './prior.ts';
 import type { Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import { UserError } from '../util/errors.ts';
-import {
-  META_ROWS,
-  META_LABEL,
-  cliMetaPrior,
-  metaCols,
-  metaCurve,
-  metaNote,
-  requireStrainerPrior,
-} from './eval-meta.ts';
+import { META_ROWS, META_LABEL, cliMetaPrior, metaCols, metaNote, requireStrainerPrior } from './eval-meta.ts';
 
 export const METHODS = ['siren', 'finetuned', 'strainer1', 'strainer10', ...META_ROWS] as const;
 export type Method = (typeof METHODS)[number];
@@ -58,7 +54,21 @@ interface EvalCli {
   threads?: number;
   ep?: Ep;
   strainer1Iters?: number;
+  jobs: number | 'auto';
 }
+
+/** A prior as plain data, to be copied to the fit workers. */
+const plainPrior = (p: Prior): Prior => ({
+  name: p.name,
+  config: p.config,
+  range: p.range,
+  encoder: p.encoder,
+  decoder: p.decoder,
+  dims: p.dims,
+  rate: p.rate,
+  method: p.method,
+  meta: p.meta,
+});
 
 const meanStd = (xs: number[]): [number, number] => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -77,7 +87,8 @@ export async function runEval(o: EvalCli): Promise<void> {
   const metaPrior = await cliMetaPrior(o.metaPrior, methods);
   const res = o.res ?? prior.manifest.signal?.height ?? 64;
   const lr = o.lr;
-  const { backend } = await cliBackend(o);
+  const chosen = await cliBackend(o);
+  const backend = chosen.backend;
   const config = prior.config;
   const range = prior.range;
 
@@ -143,21 +154,37 @@ export async function runEval(o: EvalCli): Promise<void> {
     }
   }
 
-  if (metaPrior) starts.meta = { prior: metaPrior };
+  if (metaPrior) starts.meta = starts['meta-sgd'] = { prior: metaPrior };
+  // The methods x images fits, on --jobs worker threads (src/node/pool.ts); reported in this order.
+  const runs = (methods as Method[]).flatMap((m) => test.map((t) => ({ m, t })));
+  const plan = jobPlan(o.jobs, { ep: chosen.ep ?? 'cpu', count: runs.length, threads: o.threads });
+  const plain = (s: FitSettings): FitSettings => (s.prior ? { ...s, prior: plainPrior(s.prior) } : s);
+  const init: EvalInit = {
+    starts: Object.fromEntries(Object.entries(starts).map(([m, s]) => [m, plain(s)])),
+    opts: { iters: o.iters, lr, seed: o.seed },
+    runtime: { engine: 'ort', ep: chosen.ep ?? 'cpu', threads: plan.threads },
+  };
+  if (plan.jobs > 1) chosen.announce();
+  const taskUrl = siblingModule(import.meta.url, 'eval-task');
+  const pool = await startPool<EvalInit, EvalJob, EvalFit>({
+    module: taskUrl,
+    init,
+    jobs: plan.jobs,
+    local: { backend },
+  });
+  const fits = runs.map(({ m, t }) => pool.run({ method: m, image: t.image }));
+  for (const f of fits) f.catch(() => {}); // each is awaited below, in order
   const curves: Record<string, number[][]> = {};
-  for (const m of methods as Method[]) {
-    curves[m] = [];
-    for (const t of test) {
-      const t0 = performance.now();
-      const curve =
-        m === 'meta-sgd'
-          ? await metaCurve(t.image, metaPrior!, opts)
-          : psnrCurve(await fit(t.image, { ...opts, ...starts[m] }));
-      curves[m].push(curve);
+  try {
+    for (const [k, { m, t }] of runs.entries()) {
+      const r = await fits[k];
+      (curves[m] ??= []).push(r.curve);
       process.stderr.write(
-        `  ${LABEL[m]} ${t.id}: ${curve[curve.length - 1].toFixed(2)} dB after ${curve.length - 1} it (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
+        `  ${LABEL[m]} ${t.id}: ${r.finalPsnr.toFixed(2)} dB after ${r.iters} it (${r.seconds.toFixed(1)} s)\n`,
       );
     }
+  } finally {
+    await pool.close();
   }
 
   const cols = [...new Set([...REPORT_ITERS, ...metaCols(metaPrior)])]
@@ -244,6 +271,7 @@ export function registerEval(program: Command): void {
     )
     .option('--seed <s>', 'random seed', settingArg('--seed', 'seed'), 0)
     .option('--threads <n>', 'onnxruntime intra-op threads', settingArg('--threads', 'threads'))
+    .option(...JOBS_FLAG)
     .option(...EP_FLAG)
     .option('--out <dir>', 'write table.md, results.json and psnr.svg here')
     .option('--force', 'overwrite a non-empty --out folder')

@@ -57,7 +57,7 @@ export interface FitBundleOptions {
 /** A finished fit as a bundle: its plan (config, range, learning rate and optimizer, grid, rate, lattice, prior), its
  *  whole train state, its true final loss and final PSNR, as every caller stores it. */
 export async function fitBundle(
-  r: Pick<FitResult, 'plan' | 'state' | 'iters' | 'finalLoss' | 'finalPsnr' | 'backend'>,
+  r: Pick<FitResult, 'plan' | 'state' | 'finalLoss' | 'finalPsnr' | 'backend'>,
   o: FitBundleOptions,
 ): Promise<BuiltBundle> {
   const plan = r.plan,
@@ -81,7 +81,8 @@ export async function fitBundle(
       range: plan.range,
       train: {
         lr: plan.lr,
-        iters: r.iters,
+        // The updates behind the stored state (a fit may hand back its best state, not its last).
+        iters: r.state.step.data[0],
         adam: ADAM_DEFAULTS,
         batch,
         signals: 1,

@@ -31,6 +31,8 @@ import { checkPretrainMethod, metaPretrain, type MetaSettings } from '../pipelin
 import type { PriorMethod } from '../train/prior.ts';
 import { UserError } from '../util/errors.ts';
 import { chooseBackend, type Ep, type NodeBackendName } from './backend.ts';
+import { cpuDriver } from './sharded.ts';
+import type { DriverFactory } from '../train/trainer.ts';
 import { dirSource, writeBundleDir, checkOutDir } from './fs.ts';
 import { fileCheckpointStore } from './checkpoint.ts';
 import { splitSignals } from './datasets.ts';
@@ -101,6 +103,10 @@ export interface NodeRuntimeOptions {
   ep?: Ep;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
+  /** On the CPU provider, train steps of at least SHARD_MIN_ROWS rows run as this many shards, each one
+   *  session of one thread on its own thread (src/node/sharded.ts; onnxruntime's Sin/Cos use one thread
+   *  per session): 'auto' (default, unless `threads` is given) picks by the step's size; 1 never shards. */
+  shards?: number | 'auto';
 }
 
 /** The core's fit options, with a prior also by folder or shipped name and the runtime by name. */
@@ -110,16 +116,23 @@ export interface NodeFitOptions<T extends Image | Signal = Image | Signal>
   prior?: Prior | string | null;
 }
 
-/** The runtime a call asked for, through the one chooser the CLI uses too. */
-export async function nodeRuntime(o: NodeRuntimeOptions): Promise<Backend> {
-  if (typeof o.backend === 'object') return o.backend;
-  return (await chooseBackend({ engine: o.backend ?? 'ort', ep: o.ep, threads: o.threads })).backend;
+/** The runtime a call asked for, through the one chooser the CLI uses too, and what runs its train
+ *  steps: sharded over threads on onnxruntime-node's CPU provider (see NodeRuntimeOptions.shards). */
+export async function nodeRuntime(o: NodeRuntimeOptions): Promise<{ backend: Backend; driver?: DriverFactory }> {
+  const backend =
+    typeof o.backend === 'object'
+      ? o.backend
+      : (await chooseBackend({ engine: o.backend ?? 'ort', ep: o.ep, threads: o.threads })).backend;
+  const shards = o.shards ?? (o.threads === undefined ? 'auto' : 1);
+  if (shards !== 'auto') checkSetting('shards', shards);
+  const cpu = backend.name === 'onnxruntime-node (cpu)';
+  return { backend, driver: cpu && shards !== 1 ? cpuDriver(backend, shards) : undefined };
 }
 
 /** Fits an INR to an image, clip or volume, from a prior or from a random SIREN (src/train/fit.ts). */
 export async function fit<T extends Image | Signal>(target: T, o: NodeFitOptions<T> = {}): Promise<FitResult<T>> {
   const prior = typeof o.prior === 'string' ? await loadPrior(o.prior) : o.prior;
-  return coreFit(target, { ...o, prior, backend: await nodeRuntime(o) });
+  return coreFit(target, { ...o, prior, ...(await nodeRuntime(o)) });
 }
 
 export interface SaveFitOptions {
@@ -217,7 +230,7 @@ export async function pretrain(
   const d = await pretrainData(data, o);
   const common = {
     name: o.name ?? (out ? basename(out) : 'prior'),
-    backend: await nodeRuntime(o),
+    ...(await nodeRuntime(o)),
     checkpoint: ck && ckptPath ? { every: ck.every, store: fileCheckpointStore(ckptPath), resume } : undefined,
   };
   const r =

@@ -15,7 +15,7 @@ import type { TargetRange } from '../train/grid.ts';
 import type { Prior } from '../train/prior.ts';
 import { pretrainOrt, stackedConfig } from '../train/pretrain.ts';
 import type { EngineResult, PretrainEngine } from '../train/pretrain-api.ts';
-import type { State } from '../train/trainer.ts';
+import type { DriverFactory, State } from '../train/trainer.ts';
 import { transferGain } from '../train/transfer.ts';
 import { buildPriorBundle, loadPrior, type BundledPrior } from '../export/prior.ts';
 import { bundleSource, type BuiltBundle } from '../export/bundle.ts';
@@ -69,6 +69,8 @@ export interface PretrainOptions {
   gainHeadline?: number;
   /** Runs the onnxruntime engine and the held-out measurement. */
   backend?: Backend;
+  /** What runs the engine's and the held-out fits' train steps (default: one session on `backend`). */
+  driver?: DriverFactory;
   /** Another engine than onnxruntime (TensorFlow.js's: src/tfjs/engine.ts); no checkpoints with it. */
   engine?: PretrainEngine;
   /** The full train state every `every` iterations into `store`; with `resume`, continue from it. */
@@ -175,6 +177,7 @@ export async function pretrainPrior(d: PretrainData, o: PretrainOptions = {}): P
     result = await pretrainOrt(backend, signals, opts, {
       resume: resumed ? { state: resumed.state, loss: resumed.meta.loss, psnr: resumed.meta.meanPsnr } : undefined,
       checkpoint: ck && ck.every > 0 ? { every: ck.every, save } : undefined,
+      driver: o.driver,
     });
   }
 
@@ -190,6 +193,7 @@ export async function pretrainPrior(d: PretrainData, o: PretrainOptions = {}): P
         seed,
         at: o.gainAt,
         headline: o.gainHeadline,
+        driver: o.driver,
       })),
       pretrain_mean_psnr_final: result.psnr[result.psnr.length - 1],
     };

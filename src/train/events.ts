@@ -7,8 +7,13 @@ export interface StepEvent {
   it: number;
   /** The iteration limit of the run. */
   iters: number;
-  /** PSNR (dB, on the [0, 1] scale) measured before this update; a pretraining's mean over its signals. */
+  /** PSNR (dB, on the [0, 1] scale) measured before this update: over the whole signal when the step saw
+   *  every sample, else over its batch (an estimate); a pretraining's mean over its signals. */
   psnr: number;
+  /** The whole signal's PSNR, when this step knows it: `psnr` itself for a step over every sample, or
+   *  a whole-signal evaluation a fit made after this step (random batches, the fast recipe). What a
+   *  "time to 40 dB" is read from. */
+  whole?: number;
   /** The loss measured before this update, in the target range (a pretraining's sum over signals). */
   loss: number;
   /** This step's time in milliseconds. */

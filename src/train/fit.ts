@@ -9,13 +9,12 @@ import { asSignal, isImage, sampleCount, type Signal } from '../data/signal.ts';
 import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { initParams, paramSpecs, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../onnx/write.ts';
-import { trainStepProgram, type Measurement } from './programs.ts';
+import type { Measurement, StepSpec } from './programs.ts';
 import { createGridRenderer, type Renderer } from './render.ts';
-import { Trainer, initialState, type State } from './trainer.ts';
+import { initialState, singleSession, type DriverFactory, type State } from './trainer.ts';
 import { latticeCoords, psnrFromMse, toTargetRange } from './grid.ts';
 import { planFit, type FitPlan, type FitSettings } from './plan.ts';
-import type { OnStep } from './events.ts';
+import type { OnStep, StepEvent } from './events.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
@@ -25,6 +24,9 @@ import { psnrBetween } from '../util/stats.ts';
 export interface FitOptions<T extends Image | Signal = Image | Signal> extends FitSettings {
   /** The runtime (the core has only the reference interpreter; 'strainer/node' and 'strainer/web' choose one). */
   backend?: Backend;
+  /** What runs the train step (default: one session on `backend`; 'strainer/node' shards large steps
+   *  over threads on the CPU: src/node/sharded.ts). */
+  driver?: DriverFactory;
   /** Once the train step is loaded, before the first update. */
   onStart?: (e: { backend: string; plan: FitPlan }) => void | Promise<void>;
   /** After every update; return false to stop. */
@@ -37,6 +39,8 @@ export interface FitOptions<T extends Image | Signal = Image | Signal> extends F
   signal?: AbortSignal;
 }
 
+export type FitStop = 'iters' | 'psnr' | 'time' | 'user';
+
 /** A finished (or stopped) fit. */
 export interface FitResult<T extends Image | Signal = Image | Signal> {
   /** What was run: the resolved settings. */
@@ -47,27 +51,39 @@ export interface FitResult<T extends Image | Signal = Image | Signal> {
   psnr: number[];
   /** The loss before update i (mean squared error in the target range). */
   loss: number[];
-  /** PSNR of `output` against the signal. */
+  /** PSNR of `output` (the returned state's rendering) against the signal. */
   finalPsnr: number;
-  /** The last update's loss (NaN before any update): what bundles record as train.final_loss. */
+  /** The trainer's loss of the returned state when the fit measured it (the best state), else the last
+   *  step's (NaN before any update): what bundles record as train.final_loss. */
   finalLoss: number;
-  /** Updates made (plan.iters unless stopped). */
+  /** Updates made (plan.iters unless a stopping rule or the caller ended the fit sooner). */
   iters: number;
-  /** Stopped before plan.iters (by onStep or the abort signal). */
+  /** Why the fit ended: its iterations, the target PSNR, the time limit, or the caller (onStep, abort). */
+  stop: FitStop;
+  /** Ended by the caller (onStep returned false, or the abort signal). */
   stopped: boolean;
+  /** With a target PSNR: where it was first measured on the whole signal (the model after `iteration`
+   *  updates, at `seconds` of fitting), or null. */
+  reached: { psnr: number; iteration: number; seconds: number } | null;
+  /** The best whole-signal PSNR measured during the fit, after `iteration` updates, and whether the
+   *  result is that state (`returned`) rather than the last one: a fit never hands back worse than its best. */
+  best: { iteration: number; psnr: number; returned: boolean } | null;
   stepMs: number[];
-  /** Wall time from the first update to the end of the last, in seconds. */
+  /** Wall time of the fit in seconds: from the first update to the returned result, every evaluation
+   *  the stopping rules and the best-state choice needed included (start-up excluded). */
   seconds: number;
   /** The runtime's name, e.g. 'onnxruntime-node (cpu)'. */
   backend: string;
   params: Params;
-  /** The whole final train state (params, Adam moments, step): what a fit bundle stores to train on. */
+  /** The returned train state (params, Adam moments, step): what a fit bundle stores to train on. */
   state: State;
 }
 
 /** How runFit is driven beyond the plan (fit's options, and a restoration's forward model). */
 export interface FitRun {
   backend: Backend;
+  /** What runs the train step (default: one session on `backend`; 'strainer/node' shards it over threads). */
+  driver?: DriverFactory;
   onStart?: FitOptions['onStart'];
   onStep?: OnStep;
   /** Render after these update counts (0: the initial model; never the last, whose rendering is `output`). */
@@ -103,7 +119,7 @@ export async function fit<T extends Image | Signal>(target: T, o: FitOptions<T> 
   const sig = asSignal(target);
   const plan = planFit({ dims: sig.dims, channels: sig.channels }, o);
   const every = o.previewEvery ?? 0;
-  const run: FitRun = { backend: o.backend, onStart: o.onStart, onStep: o.onStep, signal: o.signal };
+  const run: FitRun = { backend: o.backend, driver: o.driver, onStart: o.onStart, onStep: o.onStep, signal: o.signal };
   if (o.onPreview && every > 0) {
     const onPreview = o.onPreview;
     run.previewAt = (k) => k > 0 && k % every === 0;
@@ -122,37 +138,56 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
     );
   const rows = sampleCount(sig.dims);
   const batch = plan.batch ?? rows;
-  const stepModel = programToOnnx(
-    trainStepProgram({
-      config: c,
-      batch,
-      measurement: run.measurement,
-      encoderLr: plan.encoderLr !== undefined,
-      optimizer: plan.optimizer,
-    }),
-  );
+  const spec: StepSpec = {
+    config: c,
+    batch,
+    measurement: run.measurement,
+    encoderLr: plan.encoderLr !== undefined,
+    optimizer: plan.optimizer,
+  };
   const start = planParams(plan);
-  const trainer = await Trainer.create(run.backend, stepModel, c, initialState(c, start), plan.lr, plan.encoderLr);
+  const trainer = await (run.driver ?? singleSession(run.backend))(
+    spec,
+    initialState(c, start),
+    plan.lr,
+    plan.encoderLr,
+  );
   let renderer: Renderer | null = null,
     failed = false;
   try {
-    // One render graph for the previews and the final output.
-    renderer = await createGridRenderer(run.backend, c, { dims: sig.dims, lattice: plan.lattice }, plan.range);
+    // One render graph for the previews, the evaluations the stopping rules need and the final output.
+    const rend = await createGridRenderer(run.backend, c, { dims: sig.dims, lattice: plan.lattice }, plan.range);
+    renderer = rend;
     const previewAt = run.onPreview ? (run.previewAt ?? (() => false)) : () => false;
-    if (previewAt(0)) await run.onPreview!(await renderer.render(start), 0);
+    if (previewAt(0)) await run.onPreview!(await rend.render(start), 0);
     const coords = latticeCoords(sig.dims, plan.lattice ?? sig.dims);
-    const target = run.observed ? asSignal(run.observed) : sig;
-    const targets = toTargetRange(target.data, plan.range);
+    const observed = run.observed ? asSignal(run.observed) : sig;
+    const targets = toTargetRange(observed.data, plan.range);
+    // The step's loss measures the whole signal when it sees every sample and no forward model sits
+    // between the fit and the signal; otherwise a whole-signal PSNR needs a rendering (measureWhole).
     const full = batch === rows;
+    const exact = full && !run.observed;
     if (full)
-      trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([sampleCount(target.dims), c.outDim], targets));
+      trainer.setBatch(
+        hostTensor([rows, c.inDim], coords),
+        hostTensor([sampleCount(observed.dims), c.outDim], targets),
+      );
     const r = rng(plan.seed + 1);
     const psnr: number[] = [],
       loss: number[] = [],
       stepMs: number[] = [];
-    let stopped = false;
+    let stop: FitStop = 'iters',
+      reached: FitResult['reached'] = null;
+    let best: { iteration: number; psnr: number } | null = null;
+    const measureWhole = async (): Promise<number> => psnrBetween(await rend.render(await trainer.params(c)), sig.data);
+    // Random batches: a whole-signal evaluation when the batches' running PSNR comes within 1 dB of the
+    // target, at most every 10 steps (each costs a forward pass over the whole grid).
+    let sinceEval = Infinity,
+      running = NaN,
+      lastWhole: { it: number; psnr: number } | null = null;
     await run.onStart?.({ backend: trainer.backend, plan });
     const t0 = performance.now();
+    const seconds = (): number => (performance.now() - t0) / 1000;
     for (let it = 0; it < plan.iters; it++) {
       if (!full) {
         const bc = new Float32Array(batch * c.inDim),
@@ -171,29 +206,77 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
       psnr.push(p);
       loss.push(step.loss);
       stepMs.push(ms);
-      const last = it + 1 === plan.iters;
-      const event = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: (performance.now() - t0) / 1000 };
-      if ((run.onStep && (await run.onStep(event)) === false) || run.signal?.aborted) {
-        stopped = !last;
-        break;
+      if (exact && (best === null || p > best.psnr)) {
+        // The model before this update, measured on the whole signal: keep it (no copy) while it is the best.
+        best = { iteration: it, psnr: p };
+        trainer.keepPrevious();
       }
-      if (!last && previewAt(it + 1)) await run.onPreview!(await renderer.render(await trainer.params(c)), it + 1);
+      if (plan.untilPsnr !== undefined) {
+        if (exact && p >= plan.untilPsnr) {
+          reached = { psnr: p, iteration: it, seconds: seconds() };
+          stop = 'psnr';
+        } else if (!exact) {
+          running = Number.isNaN(running) ? p : 0.8 * running + 0.2 * p;
+          if (++sinceEval >= 10 && running >= plan.untilPsnr - 1) {
+            sinceEval = 0;
+            const whole = await measureWhole();
+            lastWhole = { it, psnr: whole };
+            if (best === null || whole > best.psnr) {
+              best = { iteration: it + 1, psnr: whole };
+              trainer.keepCurrent();
+            }
+            if (whole >= plan.untilPsnr) {
+              reached = { psnr: whole, iteration: it + 1, seconds: seconds() };
+              stop = 'psnr';
+            }
+          }
+        }
+      }
+      const last = it + 1 === plan.iters;
+      const event: StepEvent = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: seconds() };
+      if (exact) event.whole = p;
+      else if (lastWhole !== null && lastWhole.it === it) event.whole = lastWhole.psnr;
+      if (stop === 'iters' && plan.timeLimit !== undefined && event.seconds >= plan.timeLimit && !last) stop = 'time';
+      if (((run.onStep && (await run.onStep(event)) === false) || run.signal?.aborted) && !last && stop === 'iters')
+        stop = 'user';
+      if (stop !== 'iters') break;
+      if (!last && previewAt(it + 1)) await run.onPreview!(await rend.render(await trainer.params(c)), it + 1);
     }
-    const seconds = (performance.now() - t0) / 1000;
-    const state = await trainer.state();
-    const params: Params = Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data]));
-    const output = await renderer.render(params);
+    // What the fit hands back: the last state, unless a measured state was better (Adam can spike near
+    // convergence) or the target was reached (the state that reached it, not the unmeasured next one).
+    let state = await trainer.state();
+    const lastParams = (st: State): Params => Object.fromEntries(paramSpecs(c).map((s) => [s.name, st[s.name].data]));
+    let params = lastParams(state);
+    let output = stop === 'psnr' && trainer.keptIteration !== null ? null : await rend.render(params);
+    let finalPsnr = output ? psnrBetween(output, sig.data) : -Infinity;
+    let returned: 'last' | 'best' = 'last';
+    if (best !== null && trainer.keptIteration !== null && (output === null || best.psnr > finalPsnr)) {
+      state = await trainer.state({ kept: true });
+      params = lastParams(state);
+      output = await rend.render(params);
+      finalPsnr = psnrBetween(output, sig.data);
+      returned = 'best';
+    }
     return {
       plan,
-      output: shaped(target, output) as unknown as T,
+      output: shaped(target, output!),
       psnr,
       loss,
-      finalPsnr: psnrBetween(output, sig.data),
-      finalLoss: loss.length > 0 ? loss[loss.length - 1] : NaN,
+      finalPsnr,
+      // The returned state's own loss when it was measured (a best state), else the last step's.
+      finalLoss:
+        returned === 'best' && best!.iteration < loss.length
+          ? loss[best!.iteration]
+          : loss.length > 0
+            ? loss[loss.length - 1]
+            : NaN,
       iters: psnr.length,
-      stopped,
+      stop,
+      stopped: stop === 'user',
+      reached,
+      best: best === null ? null : { ...best, returned: returned === 'best' },
       stepMs,
-      seconds,
+      seconds: seconds(),
       backend: trainer.backend,
       params,
       state,

@@ -38,6 +38,11 @@ export const SETTINGS = {
   omega: { label: 'omega', integer: false, ...CONFIG_LIMITS.omega, minExclusive: true },
   omega0: { label: 'omega0', integer: false, ...CONFIG_LIMITS.omega0, minExclusive: true },
   threads: { label: 'threads', integer: true, min: 1, max: 1024 },
+  shards: { label: 'shards', integer: true, min: 1, max: 256 },
+  /** A target PSNR (dB on the [0, 1] scale): 200 dB is beyond float32's resolution of any signal. */
+  untilPsnr: { label: 'target PSNR', integer: false, min: 0, max: 200, minExclusive: true },
+  /** Seconds of fitting. */
+  timeLimit: { label: 'time limit', integer: false, min: 0, max: 1e7, minExclusive: true },
   signals: { label: 'training signals', integer: true, min: 1, max: 1000 },
   heldOut: { label: 'held-out signals', integer: true, min: 0, max: 1000 },
   // Meta-learning (src/pipeline/meta.ts): every inner step is unrolled into the graph, so a few dozen is
@@ -98,6 +103,10 @@ export interface FitSettings {
   /** The lattice the samples sit on (default: a clip prior's clip length for a clip, else the signal's
    *  own dims): a random SIREN compared with a clip prior's fit is given the prior's. */
   lattice?: readonly number[];
+  /** Stop as soon as the PSNR over the whole signal reaches this (dB); `iters` and `timeLimit` still apply. */
+  untilPsnr?: number;
+  /** Stop after this many seconds of fitting (wall time, every evaluation the stopping needs included). */
+  timeLimit?: number;
 }
 
 /** A resolved, checked fit: what runFit runs and what a fit bundle records. */
@@ -123,6 +132,9 @@ export interface FitPlan {
   /** The lattice the samples sit on (absent: the signal's own dims; see AUDIO_CONFIG). */
   lattice?: number[];
   rate?: number;
+  /** Stopping rules beside `iters`: a target PSNR over the whole signal, a wall-time budget (seconds). */
+  untilPsnr?: number;
+  timeLimit?: number;
 }
 
 /** The paper's test-time fit: 2000 iterations (REFERENCE.md), the default of the CLI and the libraries alike. */
@@ -264,5 +276,7 @@ export function planFit(grid: FitGrid, s: FitSettings = {}): FitPlan {
     plan.lattice = [...lattice];
   }
   if (s.rate !== undefined) plan.rate = s.rate;
+  if (s.untilPsnr !== undefined) plan.untilPsnr = checkSetting('untilPsnr', s.untilPsnr);
+  if (s.timeLimit !== undefined) plan.timeLimit = checkSetting('timeLimit', s.timeLimit);
   return plan;
 }

@@ -7,9 +7,7 @@ import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { validateConfig, type InrConfig } from '../model/config.ts';
 import { initParams, isEncoderParam, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../onnx/write.ts';
-import { trainStepProgram } from './programs.ts';
-import { Trainer, initialState, type State } from './trainer.ts';
+import { initialState, singleSession, type DriverFactory, type State } from './trainer.ts';
 import { gridCoords, psnrFromMse, toTargetRange } from './grid.ts';
 import type { Image } from '../data/pixels.ts';
 import { asSignal, describeSignal, sampleCount, type Signal } from '../data/signal.ts';
@@ -56,6 +54,8 @@ export function unstackDecoders(stacked: Params, width: number, n: number, c: nu
 }
 
 export interface PretrainRun {
+  /** What runs the train step (default: one session on the backend; strainer/node shards large steps). */
+  driver?: DriverFactory;
   /** State to start from (resume), else a fresh init from opts.seed. */
   resume?: { state: State; loss: number[]; psnr: number[] };
   /** Called every `every` steps (and at the end) with the full state, e.g. to write a checkpoint. */
@@ -78,9 +78,8 @@ export async function pretrainOrt(
   const n = signals.length;
   const sc = stackedConfig(c, n);
   const rows = sampleCount(signals[0].dims);
-  const step = programToOnnx(trainStepProgram({ config: sc, batch: rows, signals: n }));
   const state = run.resume?.state ?? initialState(sc, initParams(sc, opts.seed));
-  const trainer = await Trainer.create(backend, step, sc, state, opts.lr);
+  const trainer = await (run.driver ?? singleSession(backend))({ config: sc, batch: rows, signals: n }, state, opts.lr);
   trainer.setBatch(
     hostTensor([rows, c.inDim], gridCoords(...signals[0].dims)),
     hostTensor([rows, n * c.outDim], stackTargets(signals, opts)),

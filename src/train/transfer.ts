@@ -8,6 +8,7 @@ import { asSignal, type Signal } from '../data/signal.ts';
 import { fit, psnrCurve } from './fit.ts';
 import type { Prior } from './prior.ts';
 import type { ModelOverrides } from './plan.ts';
+import type { DriverFactory } from './trainer.ts';
 
 export interface TransferOptions {
   iters: number;
@@ -17,6 +18,8 @@ export interface TransferOptions {
   at?: readonly number[];
   /** The iteration of the headline (iteration, strainer_psnr, siren_psnr, gain_db); default iters. */
   headline?: number;
+  /** What runs the fits' train steps (FitOptions.driver). */
+  driver?: DriverFactory;
 }
 
 /** The random SIREN a prior is compared with: the prior's architecture, range and clip lattice. */
@@ -38,7 +41,7 @@ export async function transferGain(
   const at = [...new Set([...(o.at ?? [0, 50, 100, 200]), head, o.iters].filter((i) => i <= o.iters))].sort(
     (a, b) => a - b,
   );
-  const common = { backend, iters: o.iters, lr: o.lr, seed: o.seed };
+  const common = { backend, driver: o.driver, iters: o.iters, lr: o.lr, seed: o.seed };
   const per: { id: string; strainer: number[]; siren: number[] }[] = [];
   for (const t of test) {
     const signal = asSignal(t.signal);

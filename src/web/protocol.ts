@@ -26,6 +26,9 @@ export interface FitRequest {
   lr: number;
   /** 'adam' (default) or plain 'sgd' (a meta-learned prior's inner loop). */
   optimizer?: FitOptimizer;
+  /** Stop when the whole signal's PSNR reaches this (dB), or after this many seconds (FitSettings). */
+  untilPsnr?: number;
+  timeLimit?: number;
   /** Learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
   encoderLr?: number;
   provider: ProviderChoice;
@@ -63,6 +66,8 @@ export interface RunSummary {
   /** Wall time of the steps, in seconds. */
   seconds: number;
   stopped: boolean;
+  /** Where a target PSNR was reached (FitResult.reached), or null. */
+  reached?: { psnr: number; iteration: number; seconds: number } | null;
   backend: string;
   config: InrConfig;
 }
