@@ -3,10 +3,7 @@
 // 'meta-sgd' first makes the init's own inner steps of plain SGD at its inner learning rate, then Adam
 // at --lr continues (Learnit's protocol, src/pipeline/meta.ts fitInnerThenAdam). Which prior a flag takes
 // is checked here: a meta-learned prior where a STRAINER prior is required, or the reverse, is one line.
-import type { Image } from '../data/pixels.ts';
-import type { Backend } from '../runtime/session.ts';
 import type { BundledPrior } from '../export/prior.ts';
-import { fitInnerThenAdam } from '../pipeline/meta.ts';
 import { priorMethod } from '../train/prior.ts';
 import { UserError } from '../util/errors.ts';
 import { cliPrior } from './prior.ts';
