@@ -16,6 +16,7 @@ const LAYERS = [
   'train',
   'export',
   'restore',
+  'pipeline',
   ['node', 'web'],
   'tfjs',
   'cli',

@@ -13,3 +13,9 @@ declare class TextDecoder {
 declare const performance: { now(): number };
 declare function atob(data: string): string;
 declare function btoa(data: string): string;
+/** WHATWG DOM's AbortSignal (Node >= 15, browsers): only read here, to stop a fit. */
+declare interface AbortSignal {
+  readonly aborted: boolean;
+}
+/** The console's warn (every platform): the one note of the prior-trust policy when no sink is given. */
+declare const console: { warn(...data: unknown[]): void };

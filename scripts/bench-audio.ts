@@ -12,18 +12,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import {
-  readAudio,
-  pretrain,
-  fit,
-  loadPrior,
-  nodeBackend,
-  padEnd,
-  transferGain,
-  SILENCE,
-  type Audio,
-} from '../src/node/index.ts';
-import { AUDIO_CONFIG } from '../src/train/fit-config.ts';
+import { readAudio, pretrain, fit, loadPrior, signals, train, type Audio } from '../src/node/index.ts';
+import { nodeBackend } from '../src/node/backend.ts';
+
+const { padEnd, SILENCE } = signals;
+const { transferGain, AUDIO_CONFIG } = train;
 import { cachedDataset, missingDatasetMessage } from '../src/node/datasets.ts';
 import { sha256Hex } from '../src/util/sha256.ts';
 
@@ -53,7 +46,7 @@ if (part === 'omega') {
     rows[w0] = [];
     for (const id of SWEEP_CLIPS) {
       const r = await fit(clip(id).signal, { iters, model: { omega0: w0 }, seed: 0 });
-      rows[w0].push([0, 50, 100, 200].map((i) => (i < iters ? r.curve[i] : r.finalPsnr)));
+      rows[w0].push([0, 50, 100, 200].map((i) => (i < iters ? r.psnr[i] : r.finalPsnr)));
       console.error(`omega0 ${w0} ${id}: ${rows[w0][rows[w0].length - 1].map((p) => p.toFixed(2)).join(' ')}`);
     }
   }
@@ -96,7 +89,7 @@ if (part === 'omega') {
       name: 'speech-10',
       out: 'models/speech-10',
       force: true,
-      onStep: (it, loss, psnr) => {
+      onStep: ({ it, loss, psnr }) => {
         if (it - last >= 100 || it === 0) {
           last = it;
           console.error(`pretrain ${it} loss ${loss.toExponential(3)} mean PSNR ${psnr.toFixed(2)}`);
@@ -110,7 +103,7 @@ if (part === 'omega') {
     JSON.stringify(
       {
         gain: r.gain,
-        pretrain_final_mean_psnr: r.meanPsnr[r.meanPsnr.length - 1],
+        pretrain_final_mean_psnr: r.psnr[r.psnr.length - 1],
         seconds: +seconds.toFixed(1),
         machine,
         date: new Date().toISOString(),
@@ -124,12 +117,11 @@ if (part === 'omega') {
   const n = prior.dims![0],
     iters = 200,
     t0 = performance.now();
-  const test = TEST.map((id) => ({ id, image: padEnd(clip(id).signal, n, SILENCE) }));
-  const gain = await transferGain(nodeBackend('ort'), prior.config, prior.encoder, test, {
+  const test = TEST.map((id) => ({ id, signal: padEnd(clip(id).signal, n, SILENCE) }));
+  const gain = await transferGain(nodeBackend('ort'), prior, test, {
     iters,
     lr: 1e-4,
     seed: 0,
-    range: prior.range,
     at: [0, 50, 100, 200],
     headline: 100,
   });

@@ -11,7 +11,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { fitSignal } from '../src/train/fit.ts';
+import { fit } from '../src/train/fit.ts';
+import { metered } from '../tests/browser/fixtures.ts';
 import { ortNodeBackend, type NodeEp } from '../src/runtime/ort-node.ts';
 import { adapterKind, hostFacts } from '../src/node/backend.ts';
 import type { InrConfig } from '../src/model/config.ts';
@@ -91,20 +92,22 @@ for (const ep of nodeEps) {
     console.log(`node ${ep} ${res}x${res}: ${iters} steps...`);
     const img = mriSlice('test', 0, res);
     const perStep: Transfer[] = [];
-    let setup: Transfer = { uploaded: 0, downloaded: 0 };
-    const r = await fitSignal(img, {
-      config: CONFIG,
+    const m: Transfer = { uploaded: 0, downloaded: 0 };
+    let setup: Transfer = { uploaded: 0, downloaded: 0 },
+      seen: Transfer = { ...m };
+    const r = await fit(img, {
+      model: CONFIG,
       iters,
       lr: LR,
       seed: 0,
-      backend: ortNodeBackend({ executionProvider: ep, threads }),
-      onStep: (it, _p, _l, _ms, t) => {
-        perStep.push({ ...t.lastStep });
-        if (it === 0)
-          setup = {
-            uploaded: t.transferred.uploaded - t.lastStep.uploaded,
-            downloaded: t.transferred.downloaded - t.lastStep.downloaded,
-          };
+      backend: metered(ortNodeBackend({ executionProvider: ep, threads }), m),
+      onStart: () => {
+        setup = { ...m };
+        seen = { ...m };
+      },
+      onStep: () => {
+        perStep.push({ uploaded: m.uploaded - seen.uploaded, downloaded: m.downloaded - seen.downloaded });
+        seen = { ...m };
       },
     });
     rows.push({

@@ -16,8 +16,7 @@ import { programToOnnx } from '../src/onnx/write.ts';
 import * as B from '../src/graph/builder.ts';
 import { encode, isEncoderParam, paramSpecs, type Params } from '../src/model/inr.ts';
 import type { InrConfig } from '../src/model/config.ts';
-import { priorInit } from '../src/train/fit-config.ts';
-import { psnrCurve } from '../src/train/transfer.ts';
+import { fit, psnrCurve } from '../src/train/fit.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 import { mriSliceImage } from '../src/data/mri.ts';
 import { sha256Hex } from '../src/util/sha256.ts';
@@ -158,7 +157,7 @@ for (const plan of PLAN) {
   rows.push({ prior: plan.prior, form: 'float16', sizes: sizesOf(f16Bundle.manifest) });
   rows.push({ prior: plan.prior, form: 'int8', sizes: sizesOnDisk(int8Dir, int8.manifest) });
   notes.push(
-    `${plan.prior}: weights.bin sha256 ${wSha.slice(0, 16)}... in models/${plan.prior} = the pretrained weights, so weights-once fits are the float32 fits (not fitted again); largest weight change float16 ${f16.manifest.quantization!.max_abs_error}, int8 ${int8.manifest.quantization!.max_abs_error}`,
+    `${plan.prior}: weights.bin sha256 ${wSha.slice(0, 16)}... in models/${plan.prior} = the pretrained weights, so weights-once fits are the float32 fits (not fitted again); largest weight change float16 ${f16.manifest.quantization!.max_abs_error}, int8 ${int8.manifest.quantization.max_abs_error}`,
   );
 
   const d = m.data!;
@@ -172,13 +171,7 @@ for (const plan of PLAN) {
     for (const form of FORMS) {
       const p = forms[form];
       const s0 = performance.now();
-      const r = await psnrCurve(
-        backend,
-        p.config,
-        img,
-        { iters, lr: m.train.lr, seed: 0, range: p.range },
-        priorInit(p, p.config),
-      );
+      const r = { curve: psnrCurve(await fit(img, { prior: p, backend, iters, lr: m.train.lr, seed: 0 })) };
       const at = [...new Set([0, 50, 100, 200, 500, 1000, 2000, iters].filter((i) => i <= iters))];
       const curve = Object.fromEntries(at.map((i) => [String(i), +r.curve[i].toFixed(3)]));
       const seconds = (performance.now() - s0) / 1000;

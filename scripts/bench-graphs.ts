@@ -48,7 +48,7 @@ export function trigAsNeg(p: Program): Program {
         ? B.neg(ins[0])
         : ins.every((x, i) => x === n.inputs[i])
           ? n
-          : B.apply(n.op, ins, n.params as never, n.name);
+          : B.apply(n.op, ins, n.params, n.name);
     memo.set(n.id, out);
     return out;
   };

@@ -17,7 +17,7 @@ if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) {
 function time(args: string[]): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 

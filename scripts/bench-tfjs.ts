@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { referenceSplit, mriSliceImage } from '../src/data/mri.ts';
 import type { InrConfig } from '../src/model/config.ts';
 import { pretrainOrt } from '../src/train/pretrain.ts';
-import type { PretrainOptions, PretrainResult } from '../src/train/pretrain-api.ts';
+import type { EngineOptions as PretrainOptions, EngineResult as PretrainResult } from '../src/train/pretrain-api.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 import { writeFileAtomic } from '../src/node/fs.ts';
 import { makeTfjsEngine } from '../src/tfjs/engine.ts';

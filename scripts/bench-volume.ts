@@ -12,7 +12,17 @@ const at = (flag: string, dflt: number): number =>
   process.argv.includes(flag) ? Number(process.argv[process.argv.indexOf(flag) + 1]) : dflt;
 const iters = at('--iters', 200);
 const RES = [32, 48, 64];
-const rows: Record<string, unknown>[] = [];
+interface Row {
+  res: number;
+  samples: number;
+  batch: number;
+  batch_mode: string;
+  step_ms_median: number;
+  psnr: number[];
+  final_psnr: number;
+  seconds: number;
+}
+const rows: Row[] = [];
 for (const res of RES) {
   const v = readVolume('data/ch2bet.nii.gz', { res });
   const t0 = performance.now();
@@ -27,8 +37,8 @@ for (const res of RES) {
   rows.push({
     res,
     samples: res ** 3,
-    batch: r.batch ?? res ** 3,
-    batch_mode: r.batch ? 'random' : 'full',
+    batch: r.plan.batch ?? res ** 3,
+    batch_mode: r.plan.batch ? 'random' : 'full',
     step_ms_median: +median(r.stepMs).toFixed(1),
     psnr: r.psnr,
     final_psnr: +r.finalPsnr.toFixed(2),
@@ -55,7 +65,7 @@ const md = [
   `|---|---|---|---|${cols.map(() => '---').join('|')}|---|---|`,
   ...rows.map(
     (r) =>
-      `| ${r.res}^3 | ${r.samples} | ${r.batch_mode === 'full' ? 'whole grid' : `random ${r.batch}`} | ${r.step_ms_median} | ${cols.map((i) => (r.psnr as number[])[i].toFixed(2)).join(' | ')} | ${r.final_psnr} | ${r.seconds} |`,
+      `| ${r.res}^3 | ${r.samples} | ${r.batch_mode === 'full' ? 'whole grid' : `random ${r.batch}`} | ${r.step_ms_median} | ${cols.map((i) => r.psnr[i].toFixed(2)).join(' | ')} | ${r.final_psnr} | ${r.seconds} |`,
   ),
   '',
 ];

@@ -42,7 +42,7 @@ const tasks = {
         lr,
         backend: provider,
         seed: 0,
-        config,
+        model: config,
         onStep: (s) => {
           stepMs.push(s.ms);
         },
@@ -115,7 +115,7 @@ export function inWorker<K extends keyof Tasks>(
   }
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    pending.set(id, { resolve: resolve, reject });
     worker!.postMessage({ id, name, args });
   });
 }
@@ -125,7 +125,7 @@ if (typeof (globalThis as { document?: unknown }).document === 'undefined' && ty
   self.onmessage = async (e: MessageEvent<{ id: number; name: keyof Tasks; args: unknown[] }>) => {
     const { id, name, args } = e.data;
     try {
-      const f = tasks[name] as (...a: unknown[]) => Promise<unknown>;
+      const f = tasks[name].bind(tasks) as (...a: unknown[]) => Promise<unknown>;
       self.postMessage({ id, ok: await f(...args) });
     } catch (err) {
       self.postMessage({ id, error: String((err as Error).stack ?? err) });

@@ -7,11 +7,11 @@
 // The first WARMUP steps (graph compile, shader compile) are reported apart, not in it/s. WebGPU on a
 // software adapter takes seconds per step, hence its own, smaller step count.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { fitSignal } from '../src/train/fit.ts';
+import { fit } from '../src/train/fit.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 import type { InrConfig } from '../src/model/config.ts';
 import { programToOnnx } from '../src/onnx/write.ts';
@@ -59,9 +59,9 @@ async function task<K extends keyof Tasks>(
   name: K,
   ...args: Parameters<Tasks[K]>
 ): Promise<Awaited<ReturnType<Tasks[K]>>> {
-  return (await page.evaluate(
+  return page.evaluate<Awaited<ReturnType<Tasks[K]>>>(
     `import(${JSON.stringify(TASKS)}).then((m) => m.inWorker(${JSON.stringify(name)}, ...${JSON.stringify(args)}))`,
-  )) as Awaited<ReturnType<Tasks[K]>>;
+  );
 }
 
 interface Row {
@@ -76,7 +76,7 @@ const rows: Row[] = [];
 const threads = availableParallelism();
 
 console.log(`node: ${iters} steps...`);
-const n = await fitSignal(img, { config: CONFIG, iters, lr: LR, seed: 0, backend: ortNodeBackend({ threads }) });
+const n = await fit(img, { model: CONFIG, iters, lr: LR, seed: 0, backend: ortNodeBackend({ threads }) });
 rows.push({ runtime: 'Node (onnxruntime-node)', backend: n.backend, stepMs: n.stepMs, psnr: n.psnr[iters - 1] });
 
 // Node's side of the breakdown: the same three graphs on onnxruntime-node.
@@ -101,9 +101,8 @@ const moreMs: Record<string, number[]> = { step: [], matmuls: [], noTrig: [] };
 
 const web = await startWebServer({ port: 0, modelsDir: join(REPO_ROOT, 'models') });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-let adapter = 'none';
-let wasmWhere: Where | null = null,
-  moreWhere: Where | null = null;
+let adapter: string;
+let wasmWhere: Where | null, moreWhere: Where | null;
 const chromiumVersion = browser.version();
 try {
   // Page A: the library's defaults. Page B: wasm with the other thread count (1, or one per core when
@@ -124,7 +123,7 @@ try {
       ? [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unknown adapter'
       : 'none';
   });
-  const plain = { width: img.width, height: img.height, channels: img.channels as 1 | 3, data: Array.from(img.data) };
+  const plain = { width: img.width, height: img.height, channels: img.channels, data: Array.from(img.data) };
   console.log(`chromium wasm (worker): ${iters} steps...`);
   const rw = await task(page, 'fit', plain, CONFIG, iters, LR, 'wasm');
   wasmWhere = rw;

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { cachedDataset, splitSource, type SourceImage } from '../src/node/datasets.ts';
-import { REPORT_ITERS } from '../src/cli/fit.ts';
+import { REPORT_ITERS } from '../src/train/fit.ts';
 import { median } from '../src/util/stats.ts';
 import { encodePng, type Image } from '../src/data/image.ts';
 import { writeFileAtomic, dirSource } from '../src/node/fs.ts';
@@ -51,7 +51,7 @@ const iters = num('iters'),
   lr = num('lr'),
   seed = num('seed');
 const backend = ortNodeBackend(a.threads ? { threads: Number(a.threads) } : {});
-const tasks = a.tasks!.split(',') as RestoreTask[];
+const tasks = a.tasks.split(',') as RestoreTask[];
 
 const METHODS = ['siren', 'strainer', 'frozen'] as const;
 type Method = (typeof METHODS)[number];
@@ -61,7 +61,7 @@ const LABEL: Record<Method, string> = {
   strainer: 'STRAINER-10',
   frozen: `STRAINER-10, encoder frozen (decoder lr ${frozenLr})`,
 };
-const methods = a.methods!.split(',') as Method[];
+const methods = a.methods.split(',') as Method[];
 for (const m of methods)
   if (!METHODS.includes(m)) throw new Error(`--methods: unknown '${m}' (known: ${METHODS.join(', ')})`);
 if (methods[0] !== 'siren')
@@ -140,7 +140,7 @@ async function runBlock(dataset: string, task: RestoreTask, prior: Prior, images
       const r = await restoreImage(obs, {
         task,
         scale: task === 'superres' ? scale : 1,
-        config: prior.config,
+        model: prior.config,
         prior: m === 'siren' ? null : prior,
         range: prior.range,
         iters,
@@ -316,11 +316,11 @@ async function main(): Promise<void> {
   const blocks: Block[] = [];
   const notes: string[] = [];
   const t0 = performance.now();
-  for (const ds of a.datasets!.split(',')) {
+  for (const ds of a.datasets.split(',')) {
     if (!['mri', 'mri-far', 'faces'].includes(ds))
       throw new Error(`--datasets: unknown '${ds}' (known: mri, mri-far, faces)`);
     const mri = ds !== 'faces';
-    const dir = mri ? a['mri-prior']! : a['faces-prior']!;
+    const dir = mri ? a['mri-prior'] : a['faces-prior'];
     if (!existsSync(resolve(dir, 'manifest.json'))) {
       notes.push(`${ds}: not run — prior ${dir} not found.`);
       process.stderr.write(`skipping ${ds}: ${dir}/manifest.json not found\n`);
@@ -337,7 +337,7 @@ async function main(): Promise<void> {
       // Super-resolution needs a truth size divisible by the scale: the nearest multiple below the
       // prior's resolution (64 stays 64; LFW's 25 becomes 24, area-resized from the 25x25 crop).
       const r = task === 'superres' ? res - (res % scale) : res;
-      const images = ds === 'mri-far' ? await slices(spec, r, a['far-ids']!.split(',')) : await heldOut(spec, prior, r);
+      const images = ds === 'mri-far' ? await slices(spec, r, a['far-ids'].split(',')) : await heldOut(spec, prior, r);
       if (r !== res) notes.push(`${ds} ${task}: truth at ${r}x${r} (the prior's ${res} is not divisible by ${scale}).`);
       const name =
         ds === 'mri'
@@ -370,9 +370,9 @@ async function main(): Promise<void> {
     `Picture: \`${a['out-png']}\` — one row per table above (${blocks.map((b) => `${b.dataset} ${b.task} ${b.ids[0]}`).join('; ')}); columns truth | observation (nearest-upsampled for super-resolution) | ${methods.map((m) => LABEL[m]).join(' | ')}, each shown at its own best-PSNR iteration within ${iters} (oracle early stopping; the tables give the final values).`,
     '',
   ].join('\n');
-  writeFileAtomic(a['out-md']!, md);
+  writeFileAtomic(a['out-md'], md);
   writeFileAtomic(
-    a['out-json']!,
+    a['out-json'],
     JSON.stringify({
       iters,
       scale,
@@ -403,7 +403,7 @@ async function main(): Promise<void> {
   );
   const cell = 192;
   writeFileAtomic(
-    a['out-png']!,
+    a['out-png'],
     encodePng(
       composeGrid(
         blocks.map((b) => [b.show.truth, b.show.obs, ...methods.map((m) => b.show.out[m]!)]),

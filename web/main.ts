@@ -15,8 +15,10 @@ import {
   isWav,
   resampleClip,
   toAudioBuffer,
-  snrDb,
-  MAX_STEP_ROWS,
+  signals,
+  train,
+  checkSetting,
+  type SettingName,
   type Clip,
   type Image,
   type Signal,
@@ -190,8 +192,8 @@ async function setSource(blob: Blob, name: string): Promise<void> {
       pickPrior();
       const mixed = clip.fileChannels > 1 ? `, ${clip.fileChannels} channels mixed to mono` : '';
       const batched =
-        clip.signal.dims[0] > MAX_STEP_ROWS
-          ? `; longer than one step takes, so each step fits ${MAX_STEP_ROWS} random samples`
+        clip.signal.dims[0] > train.MAX_STEP_ROWS
+          ? `; longer than one step takes, so each step fits ${train.MAX_STEP_ROWS} random samples`
           : '';
       ui.status.textContent = `Clip: ${name} (${clip.signal.dims[0]} samples at ${clip.rate} Hz, ${(clip.signal.dims[0] / clip.rate).toFixed(2)} s${mixed}${batched})`;
     } else {
@@ -247,15 +249,15 @@ async function loadSample(file: string): Promise<void> {
   await setSource(await r.blob(), file);
 }
 
-function number(input: HTMLInputElement, what: string, integer: boolean): number {
-  const v = Number(input.value);
-  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < Number(input.min) || v > Number(input.max)) {
-    throw new FitError(
-      'user',
-      `${what} must be ${integer ? 'an integer' : 'a number'} between ${input.min} and ${input.max}, got '${input.value}'`,
-    );
+/** A number field checked by the library's own rule for that setting (src/train/plan.ts SETTINGS), so
+ *  the page refuses exactly what fit() would. */
+function setting(input: HTMLInputElement, name: SettingName): number {
+  const v = input.value.trim() === '' ? NaN : Number(input.value);
+  try {
+    return checkSetting(name, v);
+  } catch (e) {
+    throw new FitError('user', (e as Error).message);
   }
-  return v;
 }
 
 function updateConfigVisibility(): void {
@@ -311,8 +313,8 @@ async function fitAll(): Promise<void> {
     } else {
       target = { image: targetImage() };
     }
-    const iters = number(ui.iters, 'iterations', true);
-    const lr = number(ui.lr, 'learning rate', false);
+    const iters = setting(ui.iters, 'iters');
+    const lr = setting(ui.lr, 'lr');
     const provider = decision.provider;
     task = ui.task.value as WebTask;
     const common = {
@@ -340,14 +342,14 @@ async function fitAll(): Promise<void> {
             ...(prior.config.omega0 !== undefined ? { omega0: prior.config.omega0 } : {}),
           }
         : {
-            width: number(ui.width, 'width', true),
-            depth: number(ui.depth, 'depth', true),
-            ...(mode() === 'audio' ? { omega0: number(ui.omega0, 'first-layer omega', false) } : {}),
+            width: setting(ui.width, 'width'),
+            depth: setting(ui.depth, 'depth'),
+            ...(mode() === 'audio' ? { omega0: setting(ui.omega0, 'omega0') } : {}),
           };
       runs.push({
         key: 'siren',
         label: 'random SIREN',
-        req: { ...common, priorUrl: null, config, label: `${source?.name}-siren` },
+        req: { ...common, priorUrl: null, model: config, label: `${source?.name}-siren` },
       });
     }
     chart.reset(iters);
@@ -382,13 +384,13 @@ async function fitAll(): Promise<void> {
             `${run.label}: ${config.kind} width ${config.width} depth ${config.depth}` +
             (prior ? `, prior ${prior.name}${prior.fromCache.length ? ' (from cache)' : ''}` : '');
         },
-        onStep: (it, psnr, itPerSec, iters) => {
+        onStep: (e) => {
           if (!restoring) {
-            chart.add(run.key, run.label, COLORS[run.key], it, psnr);
-            ui.psnr.textContent = `${psnr.toFixed(2)} dB`;
+            chart.add(run.key, run.label, COLORS[run.key], e.it, e.psnr);
+            ui.psnr.textContent = `${e.psnr.toFixed(2)} dB`;
           }
-          ui.speed.textContent = `${itPerSec.toFixed(1)} it/s`;
-          caption.textContent = `${run.label}: iteration ${it + 1}/${iters}`;
+          ui.speed.textContent = `${((e.it + 1) / Math.max(e.seconds, 1e-9)).toFixed(1)} it/s`;
+          caption.textContent = `${run.label}: iteration ${e.it + 1}/${e.iters}`;
         },
         onSignal: (s) => {
           if (!playable || !('signal' in target)) return;
@@ -426,14 +428,15 @@ async function fitAll(): Promise<void> {
     }
     if (!restoring) lastFinished = job.id; // a restoration has no bundle to download
     const recon = playable?.recon[run.key];
-    const snr = recon && 'signal' in target ? `, SNR ${snrDb(recon.data, target.signal.data).toFixed(2)} dB` : '';
+    const snr =
+      recon && 'signal' in target ? `, SNR ${signals.snrDb(recon.data, target.signal.data).toFixed(2)} dB` : '';
     const quality = restoring
       ? `${summary.finalPsnr.toFixed(2)} dB, SSIM ${(summary.ssim ?? NaN).toFixed(3)} vs truth`
       : `${summary.finalPsnr.toFixed(2)} dB${snr}`;
     caption.textContent = `${run.label}: ${quality} after ${summary.iters} iterations${summary.stopped ? ' (stopped)' : ''}`;
     ui.psnr.textContent = `${summary.finalPsnr.toFixed(2)} dB`;
     if (restoring) ui.ssim.textContent = (summary.ssim ?? NaN).toFixed(3);
-    ui.speed.textContent = `${summary.itPerSec.toFixed(1)} it/s`;
+    ui.speed.textContent = `${(summary.iters / Math.max(summary.seconds, 1e-9)).toFixed(1)} it/s`;
     if (current?.cancelled) break;
   }
   current = null;

@@ -19,20 +19,28 @@ export const EP_FLAG = [
   choiceArg('--ep', EP_CHOICES),
 ] as const;
 
-export async function cliBackend(o: { ep?: Ep; threads?: number; backend?: NodeBackendName }): Promise<ChosenBackend> {
+export async function cliBackend(o: {
+  ep?: Ep;
+  threads?: number;
+  backend?: NodeBackendName;
+}): Promise<ChosenBackend & { announce: () => void }> {
   const chosen = await chooseBackend({
-    ...(o.ep ? { ep: o.ep } : {}),
-    ...(o.threads ? { threads: o.threads } : {}),
-    ...(o.backend ? { engine: o.backend } : {}),
+    ep: o.ep,
+    threads: o.threads,
+    engine: o.backend,
   });
   let announced = false;
+  /** Says which runtime runs, once: on the first model load, or earlier for fits run on worker threads. */
+  const announce = (): void => {
+    if (!announced) process.stderr.write(describeChoice(chosen) + '\n');
+    announced = true;
+  };
   const backend: Backend = {
     name: chosen.backend.name,
     load: (model, lo) => {
-      if (!announced) process.stderr.write(describeChoice(chosen) + '\n');
-      announced = true;
+      announce();
       return chosen.backend.load(model, lo);
     },
   };
-  return { ...chosen, backend };
+  return { ...chosen, backend, announce };
 }

@@ -4,17 +4,19 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { intArg } from './args.ts';
+import { intArg, settingArg } from './args.ts';
 import { progress } from './progress.ts';
 import { mriSliceImage, referenceSplit, sliceId } from '../data/mri.ts';
 import { encodePng, type Image } from '../data/image.ts';
-import { loadCliPrior } from './verify.ts';
-import { priorInit } from '../train/fit-config.ts';
-import { fitSignal, type FitResult } from '../train/fit.ts';
+import { cliPrior } from './prior.ts';
+import { DEFAULT_LR } from '../train/plan.ts';
+import { REPORT_ITERS, type FitResult } from '../train/fit.ts';
+import { baselineOf } from '../train/transfer.ts';
+import type { FitSettings } from '../train/plan.ts';
+import { fit } from '../node/api.ts';
 import type { Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
-import { REPORT_ITERS } from './fit.ts';
 import { UserError } from '../util/errors.ts';
 import { loadNifti } from '../node/read.ts';
 
@@ -43,7 +45,7 @@ export async function runDemo(o: {
   ep?: Ep;
 }): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
-  const prior = await loadCliPrior(o.prior);
+  const prior = await cliPrior(o.prior);
   const volume = join(ROOT, 'data/ch2bet.nii.gz');
   // The MRI volume is in the repository, not in the npm package (which ships code, priors and licences).
   if (!existsSync(volume))
@@ -60,24 +62,22 @@ export async function runDemo(o: {
   const res = prior.manifest.signal?.height ?? 64;
   const img = mriSliceImage(vol, z, res);
   const { backend } = await cliBackend(o);
-  const lr = prior.manifest.train.lr;
+  const lr = DEFAULT_LR;
   process.stderr.write(
     `held-out slice ${sliceId(z)} at ${res}x${res}; prior ${prior.name} (trained on ${prior.manifest.data?.train.join(' ')})\n`,
   );
-  const common = { config: { ...prior.config, outDim: 1 }, iters: o.iters, lr, seed: 0, backend, range: prior.range };
-  const runs: { label: string; r: FitResult }[] = [];
-  for (const [label, init] of [
-    ['SIREN (random init)', undefined],
-    [`STRAINER (${prior.name})`, priorInit(prior, prior.config)],
-  ] as const) {
+  const runs: { label: string; r: FitResult<Image> }[] = [];
+  const starts: [string, FitSettings][] = [
+    ['SIREN (random init)', baselineOf(prior)],
+    [`STRAINER (${prior.name})`, { prior }],
+  ];
+  for (const [label, start] of starts) {
     const bar = progress(label, o.iters);
     runs.push({
       label,
-      r: await fitSignal(img, {
-        ...common,
-        ...(init ? { init } : {}),
-        onStep: (it, p, l) => bar.update(it, l, p),
-      }).finally(() => bar.stop()),
+      r: await fit(img, { ...start, iters: o.iters, lr, seed: 0, backend, onStep: bar.update }).finally(() =>
+        bar.stop(),
+      ),
     });
   }
   const its = REPORT_ITERS.filter((i) => i <= o.iters);
@@ -90,7 +90,7 @@ export async function runDemo(o: {
   ];
   process.stdout.write(lines.join('\n') + '\n');
   if (o.out) {
-    const png = encodePng(sideBySide([img, ...runs.map(({ r }) => ({ ...img, data: r.output }))]));
+    const png = encodePng(sideBySide([img, ...runs.map(({ r }) => r.output)]));
     writeFileAtomic(join(o.out, 'demo.png'), png);
     process.stderr.write(`wrote ${join(o.out, 'demo.png')} (target | SIREN | STRAINER)\n`);
   }
@@ -100,10 +100,10 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .option('--prior <dir>', 'prior to start from', join(ROOT, 'models/mri-64'))
-    .option('--iters <n>', 'fitting iterations', intArg('--iters', 1, 100000), 200)
+    .option('--iters <n>', 'fitting iterations', settingArg('--iters', 'iters'), 200)
     .option('--slice <z>', 'axial slice index (default: the first held-out slice)', intArg('--slice', 0, 10000))
     .option('--out <dir>', 'also write demo.png (target | SIREN | STRAINER) here')
     .option('--force', 'overwrite a non-empty --out folder')
     .option(...EP_FLAG)
-    .action(async (opts) => runDemo(opts));
+    .action(async (opts: Parameters<typeof runDemo>[0]) => runDemo(opts));
 }

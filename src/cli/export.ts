@@ -3,7 +3,7 @@
 // same prior bundle the onnxruntime engine writes, usable by `strainer fit --prior`. No Python needed.
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
-import { intArg, choiceArg } from './args.ts';
+import { settingArg, intArg, choiceArg } from './args.ts';
 import { checkOutDir, writeBundleDir } from '../node/fs.ts';
 import type { TargetRange } from '../train/grid.ts';
 
@@ -22,9 +22,9 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
   const { convertTfjsModel } = await import('../tfjs/convert.ts'); // loads tfjs only for this command
   const { bundle, parsed } = await convertTfjsModel(o.fromTfjs, {
     name: o.name ?? basename(resolve(o.out)),
-    ...(o.channels !== undefined ? { channels: o.channels } : {}),
-    ...(o.res !== undefined ? { res: o.res } : {}),
-    ...(o.range !== undefined ? { range: o.range } : {}),
+    channels: o.channels,
+    res: o.res,
+    range: o.range,
   });
   writeBundleDir(o.out, bundle, o.force ?? false);
   const c = parsed.config;
@@ -49,7 +49,7 @@ export function registerExport(program: Command): void {
     .option(
       '--res <r>',
       "resolution of the prior's train_step graph (default: the pretraining images')",
-      intArg('--res', 2, 4096),
+      settingArg('--res', 'res'),
     )
     .option(
       '--range <r>',

@@ -1,199 +1,112 @@
-// `strainer fit IMAGE`: fit a SIREN (random init, or from a STRAINER prior with --prior) to one image
-// with onnxruntime, report PSNR over iterations, and with --out write the reconstruction, the PSNR
-// curve (CSV + SVG) and the fitted signal as artifacts any ONNX runtime can render or train further.
-// A WAV clip or a NIfTI/.npy volume goes to ./fit-signal.ts (same flags, by the file's extension).
+// `strainer fit FILE`: fit a SIREN (random init, or from a STRAINER prior with --prior) to an image, a
+// WAV clip or a volume through strainer/node's fit, report PSNR over iterations, and with --out save
+// the fit's bundle (saveFit) with the reconstruction and the PSNR curve beside it (./fit-files.ts).
+// Its model, prior, recipe and runtime flags are ./fit-flags.ts's, shared with `strainer fit-many`.
 import type { Command } from 'commander';
-import { readImage } from '../node/api.ts';
 import { basename, resolve } from 'node:path';
-import { intArg, floatArg, choiceArg } from './args.ts';
 import { progress } from './progress.ts';
-import { encodePng, type Image } from '../data/image.ts';
-import { signalFileKind } from '../node/read.ts';
-import { fitSignal, REPORT_ITERS, psnrAt } from '../train/fit.ts';
-
-export { REPORT_ITERS, psnrAt };
-import { resolveFit, ITERS_RANGE, LR_MAX, type ResolvedFit } from '../train/fit-config.ts';
-import { loadCliPrior } from './verify.ts';
-import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
-import { cliBackend, EP_FLAG } from './backend-choice.ts';
-import { checkOutDir, writeBundleDir } from '../node/fs.ts';
-import { fitBundle } from '../export/fit-bundle.ts';
-import { lineChartSvg } from '../util/plot.ts';
+import { cliPrior } from './prior.ts';
+import { describeSignal, type Signal } from '../data/signal.ts';
+import { psnrAt, type FitResult } from '../train/fit.ts';
+import { fit, saveFit } from '../node/api.ts';
+import { checkOutDir } from '../node/fs.ts';
+import { cliBackend } from './backend-choice.ts';
+import { readFitInput, inputEval, fitFiles, type FitInput } from './fit-files.ts';
+import { registerFitFlags, fitSettings, type FitFlags } from './fit-flags.ts';
 import { median } from '../util/stats.ts';
-import type { TargetRange } from '../train/grid.ts';
 
-export interface FitCliOptions {
-  iters: number;
-  res?: number;
-  width?: number;
-  depth?: number;
-  omega?: number;
-  omega0?: number;
-  lr: number;
-  seed: number;
+export interface FitCliOptions extends FitFlags {
   out?: string;
   json?: boolean;
-  prior?: string;
-  publicKey?: string;
-  targets?: TargetRange;
-  batch?: number;
   force?: boolean;
-  backend: NodeBackendName;
-  ep?: Ep;
-  channels: 'auto' | '1' | '3';
-  threads?: number;
 }
 
-/** Side of an image's square when --res is not given (the paper's 178x178). */
-export const IMAGE_RES = 178;
+/** The --json summary of a fit (and one line of `fit-many`'s index): PSNR at the report iterations and what ran. */
+export function fitSummary(input: FitInput, r: FitResult<Signal>): Record<string, unknown> {
+  const p = r.plan;
+  return {
+    psnr: psnrAt(r),
+    final_psnr: +r.finalPsnr.toFixed(3),
+    ...inputEval(input, r),
+    iters: r.iters,
+    step_ms_median: +median(r.stepMs).toFixed(2),
+    seconds: +r.seconds.toFixed(3),
+    stop: r.stop,
+    reached: r.reached && {
+      psnr: +r.reached.psnr.toFixed(3),
+      iteration: r.reached.iteration,
+      seconds: +r.reached.seconds.toFixed(3),
+    },
+    best: r.best && { psnr: +r.best.psnr.toFixed(3), iteration: r.best.iteration, returned: r.best.returned },
+    kind: input.kind,
+    ...(input.kind === 'image' ? { res: p.dims[1] } : {}),
+    dims: p.dims,
+    channels: p.channels,
+    ...(p.rate !== undefined ? { rate: p.rate } : {}),
+    ...(input.volume ? { stored_dims: input.volume.stored } : {}),
+    // Random batches: the per-iteration PSNR is that of each step's batch; final_psnr is the whole grid's.
+    batch: p.batch ?? p.dims.reduce((a, b) => a * b, 1),
+    batch_mode: p.batch ? 'random' : 'full',
+    ...(p.lattice ? { lattice: p.lattice } : {}),
+    optimizer: p.optimizer,
+    width: p.config.width,
+    omega: p.config.omega,
+    omega0: p.config.omega0 ?? p.config.omega,
+    backend: r.backend,
+    ...(p.prior ? { prior: p.prior } : {}),
+  };
+}
 
-export async function runFit(imagePath: string, o: FitCliOptions): Promise<void> {
-  const kind = signalFileKind(imagePath);
-  if (kind !== 'image') return (await import('./fit-signal.ts')).runSignalFit(imagePath, kind, o);
+export async function runFit(path: string, o: FitCliOptions): Promise<void> {
   if (o.out) checkOutDir(o.out, o.force ?? false);
-  const prior = o.prior ? await loadCliPrior(o.prior, o.publicKey) : undefined;
-  const res = o.res ?? IMAGE_RES;
-  const img = readImage(imagePath, { res, channels: o.channels === 'auto' ? 'auto' : (Number(o.channels) as 1 | 3) });
-  const { config, range, init, batch }: ResolvedFit = resolveFit({
-    prior,
-    model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 },
-    channels: img.channels,
-    dims: [img.height, img.width],
-    batch: o.batch,
-    iters: o.iters,
-    lr: o.lr,
-    ...(o.targets ? { range: o.targets } : {}),
-  });
+  const prior = o.prior ? await cliPrior(o.prior, o.publicKey) : undefined;
+  const input = readFitInput(path, { res: o.res, channels: o.channels });
   const { backend } = await cliBackend(o);
-  const bar = progress(`fit ${basename(imagePath)}`, o.iters, false);
-  const r = await fitSignal(img, {
-    config,
-    iters: o.iters,
-    lr: o.lr,
-    seed: o.seed,
-    backend,
-    range,
-    ...(init ? { init } : {}),
-    ...(batch ? { batch } : {}),
-    keepState: !!o.out,
-    onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
-  }).finally(() => bar.stop());
+  const sig = input.signal;
+  const bar = progress(`fit ${basename(path)} (${describeSignal(sig)})`, o.iters);
+  const r = await fit(sig, { ...fitSettings(o, prior, input.rate), backend, onStep: bar.update }).finally(() =>
+    bar.stop(),
+  );
 
   if (o.out) {
-    const recon: Image = { width: img.width, height: img.height, channels: img.channels, data: r.output };
-    const csv =
-      [
-        'iteration,psnr_db',
-        ...r.psnr.map((p, i) => `${i},${p.toFixed(4)}`),
-        `${o.iters},${r.finalPsnr.toFixed(4)}`,
-      ].join('\n') + '\n';
-    const svg = lineChartSvg(
-      [
-        {
-          name: prior ? `from prior ${prior.name}` : 'SIREN (random init)',
-          points: [...r.psnr.map((p, i) => [i, p] as const), [o.iters, r.finalPsnr] as const],
-        },
-      ],
-      {
-        title: `Fitting ${basename(imagePath)} (${img.width}x${img.height})`,
-        xlabel: 'iteration',
-        ylabel: 'PSNR (dB)',
-      },
-    );
-    const bundle = await fitBundle({
-      name: basename(imagePath),
-      config,
-      range,
-      lr: o.lr,
-      iters: o.iters,
-      state: r.state!,
-      signal: { height: img.height, width: img.width, channels: img.channels, source: basename(imagePath) },
-      finalLoss: r.psnr.length ? 10 ** (-r.psnr[r.psnr.length - 1] / 10) : NaN,
-      engine: r.backend,
-      extra: {
-        'reconstruction.png': encodePng(recon),
-        'psnr.csv': new TextEncoder().encode(csv),
-        'psnr.svg': new TextEncoder().encode(svg),
-      },
-    });
-    writeBundleDir(o.out, bundle, o.force ?? false);
+    const name = basename(path);
+    const extra = fitFiles(input, r);
+    await saveFit(r, o.out, { name, source: name, extra, eval: inputEval(input, r), force: o.force });
     process.stderr.write(
-      `wrote ${resolve(o.out)} (reconstruction.png, psnr.csv, psnr.svg, manifest.json, inference.onnx, train_step.onnx, weights.bin)\n`,
+      `wrote ${resolve(o.out)} (${Object.keys(extra).join(', ')}, manifest.json, inference.onnx, train_step.onnx, weights.bin)\n`,
     );
   }
-
-  const summary = {
-    psnr: psnrAt(r, o.iters),
-    final_psnr: +r.finalPsnr.toFixed(3),
-    iters: o.iters,
-    step_ms_median: +median(r.stepMs).toFixed(2),
-    res,
-    width: config.width,
-    backend: r.backend,
-    ...(prior ? { prior: prior.name } : {}),
-  };
+  const summary = fitSummary(input, r);
   if (o.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
-  } else {
-    const cols = Object.entries(summary.psnr)
-      .map(([k, v]) => `${k}: ${v.toFixed(2)}`)
-      .join('  ');
-    process.stdout.write(
-      `PSNR (dB) at iteration  ${cols}\nfinal PSNR ${summary.final_psnr.toFixed(2)} dB after ${o.iters} iterations, median step ${summary.step_ms_median} ms on ${r.backend}\n`,
-    );
+    return;
   }
+  const cols = Object.entries(psnrAt(r))
+    .map(([k, v]) => `${k}: ${v.toFixed(2)}`)
+    .join('  ');
+  const batch = r.plan.batch;
+  const snr = summary.snr_db === undefined ? '' : `, SNR ${(summary.snr_db as number).toFixed(2)} dB`;
+  const why = {
+    iters: '',
+    psnr: `, reached ${r.plan.untilPsnr} dB at ${r.reached?.seconds.toFixed(2)} s`,
+    time: `, time limit of ${r.plan.timeLimit} s`,
+    user: ', stopped',
+  }[r.stop];
+  const kept = r.best?.returned ? ` (the best state, after ${r.best.iteration} updates)` : '';
+  process.stdout.write(
+    `PSNR (dB) at iteration  ${cols}${batch ? ` (of each step's random batch of ${batch})` : ''}\n` +
+      `final PSNR ${r.finalPsnr.toFixed(2)} dB${snr}${kept} after ${r.iters} iterations in ${r.seconds.toFixed(2)} s${why} on ${describeSignal(sig)}, median step ${median(r.stepMs).toFixed(2)} ms on ${r.backend}\n`,
+  );
 }
 
 export function registerFit(program: Command): void {
-  program
-    .command('fit')
-    .argument('<file>', 'PNG or JPEG image, WAV clip (.wav), or volume (.nii, .nii.gz, rank-3 .npy)')
-    .option('--iters <n>', 'training iterations', intArg('--iters', ...ITERS_RANGE), 2000)
-    .option(
-      '--res <r>',
-      `images: centre square resized to r x r (default ${IMAGE_RES}); volumes: zero-padded to a cube, area-averaged to r^3 (default 64); clips: ignored`,
-      intArg('--res', 2, 4096),
-    )
-    .option('--width <w>', "hidden width (default 256, or the prior's)", intArg('--width', 1, 4096))
-    .option('--depth <d>', "linear layers in all (default 6, or the prior's)", intArg('--depth', 2, 64))
-    .option(
-      '--omega <w0>',
-      "SIREN omega_0 of the hidden layers, and of the first unless --omega0 (default 30, or the prior's)",
-      floatArg('--omega', 0, 1e4, true),
-    )
-    .option(
-      '--omega0 <w0>',
-      "SIREN first-layer omega_0 (default --omega; clips 3000, SIREN's audio recipe; or the prior's)",
-      floatArg('--omega0', 0, 1e5, true),
-    )
-    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, LR_MAX, true), 1e-4)
-    .option('--seed <s>', 'random seed (init, sampling)', intArg('--seed', 0, 2 ** 31 - 1), 0)
-    .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
-    .option(
-      '--public-key <file>',
-      'refuse the prior unless it is signed by this key (PEM, e.g. models/strainer-project.pub)',
-    )
-    .option(
-      '--targets <r>',
-      "target value range: unit = [0,1] (alpine), pm1 = [-1,1] (the paper notebook); default the prior's or unit",
-      choiceArg('--targets', ['unit', 'pm1'] as const),
-    )
-    .option(
-      '--batch <n>',
-      'coordinates per step, drawn at random (default: the whole grid; above 65536 samples, random batches of 65536)',
-      intArg('--batch', 1, 1 << 26),
-    )
-    .option('--channels <c>', 'auto, 1 (gray) or 3 (RGB)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')
-    .option(
-      '--backend <b>',
-      'runtime: ort (onnxruntime-node) or reference (slow interpreter)',
-      choiceArg('--backend', NODE_BACKENDS),
-      'ort',
-    )
-    .option(...EP_FLAG)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', intArg('--threads', 1, 1024))
-    .option('--out <dir>', 'write reconstruction.png, psnr.csv, psnr.svg and the fitted artifacts here')
+  registerFitFlags(
+    program
+      .command('fit')
+      .argument('<file>', 'PNG or JPEG image, WAV clip (.wav), or volume (.nii, .nii.gz, rank-3 .npy)'),
+  )
+    .option('--out <dir>', 'write the fit bundle here, with the reconstruction and psnr.csv, psnr.svg')
     .option('--force', 'overwrite a non-empty --out folder')
     .option('--json', 'print a JSON summary as the last line of stdout')
-    .action(async (image: string, opts: FitCliOptions) => runFit(image, opts));
+    .action(async (file: string, opts: FitCliOptions) => runFit(file, opts));
 }

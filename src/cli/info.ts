@@ -1,11 +1,11 @@
-// `strainer info BUNDLE [--public-key PUB] [--json]`: what a bundle is (kind, name, release, config,
-// training, data and split), whether it is signed (and, given a key, verified), the bytes of each file,
+// `strainer info BUNDLE [--public-key PUB] [--json]`: what a bundle is (kind, name, release, what kind of
+// prior — STRAINER-N or a meta-learned init with its recipe —, config, training, data and split), whether it is signed (and, given a key, verified), the bytes of each file,
 // and the quality measured when it was made (a prior's held-out gain over a random SIREN). Every file is
 // checked against its sha256 first, so what is shown is what a loader would accept.
 import type { Command } from 'commander';
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readKeyFile } from './verify.ts';
+import { readKeyFile } from './prior.ts';
 import { loadBundle, type Manifest } from '../export/bundle.ts';
 import { parseSignatureFile, SIGNATURE_FILE } from '../export/signature.ts';
 import { dirSource } from '../node/fs.ts';
@@ -30,6 +30,8 @@ interface Gain {
   gain_db?: number;
   psnr?: number;
   curve?: Record<string, { strainer: number; siren: number; gain: number }>;
+  /** A meta-learned prior: PSNR after its inner SGD steps, from it and from a random SIREN. */
+  inner?: { steps: number; lr: number; meta_psnr: number; siren_psnr: number; gain_db: number };
 }
 
 export interface BundleInfo {
@@ -38,6 +40,10 @@ export interface BundleInfo {
   name: string;
   release: number | null;
   format_version: number;
+  /** Priors: 'strainer' or the meta-learning method; null for other bundles. */
+  method: string | null;
+  /** A meta-learned prior's recipe (manifest `meta`), else null. */
+  meta: Manifest['meta'] | null;
   created: string;
   config: Manifest['config'];
   range: Manifest['range'];
@@ -78,13 +84,15 @@ export async function bundleInfo(dir: string, publicKeyFile?: string): Promise<B
   const files: Record<string, number> = { 'manifest.json': statSync(join(dir, 'manifest.json')).size };
   if (existsSync(join(dir, SIGNATURE_FILE))) files[SIGNATURE_FILE] = statSync(join(dir, SIGNATURE_FILE)).size;
   for (const [name, f] of Object.entries(m.files)) files[name] = f.bytes;
-  const e = (m.eval ?? null) as (Gain & Record<string, unknown>) | null;
+  const e = m.eval ?? null;
   return {
     bundle: resolve(dir),
     kind: m.kind,
     name: m.name,
     release: m.release ?? null,
     format_version: m.version,
+    method: m.kind === 'prior' ? (m.method ?? 'strainer') : null,
+    meta: m.meta ?? null,
     created: m.created,
     config: m.config,
     range: m.range,
@@ -98,11 +106,11 @@ export async function bundleInfo(dir: string, publicKeyFile?: string): Promise<B
     total_bytes: Object.values(files).reduce((a, n) => a + n, 0),
     quantization: (m as { quantization?: BundleInfo['quantization'] }).quantization ?? null,
     eval: e
-      ? (Object.fromEntries(
-          ['iteration', 'strainer_psnr', 'siren_psnr', 'gain_db', 'psnr', 'curve']
+      ? Object.fromEntries(
+          ['iteration', 'strainer_psnr', 'siren_psnr', 'gain_db', 'psnr', 'curve', 'inner']
             .filter((k) => e[k] !== undefined)
             .map((k) => [k, e[k]]),
-        ) as Gain)
+        )
       : null,
   };
 }
@@ -128,6 +136,8 @@ export function formatInfo(i: BundleInfo): string {
       `${t.iters} iterations, lr ${t.lr}, ${t.signals} signal(s)${i.signal ? ` at ${(i.signal.dims ?? [i.signal.height, i.signal.width]).join('x')}x${i.signal.channels}${i.signal.rate ? ` (${i.signal.rate} Hz)` : ''}` : ''}${t.engine ? `, ${t.engine}` : ''}${t.final_loss !== undefined ? `, final loss ${t.final_loss.toExponential(3)}` : ''}`,
     ],
   ];
+  const what = priorKind(i);
+  if (what) lines.splice(1, 0, ['prior', what]);
   const q = i.quantization;
   if (q)
     lines.push([
@@ -152,6 +162,11 @@ export function formatInfo(i: BundleInfo): string {
       .join(', ')} bytes; total ${(i.total_bytes / 1e6).toFixed(2)} MB`,
   ]);
   const e = i.eval;
+  if (e?.inner)
+    lines.push([
+      'inner',
+      `${e.inner.meta_psnr.toFixed(2)} dB after ${e.inner.steps} SGD step(s) of lr ${e.inner.lr} from this init vs ${e.inner.siren_psnr.toFixed(2)} dB from a random SIREN on the held-out images (${e.inner.gain_db >= 0 ? '+' : ''}${e.inner.gain_db.toFixed(2)} dB)`,
+    ]);
   if (e?.gain_db !== undefined) {
     const curve = e.curve
       ? `; gain by iteration ${Object.entries(e.curve)
@@ -166,6 +181,16 @@ export function formatInfo(i: BundleInfo): string {
     lines.push(['psnr', `${e.psnr.toFixed(2)} dB`]);
   }
   return lines.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + '\n';
+}
+
+/** What a prior is, in words: STRAINER-N, or a meta-learned init with its recipe; null for other bundles. */
+export function priorKind(i: Pick<BundleInfo, 'kind' | 'method' | 'meta' | 'train'>): string | null {
+  if (i.kind !== 'prior') return null;
+  const m = i.meta;
+  if (i.method === 'strainer' || !m)
+    return `STRAINER-${i.train.signals}: a shared encoder pretrained with ${i.train.signals} decoder(s); a fit starts its encoder and a fresh decoder`;
+  const name = { maml: 'MAML', fomaml: 'first-order MAML', reptile: 'Reptile' }[i.method ?? ''] ?? i.method;
+  return `${name} meta-learned init (encoder and decoder): ${m.outer_steps} outer steps of Adam lr ${m.outer_lr}, meta batch ${m.meta_batch} of ${i.train.signals} signals, ${m.inner_steps} inner ${m.inner_optimizer.toUpperCase()} step(s) of lr ${m.inner_lr}; its own test-time fit: --optimizer sgd --lr ${m.inner_lr} --iters ${m.inner_steps}`;
 }
 
 export async function runInfo(dir: string, o: InfoCliOptions): Promise<void> {

@@ -14,6 +14,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Reg
     summary: 'fit an INR to an image (PNG or JPEG) with onnxruntime',
     load: async () => (await import('./fit.ts')).registerFit,
   },
+  'fit-many': {
+    summary: 'fit every signal of a data source, resumable, sharded by --shard I/N or a Slurm/Kubernetes array index',
+    load: async () => (await import('./fit-many.ts')).registerFitMany,
+  },
   pretrain: {
     summary: 'pretrain a STRAINER encoder prior on N images of one domain',
     load: async () => (await import('./pretrain.ts')).registerPretrain,

@@ -1,16 +1,17 @@
 // Progress reporting for long loops: a cli-progress bar (iteration, loss, PSNR, it/s, ETA) when
 // stderr is a terminal; otherwise a plain line every ~10% so logs stay readable. Never on stdout,
-// whose last line is reserved for --json.
+// whose last line is reserved for --json. `update` takes the one step event of every loop.
 import cliProgress from 'cli-progress';
+import type { StepEvent } from '../train/events.ts';
 
 export interface Progress {
-  update(it: number, loss: number, psnr: number): void;
+  /** An OnStep callback: pass it as `onStep` directly. */
+  update: (e: StepEvent) => void;
   stop(): void;
 }
 
 export function progress(label: string, total: number, quiet = false): Progress {
-  const t0 = performance.now();
-  const rate = (it: number): number => (it + 1) / ((performance.now() - t0) / 1000);
+  const rate = (e: StepEvent): number => (e.it + 1) / Math.max(e.seconds, 1e-9);
   if (quiet) return { update: () => {}, stop: () => {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
@@ -24,18 +25,18 @@ export function progress(label: string, total: number, quiet = false): Progress 
     );
     bar.start(total, 0, { loss: '-', psnr: '-', ips: '-' });
     return {
-      update: (it, loss, psnr) =>
-        bar.update(it + 1, { loss: loss.toExponential(3), psnr: psnr.toFixed(2), ips: rate(it).toFixed(2) }),
+      update: (e) =>
+        bar.update(e.it + 1, { loss: e.loss.toExponential(3), psnr: e.psnr.toFixed(2), ips: rate(e).toFixed(2) }),
       stop: () => bar.stop(),
     };
   }
   const every = Math.max(1, Math.round(total / 10));
   return {
-    update: (it, loss, psnr) => {
-      if ((it + 1) % every === 0 || it + 1 === total) {
-        const r = rate(it);
+    update: (e) => {
+      if ((e.it + 1) % every === 0 || e.it + 1 === total) {
+        const r = rate(e);
         process.stderr.write(
-          `${label} ${it + 1}/${total} loss ${loss.toExponential(3)} PSNR ${psnr.toFixed(2)} dB ${r.toFixed(2)} it/s ETA ${((total - it - 1) / r).toFixed(0)}s\n`,
+          `${label} ${e.it + 1}/${total} loss ${e.loss.toExponential(3)} PSNR ${e.psnr.toFixed(2)} dB ${r.toFixed(2)} it/s ETA ${((total - e.it - 1) / r).toFixed(0)}s\n`,
         );
       }
     },

@@ -6,13 +6,13 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { intArg, floatArg, choiceArg } from './args.ts';
+import { intArg, floatArg, choiceArg, settingArg } from './args.ts';
 import { progress } from './progress.ts';
-import { REPORT_ITERS } from './fit.ts';
-import { ITERS_RANGE, LR_MAX } from '../train/fit-config.ts';
+import { REPORT_ITERS } from '../train/fit.ts';
+import { DEFAULT_LR } from '../train/plan.ts';
 import { median } from '../util/stats.ts';
 import { encodePng, type Image } from '../data/image.ts';
-import { loadCliPrior } from './verify.ts';
+import { cliPrior, PRIOR_FLAGS } from './prior.ts';
 import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
 import { cliBackend, EP_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
@@ -29,6 +29,7 @@ export interface RestoreCliOptions {
   iters: number;
   lr: number;
   encoderLr?: number;
+  publicKey?: string;
   width?: number;
   seed: number;
   truth?: string;
@@ -65,7 +66,7 @@ export function restoreSummary(r: RestoreResult): Record<string, unknown> {
     step_ms_median: +median(r.stepMs).toFixed(2),
     backend: r.backend,
     prior: r.prior,
-    ...(r.encoderLr !== undefined ? { encoder_lr: r.encoderLr } : {}),
+    encoder_lr: r.encoderLr,
   };
 }
 
@@ -84,22 +85,22 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
   if (truth && scale > 1) checkScale(truth.width, truth.height, scale, 'truth');
   taskGeometry(obs, o.task, scale); // size checks before any work
 
-  const prior = o.prior ? await loadCliPrior(o.prior) : null;
+  const prior = o.prior ? await cliPrior(o.prior, o.publicKey) : null;
   const { backend } = await cliBackend(o);
   const bar = progress(`restore ${basename(imagePath)} (${o.task})`, o.iters, false);
   const r = await restoreImage(obs, {
     task: o.task,
     scale,
-    config: { width: o.width },
+    model: { width: o.width },
     prior,
     iters: o.iters,
     lr: o.lr,
     seed: o.seed,
-    ...(o.encoderLr !== undefined ? { encoderLr: o.encoderLr } : {}),
+    encoderLr: o.encoderLr,
     backend,
-    ...(truth ? { truth } : {}),
+    truth,
     recordAt: REPORT_ITERS,
-    onStep: (it, psnr, loss) => bar.update(it, loss, psnr),
+    onStep: bar.update,
   }).finally(() => bar.stop());
 
   const summary = restoreSummary(r);
@@ -122,11 +123,11 @@ export async function runRestore(imagePath: string, o: RestoreCliOptions): Promi
       .map((p) => `${p.iter}: ${p.psnr.toFixed(2)}/${p.ssim.toFixed(3)}`)
       .join('  ');
     process.stdout.write(
-      `PSNR (dB)/SSIM vs truth at iteration  ${cols}\nfinal PSNR ${r.final.psnr.toFixed(2)} dB, SSIM ${r.final.ssim.toFixed(4)} after ${r.iters} iterations, median step ${summary.step_ms_median} ms on ${r.backend}\n`,
+      `PSNR (dB)/SSIM vs truth at iteration  ${cols}\nfinal PSNR ${r.final.psnr.toFixed(2)} dB, SSIM ${r.final.ssim.toFixed(4)} after ${r.iters} iterations, median step ${median(r.stepMs).toFixed(2)} ms on ${r.backend}\n`,
     );
   } else {
     process.stdout.write(
-      `restored ${r.image.width}x${r.image.height} after ${r.iters} iterations (no --truth: no PSNR/SSIM), median step ${summary.step_ms_median} ms on ${r.backend}\n`,
+      `restored ${r.image.width}x${r.image.height} after ${r.iters} iterations (no --truth: no PSNR/SSIM), median step ${median(r.stepMs).toFixed(2)} ms on ${r.backend}\n`,
     );
   }
 }
@@ -146,21 +147,22 @@ export function registerRestore(program: Command): void {
       'denoise: add Gaussian noise of this sigma (seeded by --seed) to IMAGE first; IMAGE is then the truth',
       floatArg('--sigma', 0, 1),
     )
-    .option('--prior <dir>', 'start the encoder from a STRAINER prior (a models/NAME folder)')
+    .option(...PRIOR_FLAGS.prior)
+    .option(...PRIOR_FLAGS.publicKey)
     .option(
       '--iters <n>',
       'training iterations (denoising relies on stopping early)',
-      intArg('--iters', ...ITERS_RANGE),
+      settingArg('--iters', 'iters'),
       500,
     )
-    .option('--lr <lr>', 'Adam learning rate', floatArg('--lr', 0, LR_MAX, true), 1e-4)
+    .option('--lr <lr>', 'Adam learning rate', settingArg('--lr', 'lr'), DEFAULT_LR)
     .option(
       '--encoder-lr <lr>',
       "learning rate of the encoder (sine) layers, default --lr; 0 keeps the prior's features fixed and fits only the decoder",
-      floatArg('--encoder-lr', 0, LR_MAX),
+      settingArg('--encoder-lr', 'encoderLr'),
     )
-    .option('--width <w>', "hidden width (default 256, or the prior's)", intArg('--width', 1, 4096))
-    .option('--seed <s>', 'random seed (init, noise)', intArg('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--width <w>', "hidden width (default 256, or the prior's)", settingArg('--width', 'width'))
+    .option('--seed <s>', 'random seed (init, noise)', settingArg('--seed', 'seed'), 0)
     .option('--truth <file>', 'ground truth at the output size: report PSNR and SSIM against it')
     .option(
       '--backend <b>',
@@ -169,7 +171,7 @@ export function registerRestore(program: Command): void {
       'ort',
     )
     .option(...EP_FLAG)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', intArg('--threads', 1, 1024))
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', settingArg('--threads', 'threads'))
     .option('--out <dir>', 'output folder for restored.png and summary.json', 'restored')
     .option('--force', 'write into a non-empty --out folder')
     .option('--json', 'print a JSON summary as the last line of stdout')

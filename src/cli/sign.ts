@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { intArg } from './args.ts';
-import { readKeyFile } from './verify.ts';
+import { readKeyFile } from './prior.ts';
 import { loadBundle } from '../export/bundle.ts';
 import { signManifest, SIGNATURE_FILE } from '../export/signature.ts';
 import { dirSource, writeFileAtomic } from '../node/fs.ts';

@@ -1,50 +1,13 @@
 // `strainer verify BUNDLE --public-key PUB`: checks manifest.sig against the pinned key and every file
-// against manifest.json's sha256. Also the CLI's one way to load a prior with or without a pinned key
-// (`strainer fit --prior DIR --public-key PUB`): a shipped prior is checked against the project key;
-// any other prior without a key gets one note on stderr that it is unsigned, or signed but not verified.
+// against manifest.json's sha256. (Loading a prior to fit from it follows the same policy, in
+// src/export/prior.ts loadPrior; the CLI's --prior flag is ./prior.ts.)
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadBundle } from '../export/bundle.ts';
-import { loadPrior, type BundledPrior } from '../export/prior.ts';
-import { SIGNATURE_FILE } from '../export/signature.ts';
 import { dirSource } from '../node/fs.ts';
-import { priorDir, SHIPPED_PRIORS_DIR } from '../node/api.ts';
-
-/** The project's public key, committed beside the shipped priors (models/); its private half is not. */
-const PROJECT_KEY_FILE = 'strainer-project.pub';
+import { readKeyFile } from './prior.ts';
 import { UserError } from '../util/errors.ts';
-
-/** A key file's text, or a UserError naming the flag. */
-export function readKeyFile(path: string, flag: string): string {
-  if (!existsSync(path)) throw new UserError(`${flag} ${path}: no such file`);
-  return readFileSync(path, 'utf8');
-}
-
-/** Whether a bundle folder carries a signature (not whether it verifies). */
-export const isSigned = (dir: string): boolean => existsSync(join(dir, SIGNATURE_FILE));
-
-const noted = new Set<string>();
-
-/** Loads the prior in folder `arg` (or shipped under that name); with `publicKeyFile` it must be signed by that key. */
-export async function loadCliPrior(arg: string, publicKeyFile?: string): Promise<BundledPrior> {
-  const dir = priorDir(arg); // a folder, or the name of a prior shipped with strainer
-  if (publicKeyFile !== undefined)
-    return loadPrior(dirSource(dir), { publicKey: readKeyFile(publicKeyFile, '--public-key') });
-  // A prior shipped in the package is always checked against the project key shipped beside it.
-  const projectKey = join(SHIPPED_PRIORS_DIR, PROJECT_KEY_FILE);
-  if (resolve(dir, '..') === resolve(SHIPPED_PRIORS_DIR) && existsSync(projectKey))
-    return loadPrior(dirSource(dir), { publicKey: readFileSync(projectKey, 'utf8') });
-  const prior = await loadPrior(dirSource(dir));
-  const note = isSigned(dir)
-    ? `strainer: note: prior ${dir} is signed but not verified (pass --public-key to check the signature)\n`
-    : `strainer: note: prior ${dir} is unsigned (its files match its own manifest; nothing vouches for the manifest)\n`;
-  if (!noted.has(`${resolve(dir)}\n${note}`)) {
-    noted.add(`${resolve(dir)}\n${note}`);
-    process.stderr.write(note);
-  }
-  return prior;
-}
 
 export interface VerifyCliOptions {
   publicKey: string;

@@ -9,7 +9,7 @@ import { Unzlib } from 'fflate';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError, check } from '../util/errors.ts';
-import { makeImage, compositeOnWhite, toChannels, type Image, type ChannelMode } from './pixels.ts';
+import { compositeOnWhite, toChannels, type Image, type ChannelMode } from './pixels.ts';
 import { checkPixels, maxPixels, DEFLATE_MAX_RATIO, type SizeLimit } from './limits.ts';
 
 export { makeImage, compositeOnWhite, isGrayscale, toGray, toChannels, resizeArea, padToSquare, cropCenterSquare, type Image, type ChannelMode } from './pixels.ts';

@@ -45,7 +45,7 @@ export function asSignal(x: Image | Signal): Signal {
 /** A 2-D signal of 1 or 3 channels as an Image; shares the data. */
 export function signalImage(s: Signal): Image {
   check(s.dims.length === 2 && (s.channels === 1 || s.channels === 3), `an image needs a 2-D signal of 1 or 3 channels, got ${s.dims.join('x')} with ${s.channels}`);
-  return { height: s.dims[0], width: s.dims[1], channels: s.channels as 1 | 3, data: s.data };
+  return { height: s.dims[0], width: s.dims[1], channels: s.channels, data: s.data };
 }
 
 /** "7290 samples", "64x64", "64x64x64", with ", 2 channels" when there is more than one. */

@@ -8,6 +8,7 @@ import { validateConfig } from '../model/config.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import type { TargetRange } from '../train/grid.ts';
 import type { AdamConfig } from '../train/adam.ts';
+import { META_METHODS, type MetaMethod } from '../train/meta.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import {
@@ -23,13 +24,26 @@ import { checkSignature, type SignatureStatus } from './signature.ts';
 export const FORMAT = 'strainer';
 /** The newest format this strainer reads and writes; bump on any incompatible change to the manifest or
  *  file layout. 1: float32 tensors. 2: tensors may be stored as float16 or int8 (`dtype`, compact priors).
+ *  3: a prior may be a meta-learned whole-network init (`method`, `meta`, decoder tensors), which a
+ *  strainer that reads only versions 1-2 would fit as a STRAINER prior (encoder only) without a word.
  *  A bundle is written with the lowest version that describes it (formatVersion), so a strainer that
- *  reads only version 1 still reads every float32 bundle and names the version of a compact one. */
-export const FORMAT_VERSION = 2;
+ *  reads only version 1 still reads every float32 bundle and names the version of a newer one. */
+export const FORMAT_VERSION = 3;
 
-/** The lowest format version that describes these tensor entries. */
-export function formatVersion(entries: readonly TensorEntry[]): number {
+/** The lowest format version that describes these tensor entries (and, given it, this manifest's method). */
+export function formatVersion(entries: readonly TensorEntry[], m: { method?: unknown } = {}): number {
+  if (m.method !== undefined) return 3;
   return entries.some((e) => (e?.dtype ?? 'float32') !== 'float32') ? 2 : 1;
+}
+
+/** How a meta-learned prior was trained (manifest `meta`; src/train/prior.ts MetaRecipe in snake_case). */
+export interface ManifestMeta {
+  inner_steps: number;
+  inner_lr: number;
+  inner_optimizer: 'sgd';
+  meta_batch: number;
+  outer_lr: number;
+  outer_steps: number;
 }
 
 /** name, shape, offset, length; `dtype` (absent: float32) and, for int8, `scaleOffset` (tensor-codec.ts). */
@@ -65,7 +79,13 @@ export interface Manifest {
     signals: number;
     final_loss?: number;
     engine?: string;
+    /** Fits: 'adam' or 'sgd' (absent: adam), the optimizer of the bundled train step. */
+    optimizer?: 'adam' | 'sgd';
   };
+  /** Priors: how the prior was made, absent for a STRAINER prior (version 3). A meta-learned prior stores
+   *  a whole-network init (decoder tensors too) and its recipe in `meta`. */
+  method?: MetaMethod;
+  meta?: ManifestMeta;
   /** The signal's grid: height x width for images; clips and volumes add `dims` ([n], [d, h, w]; height
    *  and width are then the last two axes, 1 x n for a clip), clips their sample `rate` (Hz) and, when
    *  fitted on a prior's time grid, its `lattice` (sample i at -1 + 2 i / (lattice - 1), grid.ts). */
@@ -122,26 +142,32 @@ export function packTensors(tensors: Record<string, HostTensor & { dtype?: Tenso
 
 /** Every tensor as float32: float16 and int8 entries are dequantized here (tensor-codec.ts). */
 export function unpackTensors(bin: Uint8Array, entries: readonly TensorEntry[]): Record<string, HostTensor> {
-  if (!Array.isArray(entries as unknown)) throw new UserError('tensor entries are not a list (corrupt bundle)');
+  if (!Array.isArray(entries)) throw new UserError('tensor entries are not a list (corrupt bundle)');
   const out: Record<string, HostTensor> = {};
   // Every stored value takes at least one byte, so the entries together cannot list more values than
   // the file has bytes: overlapping entries cannot make a small file decode to a huge allocation.
   let total = 0;
-  for (const e of entries) {
-    const name: unknown = (e as Partial<TensorEntry> | null)?.name;
+  for (const entry of entries) {
+    // Entries come from a manifest on disk: every field is checked before it is used.
+    const e = entry as Partial<TensorEntry> | null;
+    const name: unknown = e?.name;
     if (typeof name !== 'string' || name === '__proto__' || Object.hasOwn(out, name))
       throw new UserError(
         `tensor entry ${JSON.stringify(name) ?? 'undefined'} is unnamed or repeated (corrupt bundle)`,
       );
+    const shape: unknown = e?.shape,
+      length: unknown = e?.length;
     const ok =
-      Array.isArray(e.shape) &&
-      e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
-      Number.isSafeInteger(e.length);
-    total += ok ? e.length : Infinity;
-    if (!ok || e.shape.reduce((a, b) => a * b, 1) !== e.length || total > bin.byteLength) {
+      Array.isArray(shape) &&
+      shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) &&
+      Number.isSafeInteger(length);
+    const dims = ok ? (shape as number[]) : [],
+      n = ok ? (length as number) : Infinity;
+    total += n;
+    if (!ok || dims.reduce((a, b) => a * b, 1) !== n || total > bin.byteLength) {
       throw new UserError(`tensor '${name}' does not fit the tensor file (corrupt bundle)`);
     }
-    out[name] = { shape: [...e.shape], data: decodeTensor(bin, e) };
+    out[name] = { shape: [...dims], data: decodeTensor(bin, e as TensorEntry) };
   }
   return out;
 }
@@ -163,6 +189,19 @@ export function manifestBytes(m: Manifest): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n');
 }
 
+/** A built bundle's files as a FileSource, read back exactly as a folder holding them would be. */
+export function bundleSource(b: BuiltBundle, where: string): FileSource {
+  const files: Record<string, Uint8Array> = { ...b.files, 'manifest.json': manifestBytes(b.manifest) };
+  return {
+    where,
+    read: async (n) => {
+      const f = files[n];
+      if (!f) throw new Error(`${n} not found`);
+      return f;
+    },
+  };
+}
+
 /** Completes a manifest: adds the tensor file and every file's sha256. */
 export async function buildBundle(
   draft: ManifestDraft,
@@ -177,7 +216,7 @@ export async function buildBundle(
     fileEntries[name] = { sha256: await sha256Hex(bytes), bytes: bytes.byteLength };
   const manifest: Manifest = {
     format: FORMAT,
-    version: formatVersion(entries),
+    version: formatVersion(entries, draft),
     created: draft.created ?? new Date().toISOString(),
     ...draft,
     tensors: { file: tensorFile, entries },
@@ -204,6 +243,10 @@ export function parseManifest(text: string, where: string): Manifest {
     throw new UserError(
       `${where}: manifest says format version ${m.version} but stores float16/int8 tensors, which need version 2 (corrupt bundle)`,
     );
+  if (m.method !== undefined && m.version < 3)
+    throw new UserError(
+      `${where}: manifest says format version ${m.version} but is a '${String(m.method)}' prior, which needs version 3 (corrupt bundle)`,
+    );
   if (m.release !== undefined && !(Number.isSafeInteger(m.release) && m.release >= 0))
     throw new UserError(`${where}: manifest release must be a non-negative integer, got ${JSON.stringify(m.release)}`);
   // The fields loaders and commands read, each of the type they expect (a damaged one ends in one line).
@@ -220,6 +263,9 @@ export function parseManifest(text: string, where: string): Manifest {
   if (m.range !== 'unit' && m.range !== 'pm1') bad(`range '${String(m.range)}' is not unit or pm1`);
   if (!isObj(m.train) || typeof m.train.lr !== 'number' || typeof m.train.iters !== 'number')
     bad('train lacks lr or iters');
+  if (m.train.optimizer !== undefined && !['adam', 'sgd'].includes(m.train.optimizer))
+    bad(`train optimizer '${String(m.train.optimizer)}' is not adam or sgd`);
+  if (m.method !== undefined) checkMeta(m, bad);
   const sig = m.signal as unknown;
   if (
     sig !== undefined &&
@@ -278,6 +324,28 @@ export function parseManifest(text: string, where: string): Manifest {
   }
   validateConfig(m.config);
   return m;
+}
+
+/** A meta-learned prior's `method` and `meta`, each field of the type and range a fit reads. */
+function checkMeta(m: Manifest, bad: (what: string) => never): void {
+  if (m.kind !== 'prior') bad(`method belongs to priors, not a '${m.kind}'`);
+  if (!(META_METHODS as readonly string[]).includes(m.method!))
+    bad(`method '${String(m.method)}' is not ${META_METHODS.join(', ')}`);
+  const meta = m.meta as unknown as Record<string, unknown> | undefined;
+  const posInt = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
+  const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+  const rate = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
+  if (
+    typeof meta !== 'object' ||
+    meta === null ||
+    !posInt(meta.inner_steps) ||
+    !rate(meta.inner_lr) ||
+    meta.inner_optimizer !== 'sgd' ||
+    !posInt(meta.meta_batch) ||
+    !rate(meta.outer_lr) ||
+    !count(meta.outer_steps)
+  )
+    bad('meta lacks inner_steps, inner_lr, inner_optimizer sgd, meta_batch, outer_lr or outer_steps');
 }
 
 export interface LoadedBundle {

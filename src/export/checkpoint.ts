@@ -57,7 +57,9 @@ export async function decodeCheckpoint(
   const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
   // JSON writes a NaN loss (a diverged step) as null; it reads back as NaN.
   const series = (v: unknown): number[] | null =>
-    Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null) ? v.map((x) => x ?? NaN) : null;
+    Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null)
+      ? (v as (number | null)[]).map((x) => x ?? NaN)
+      : null;
   const loss = series(header.loss),
     meanPsnr = series(header.meanPsnr);
   if (!count(header.iters) || !count(header.step) || !loss || !meanPsnr)

@@ -1,15 +1,14 @@
-// The one writer of a fitted signal's bundle, for the CLI (`fit --out`), the Node library and the
-// browser's download: the inference graph with the fitted weights baked in (coords -> signal, any ONNX
-// runtime renders it), the train step for this signal (params and Adam state as inputs) and
-// weights.bin with the whole train state, so any runtime can keep fitting.
+// The one writer of a fitted signal's bundle, for the CLI (`fit --out`), the Node library's saveFit and
+// the browser's download, each handing it the FitResult as it is: the inference graph with the fitted
+// weights baked in (coords -> signal, any ONNX runtime renders it), the train step for this signal
+// (params and Adam state as inputs) and weights.bin with the whole train state, so any runtime can keep
+// fitting. train.final_loss is the fit's last loss, as a prior's is its pretraining's last loss.
 import { buildBundle, type BuiltBundle, type Manifest } from './bundle.ts';
 import { programToOnnx } from '../onnx/write.ts';
-import type { InrConfig } from '../model/config.ts';
 import { paramSpecs, type Params } from '../model/inr.ts';
 import { trainStepProgram, inferenceProgram } from '../train/programs.ts';
 import { ADAM_DEFAULTS } from '../train/adam.ts';
-import type { State } from '../train/trainer.ts';
-import type { TargetRange } from '../train/grid.ts';
+import type { FitResult } from '../train/fit.ts';
 import type { Program } from '../graph/ir.ts';
 
 export function graphEntry(
@@ -31,7 +30,12 @@ export function manifestSignal(
   more: { source?: string; rate?: number; lattice?: number[] } = {},
 ): NonNullable<Manifest['signal']> {
   const last = (k: number): number => dims[dims.length - k] ?? 1;
-  return { height: last(2), width: last(1), channels, ...(dims.length !== 2 ? { dims: [...dims] } : {}), ...more };
+  const s: NonNullable<Manifest['signal']> = { height: last(2), width: last(1), channels };
+  if (dims.length !== 2) s.dims = [...dims];
+  if (more.source !== undefined) s.source = more.source;
+  if (more.rate !== undefined) s.rate = more.rate;
+  if (more.lattice !== undefined) s.lattice = more.lattice;
+  return s;
 }
 
 /** The grid a manifest's `signal` describes: its dims, else height x width. */
@@ -39,53 +43,58 @@ export function signalDims(s: NonNullable<Manifest['signal']>): number[] {
   return s.dims ? [...s.dims] : [s.height, s.width];
 }
 
-export interface FitBundleArgs {
+export interface FitBundleOptions {
+  /** The bundle's name. */
   name: string;
-  config: InrConfig;
-  range: TargetRange;
-  lr: number;
-  iters: number;
-  state: State;
-  /** From manifestSignal for clips and volumes. */
-  signal: NonNullable<Manifest['signal']>;
-  finalLoss: number;
-  engine: string;
-  /** Coordinates per step of the fit (default: the whole grid); the bundled train step takes this many. */
-  batch?: number;
-  /** Measured quality and provenance, e.g. { psnr, prior }. */
-  eval?: Record<string, unknown>;
+  /** Where the signal came from (a file name), recorded in `signal.source`. */
+  source?: string;
   /** Further files to list (and hash) in the manifest, e.g. reconstruction.png. */
   extra?: Record<string, Uint8Array>;
+  /** Further measured quality for `eval`, beside the final PSNR and the prior (e.g. a clip's snr_db). */
+  eval?: Record<string, unknown>;
 }
 
-export async function fitBundle(a: FitBundleArgs): Promise<BuiltBundle> {
+/** A finished fit as a bundle: its plan (config, range, learning rate and optimizer, grid, rate, lattice, prior), its
+ *  whole train state, its true final loss and final PSNR, as every caller stores it. */
+export async function fitBundle(
+  r: Pick<FitResult, 'plan' | 'state' | 'finalLoss' | 'finalPsnr' | 'backend'>,
+  o: FitBundleOptions,
+): Promise<BuiltBundle> {
+  const plan = r.plan,
+    c = plan.config;
   const params: Params = {};
-  for (const s of paramSpecs(a.config)) params[s.name] = a.state[s.name].data;
-  const batch = a.batch ?? signalDims(a.signal).reduce((x, y) => x * y, 1);
-  const step = trainStepProgram({ config: a.config, batch });
-  const inf = inferenceProgram(a.config, params);
+  for (const s of paramSpecs(c)) params[s.name] = r.state[s.name].data;
+  const batch = plan.batch ?? plan.dims.reduce((x, y) => x * y, 1);
+  // The bundled step continues the fit as it ran (an SGD step keeps Adam's state layout).
+  const step = trainStepProgram({ config: c, batch, optimizer: plan.optimizer });
+  const inf = inferenceProgram(c, params);
   const g1 = graphEntry('train_step.onnx', step, programToOnnx(step));
   const g2 = graphEntry('inference.onnx', inf, programToOnnx(inf));
+  const signal = manifestSignal(plan.dims, plan.channels, { source: o.source, rate: plan.rate, lattice: plan.lattice });
+  const evaluation: Record<string, unknown> = { psnr: +r.finalPsnr.toFixed(3), ...o.eval };
+  if (plan.prior) evaluation.prior = plan.prior;
   return buildBundle(
     {
       kind: 'fit',
-      name: a.name,
-      config: a.config,
-      range: a.range,
+      name: o.name,
+      config: c,
+      range: plan.range,
       train: {
-        lr: a.lr,
-        iters: a.iters,
+        lr: plan.lr,
+        // The updates behind the stored state (a fit may hand back its best state, not its last).
+        iters: r.state.step.data[0],
         adam: ADAM_DEFAULTS,
         batch,
         signals: 1,
-        final_loss: a.finalLoss,
-        engine: a.engine,
+        final_loss: r.finalLoss,
+        engine: r.backend,
+        optimizer: plan.optimizer,
       },
-      signal: a.signal,
-      ...(a.eval ? { eval: a.eval } : {}),
+      signal,
+      eval: evaluation,
       graphs: { train_step: g1.entry, inference: g2.entry },
     },
-    a.state,
-    { 'train_step.onnx': g1.bytes, 'inference.onnx': g2.bytes, ...(a.extra ?? {}) },
+    r.state,
+    { 'train_step.onnx': g1.bytes, 'inference.onnx': g2.bytes, ...o.extra },
   );
 }

@@ -2,14 +2,17 @@
 // its weights as inputs from weights.bin) from its own weights and manifest, without retraining.
 // quantizePrior stores a float32 prior's encoder weights as float16, or as int8 with one float32 scale
 // per output channel (a column of a [fan_in, fan_out] matrix), copying the train step unchanged;
-// loading dequantizes to float32 (bundle.ts), so fitting runs the same code as for float32.
+// loading dequantizes to float32 (bundle.ts), so fitting runs the same code as for float32. A
+// meta-learned prior's decoder stays float32: it is width + 1 values per channel (0.1 % of a width-256
+// prior's weights), and keeping it exact costs about 1 KB.
 // Platform-neutral: `strainer quantize` (src/cli/quantize.ts) and scripts/rebuild-priors.ts call it.
 import { buildBundle, type BuiltBundle, type LoadedBundle, type GraphEntry } from './bundle.ts';
 import { encodeTensor, decodeTensor, type TensorDtype, type QuantizationInfo } from './tensor-codec.ts';
 import { graphEntry } from './fit-bundle.ts';
 import { encoderProgram } from '../train/programs.ts';
+import { isEncoderParam } from '../model/inr.ts';
 import { ADAM_DEFAULTS } from '../train/adam.ts';
-import { buildPriorBundle } from './prior.ts';
+import { buildPriorBundle, metaRecipe } from './prior.ts';
 import { programToOnnx } from '../onnx/write.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import { UserError } from '../util/errors.ts';
@@ -45,7 +48,7 @@ export async function quantizePrior(b: LoadedBundle, to: QuantizeTarget, name?: 
   const tensors: Record<string, HostTensor & { dtype: TensorDtype }> = {};
   let err = 0;
   for (const [k, t] of Object.entries(b.tensors)) {
-    const dtype = storageDtype(to, t.shape);
+    const dtype = isEncoderParam(k) ? storageDtype(to, t.shape) : 'float32';
     tensors[k] = { ...t, dtype };
     // What storage loses, measured by decoding the stored bytes as every loader will.
     const { bytes, scaleAt } = encodeTensor(dtype, t.data, t.shape);
@@ -88,6 +91,7 @@ export async function quantizePrior(b: LoadedBundle, to: QuantizeTarget, name?: 
     config: m.config,
     range: m.range,
     train: m.train,
+    ...(m.method !== undefined ? { method: m.method, meta: m.meta } : {}),
     ...(m.signal ? { signal: m.signal } : {}),
     ...(m.data ? { data: m.data } : {}),
     graphs,
@@ -127,6 +131,7 @@ export async function rebuildPrior(b: LoadedBundle): Promise<BuiltBundle> {
     ...(m.train.final_loss !== undefined ? { finalLoss: m.train.final_loss } : {}),
     ...(m.data ? { data: m.data } : {}),
     ...(m.eval ? { eval: m.eval } : {}),
+    ...(m.method !== undefined ? { method: m.method, meta: metaRecipe(m.meta!), decoder: encoder } : {}),
     created: m.created,
   });
   if (m.release !== undefined) built.manifest.release = m.release;

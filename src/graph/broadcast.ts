@@ -7,7 +7,7 @@ export function broadcastDims<D extends number | string>(a: readonly D[], b: rea
   for (let i = 0; i < n; i++) {
     const da = a[a.length - n + i] ?? (1 as D);
     const db = b[b.length - n + i] ?? (1 as D);
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`cannot broadcast [${a}] with [${b}]`);
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`cannot broadcast [${a.join(',')}] with [${b.join(',')}]`);
     out.push(da === 1 ? db : da);
   }
   return out;

@@ -9,7 +9,7 @@ export function evaluate(
   feeds: ReadonlyMap<string, Tensor> | Record<string, Tensor>,
 ): Tensor[] {
   const get = (name: string): Tensor | undefined =>
-    feeds instanceof Map ? feeds.get(name) : (feeds as Record<string, Tensor>)[name];
+    feeds instanceof Map ? (feeds as ReadonlyMap<string, Tensor>).get(name) : (feeds as Record<string, Tensor>)[name];
   const vals = new Map<number, Tensor>();
   for (const node of topoSort(nodes)) {
     let v: Tensor;

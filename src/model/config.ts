@@ -32,20 +32,32 @@ export function firstOmega(c: InrConfig): number {
   return c.omega0 ?? c.omega;
 }
 
+/** The sizes and frequencies a config may have (validateConfig; the user-facing settings reuse them,
+ *  src/train/plan.ts SETTINGS). omega ranges: SIREN uses 30, its audio first layer 3000. */
+export const CONFIG_LIMITS = {
+  inDim: { min: 1, max: 4 },
+  outDim: { min: 1, max: 4096 },
+  width: { min: 1, max: 4096 },
+  depth: { min: 2, max: 64 },
+  omega: { min: 0, max: 1e4 },
+  omega0: { min: 0, max: 1e5 },
+} as const;
+
 export function validateConfig(c: InrConfig): InrConfig {
+  const L = CONFIG_LIMITS;
   const int = (v: number, name: string, lo: number, hi: number): void => {
     if (!Number.isInteger(v) || v < lo || v > hi)
       throw new UserError(`config: ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
   };
   if (c.kind !== 'siren' && c.kind !== 'relu-ff') throw new UserError(`config: unknown model kind '${String(c.kind)}'`);
-  int(c.inDim, 'inDim', 1, 4);
-  int(c.outDim, 'outDim', 1, 4096);
-  int(c.width, 'width', 1, 4096);
-  int(c.depth, 'depth', 2, 64);
-  if (!(Number.isFinite(c.omega) && c.omega > 0))
-    throw new UserError(`config: omega must be a positive number, got ${c.omega}`);
-  if (c.omega0 !== undefined && !(Number.isFinite(c.omega0) && c.omega0 > 0))
-    throw new UserError(`config: omega0 must be a positive number, got ${c.omega0}`);
+  int(c.inDim, 'inDim', L.inDim.min, L.inDim.max);
+  int(c.outDim, 'outDim', L.outDim.min, L.outDim.max);
+  int(c.width, 'width', L.width.min, L.width.max);
+  int(c.depth, 'depth', L.depth.min, L.depth.max);
+  if (!(Number.isFinite(c.omega) && c.omega > L.omega.min && c.omega <= L.omega.max))
+    throw new UserError(`config: omega must be above 0 and at most ${L.omega.max}, got ${c.omega}`);
+  if (c.omega0 !== undefined && !(Number.isFinite(c.omega0) && c.omega0 > L.omega0.min && c.omega0 <= L.omega0.max))
+    throw new UserError(`config: omega0 must be above 0 and at most ${L.omega0.max}, got ${c.omega0}`);
   if (c.kind === 'relu-ff') {
     int(c.ffFeatures ?? 0, 'ffFeatures', 1, 4096);
     if (!((c.ffScale ?? 0) > 0)) throw new UserError('config: ffScale must be positive');

@@ -22,6 +22,7 @@ import { parseNifti, usableSlices } from '../data/nifti.ts';
 import { checkRange, npyImages, parseNpy } from '../data/npy.ts';
 import { mixDown, parseWav, wavSignal } from '../data/wav.ts';
 import type { Signal } from '../data/signal.ts';
+import type { NamedSignal } from '../pipeline/pretrain.ts';
 import { readDataFile } from './read.ts';
 
 // ---- Image sources ----------------------------------------------------------------------------
@@ -279,8 +280,8 @@ function firstN<T>(
 export async function splitSource(spec: string, o: SplitOptions): Promise<Split> {
   const source = await loadDataSource(spec, {
     res: o.res,
-    ...(o.select ? { range: o.select } : {}),
-    ...(o.channels ? { channels: o.channels } : {}),
+    range: o.select,
+    channels: o.channels,
   });
   if (source.kind !== 'nifti') return { source, ...firstN(spec, 'images', source.images, o) };
   const byId = new Map(source.images.map((im) => [im.id, im]));
@@ -298,8 +299,8 @@ export interface SignalSplit {
   kind: DataSourceKind | 'audio';
   description: string;
   files: { path: string; sha256: string }[];
-  train: { id: string; image: Image | Signal }[];
-  test: { id: string; image: Image | Signal }[];
+  train: NamedSignal[];
+  test: NamedSignal[];
   /** Samples per second of every clip (audio only). */
   rate?: number;
 }
@@ -332,12 +333,12 @@ export async function splitSignals(spec: string, o: SplitOptions): Promise<Signa
       throw new UserError(`${spec}: --channels 3 applies to images; clips take auto or 1 (mix down to mono)`);
     const src = await loadClipFolder(spec, {
       channels: o.channels === 1 ? 1 : 'auto',
-      ...(o.select ? { range: o.select } : {}),
+      range: o.select,
     });
     const s = firstN(
       spec,
       'clips',
-      src.clips.map((c) => ({ id: c.id, image: c.signal })),
+      src.clips.map((c) => ({ id: c.id, signal: c.signal })),
       o,
     );
     return { kind: 'audio', description: src.description, files: src.files, rate: src.rate, ...s };
@@ -347,8 +348,8 @@ export async function splitSignals(spec: string, o: SplitOptions): Promise<Signa
     kind: s.source.kind,
     description: s.source.description,
     files: s.source.files,
-    train: s.train,
-    test: s.test,
+    train: s.train.map((t) => ({ id: t.id, signal: t.image })),
+    test: s.test.map((t) => ({ id: t.id, signal: t.image })),
   };
 }
 

@@ -5,6 +5,7 @@
 // to res^3 (src/data/volume.ts cubeAt); images as readImage does (centre square, area resize).
 import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
+import { checkSetting } from '../train/plan.ts';
 import { imageSignal, type Signal } from '../data/signal.ts';
 import { loadWav, loadVolume, signalFileKind, type SignalFileKind } from './read.ts';
 import { encodeWav, mixDown, signalWav, wavSignal, type WavEncoding } from '../data/wav.ts';
@@ -44,8 +45,7 @@ export function readAudio(path: string, o: { channels?: 'auto' | 1 } = {}): Audi
 /** A NIfTI (.nii, .nii.gz) or rank-3 .npy volume; with `res`, zero-padded to a centred cube and area-averaged to res^3. */
 export function readVolume(path: string, o: { res?: number } = {}): VolumeRead {
   exists(path);
-  if (o.res !== undefined && !(Number.isInteger(o.res) && o.res >= 2 && o.res <= 1024))
-    throw new UserError(`volume res must be an integer between 2 and 1024, got ${o.res}`);
+  if (o.res !== undefined) checkSetting('volumeRes', o.res);
   return loadVolume(path, o.res !== undefined ? { res: o.res } : {});
 }
 

@@ -72,5 +72,5 @@ export function encodeModel(model: ModelObj): Uint8Array {
 
 export function decodeModel(bytes: Uint8Array): ModelObj {
   const msg = ModelProto.decode(bytes);
-  return ModelProto.toObject(msg, { longs: Number, defaults: false, arrays: true }) as ModelObj;
+  return ModelProto.toObject(msg, { longs: Number, defaults: false, arrays: true });
 }

@@ -108,7 +108,14 @@ const READ: { [K in Exclude<OpName, 'input' | 'const'>]: { from: readonly string
   expand: { from: ['Expand'], read: ([a, shape], cx) => B.expand(cx.v(a), cx.shape(shape)) },
   reshape: { from: ['Reshape'], read: ([a, shape], cx) => B.reshape(cx.v(a), cx.shape(shape)) },
   transpose: { from: ['Transpose'], read: ([a], cx) => B.transpose(cx.v(a), cx.attr('perm')?.ints ?? []) },
-  concat: { from: ['Concat'], read: (ins, cx) => B.concat(ins.map(cx.v), cx.attr('axis')?.i ?? 0) },
+  concat: {
+    from: ['Concat'],
+    read: (ins, cx) =>
+      B.concat(
+        ins.map((x) => cx.v(x)),
+        cx.attr('axis')?.i ?? 0,
+      ),
+  },
   slice: {
     from: ['Slice'],
     read: ([a, starts, ends, axes], cx) => B.slice(cx.v(a), cx.one(axes), cx.one(starts), cx.one(ends)),
@@ -202,7 +209,7 @@ export function onnxToProgram(bytes: Uint8Array): { program: Program; model: Mod
   }
   const program: Program = {
     name: g.name ?? 'model',
-    inputs: inputs as Node<'input'>[],
+    inputs: inputs,
     outputs,
     ...(model.doc_string ? { doc: model.doc_string } : {}),
   };

@@ -8,9 +8,10 @@
 import type { Image } from '../data/pixels.ts';
 import type { Backend } from '../runtime/session.ts';
 import type { InrConfig } from '../model/config.ts';
-import { fitSignal } from '../train/fit.ts';
+import { runFit } from '../train/fit.ts';
 import type { Prior } from '../train/prior.ts';
-import { resolveFit, type ModelOverrides } from '../train/fit-config.ts';
+import { planFit, type ModelOverrides } from '../train/plan.ts';
+import type { OnStep } from '../train/events.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { IDENTITY, type Measurement } from '../train/programs.ts';
 import { boxDownsample } from '../train/measure.ts';
@@ -26,8 +27,8 @@ export interface RestoreOptions {
   /** Super-resolution factor: the output is scale x the observation's size. Must be 1 (or absent) for denoising. */
   scale?: number;
   /** Model shape overrides (width, depth, omega; default the prior's or the paper's); outDim is taken
-   *  from the image. With a prior they must match its architecture (resolveFit). */
-  config?: ModelOverrides;
+   *  from the image. With a prior they must match its architecture (planFit). */
+  model?: ModelOverrides;
   prior?: Prior | null;
   iters: number;
   lr: number;
@@ -46,8 +47,8 @@ export interface RestoreOptions {
   onPreview?: (img: Image, iter: number, point: RestorePoint | null) => void | Promise<void>;
   /** Learning rate of the encoder (default `lr`); 0 freezes a prior's encoder (see FitOptions.encoderLr). */
   encoderLr?: number;
-  /** Per update: it (0-based), PSNR of the measured output vs the observation, loss, step time. Return false to stop. */
-  onStep?: (it: number, obsPsnr: number, loss: number, stepMs: number) => void | boolean | Promise<void | boolean>;
+  /** After every update (its PSNR is the measured output's against the observation); false stops. */
+  onStep?: OnStep;
 }
 
 /** Quality after `iter` updates; `ms` is the summed step time of those updates. */
@@ -113,17 +114,12 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
       throw new UserError(`the truth has ${t.channels} channel(s), the observation ${obs.channels}`);
   }
   const prior = o.prior ?? null;
-  const { config, init, range, iters, lr, encoderLr } = resolveFit({
-    prior,
-    model: o.config,
-    channels: obs.channels,
-    iters: o.iters,
-    lr: o.lr,
-    encoderLr: o.encoderLr,
-    range: o.range,
-  });
+  const plan = planFit(
+    { dims: [height, width], channels: obs.channels },
+    { prior, model: o.model, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, seed: o.seed, range: o.range },
+  );
   const evalEvery = o.evalEvery ?? 0;
-  const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= iters));
+  const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= plan.iters));
   const want = (k: number): boolean => recordAt.has(k) || (evalEvery > 0 && k % evalEvery === 0);
 
   const asImage = (data: Float32Array): Image => clamp01({ width, height, channels: obs.channels, data });
@@ -141,25 +137,19 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
     channels: obs.channels,
     data: o.truth?.data ?? new Float32Array(width * height * obs.channels),
   };
-  const r = await fitSignal(sig, {
-    config,
-    iters,
-    lr,
-    seed: o.seed,
+  const r = await runFit(sig, plan, {
     backend: o.backend,
-    range,
-    ...(init ? { init } : {}),
-    ...(encoderLr !== undefined ? { encoderLr } : {}),
     measurement: geo.measurement,
     observed: obs,
-    ...(o.truth || o.onPreview ? { renderAt: want, onRender: measure } : {}),
-    onStep: (it, p, loss, ms) => {
-      elapsed += ms;
-      return o.onStep?.(it, p, loss, ms);
+    previewAt: o.truth || o.onPreview ? want : undefined,
+    onPreview: o.truth || o.onPreview ? measure : undefined,
+    onStep: (e) => {
+      elapsed += e.ms;
+      return o.onStep?.(e);
     },
   });
-  const image = asImage(r.output);
-  const done = r.stepMs.length;
+  const image = asImage(r.output.data);
+  const done = r.iters;
   let final: RestoreResult['final'] = null;
   if (o.truth) {
     final = { psnr: psnr(image, o.truth), ssim: ssim(image, o.truth) };
@@ -175,8 +165,8 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
     iters: done,
     stepMs: r.stepMs,
     backend: r.backend,
-    prior: prior?.name ?? null,
-    ...(encoderLr !== undefined ? { encoderLr } : {}),
-    config,
+    prior: plan.prior,
+    encoderLr: plan.encoderLr,
+    config: plan.config,
   };
 }

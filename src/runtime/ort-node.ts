@@ -163,7 +163,7 @@ export function ortNodeBackend(opts: OrtNodeOptions = {}): Backend {
             if (v instanceof PendingUpload) v.device ??= await copies!.toDevice(v.host);
             resolved[k] = v instanceof PendingUpload ? v.device! : v;
           }
-          return (await s.run(resolved)) as Record<string, Ort.Tensor>;
+          return await s.run(resolved);
         },
         upload: (t: HostTensor) => {
           const host = new ort.Tensor('float32', t.data, [...t.shape]);
@@ -181,7 +181,7 @@ export function ortNodeBackend(opts: OrtNodeOptions = {}): Backend {
         },
         release: () => s.release(),
       };
-      return session as Session;
+      return session;
     },
   };
 }

@@ -148,7 +148,7 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
           `onnxruntime-web (${provider}) could not load the model (${String((e as Error).message ?? e).split('\n')[0]})`,
         );
       }
-      const device = provider === 'webgpu' ? ((await ort.env.webgpu.device) as unknown as GPUDevice) : null;
+      const device = provider === 'webgpu' ? await ort.env.webgpu.device : null;
       if (device) watchDevice(device);
       const upload = (t: HostTensor): ort.Tensor => {
         if (!device) return new ort.Tensor('float32', t.data, [...t.shape]);
@@ -158,7 +158,7 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
           usage: gpuUsage(),
         });
         device.queue.writeBuffer(buf, 0, t.data as Float32Array<ArrayBuffer>);
-        return ort.Tensor.fromGpuBuffer(buf as unknown as ort.Tensor.GpuBufferType, {
+        return ort.Tensor.fromGpuBuffer(buf, {
           dataType: 'float32',
           dims: [...t.shape],
           dispose: () => buf.destroy(),
@@ -171,7 +171,7 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
         run: async (feeds) => {
           if (lostMessage !== null) throw new DeviceLostError(lostMessage);
           try {
-            return (await s.run(feeds)) as Record<string, ort.Tensor>;
+            return await s.run(feeds);
           } catch (e) {
             throw await explain(e, device);
           }
@@ -188,7 +188,7 @@ export function ortWebBackend(provider: WebProvider, opts: OrtWebOptions = {}): 
         dispose: (v) => v.dispose(),
         release: () => s.release(),
       };
-      return session as Session;
+      return session;
     },
   };
 }

@@ -21,6 +21,6 @@ export const referenceBackend: Backend = {
       dispose: () => {},
       release: async () => {},
     };
-    return session as Session;
+    return session;
   },
 };

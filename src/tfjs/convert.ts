@@ -32,7 +32,8 @@ interface Supported {
 const SUPPORTED_NOTE = 'the converter handles InputLayer, SineLayer and a final linear Dense only';
 
 function classify(l: LayerJson): Supported {
-  const name = String(l.name ?? l.config?.name ?? '?');
+  const named = l.name ?? l.config?.name;
+  const name = typeof named === 'string' ? named : '?';
   if (l.class_name === 'InputLayer') return { kind: 'input', name, config: l.config };
   if (SINE_LAYER_CLASS_NAMES.includes(l.class_name)) return { kind: 'sine', name, config: l.config };
   if (l.class_name === 'Dense') return { kind: 'dense', name, config: l.config };
@@ -126,7 +127,7 @@ export function parseTfjsModel(m: SavedTfjsModel, channelsOpt?: number): ParsedT
   const act = last.config.activation ?? 'linear';
   if (act !== 'linear')
     throw new UserError(
-      `${where}: Dense '${last.name}' has activation '${String(act)}'; only a linear decoder is supported`,
+      `${where}: Dense '${last.name}' has activation '${typeof act === 'string' ? act : JSON.stringify(act)}'; only a linear decoder is supported`,
     );
   if (last.config.use_bias === false)
     throw new UserError(`${where}: Dense '${last.name}' has no bias; strainer decoders have one`);

@@ -9,7 +9,7 @@ import type { Manifest } from '../export/bundle.ts';
 import type { InrConfig } from '../model/config.ts';
 import { validateConfig } from '../model/config.ts';
 import { initParams, isEncoderParam, type Params } from '../model/inr.ts';
-import type { PretrainEngine, PretrainResult } from '../train/pretrain-api.ts';
+import type { PretrainEngine, EngineResult } from '../train/pretrain-api.ts';
 import { asSignal, sampleCount } from '../data/signal.ts';
 import { gridCoords, psnrFromMse, type TargetRange } from '../train/grid.ts';
 import { stackedConfig, stackTargets, unstackDecoders } from '../train/pretrain.ts';
@@ -52,7 +52,7 @@ export interface TfjsEngineOptions {
 }
 
 export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
-  return async (signals, opts): Promise<PretrainResult> => {
+  return async (signals, opts): Promise<EngineResult> => {
     if (signals.length === 0) throw new UserError('pretraining needs at least one signal');
     const { dims, channels: ch } = asSignal(signals[0]);
     const N = signals.length,
@@ -79,16 +79,17 @@ export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
     const loss: number[] = [],
       meanPsnr: number[] = [],
       stepMs: number[] = [];
+    const t0 = performance.now();
     try {
       for (let it = 0; it < opts.iters; it++) {
-        const t0 = performance.now();
+        const ts = performance.now();
         let perSignal: tf.Tensor | null = null;
         const cost = optimizer.minimize(
           () => {
             const y = model.apply(coords, { training: true }) as tf.Tensor2D;
             const mse = tf.square(tf.sub(y, targets)).mean(0).reshape([N, ch]).mean(1); // [N], each signal's MSE
             perSignal = tf.keep(mse);
-            return mse.sum() as tf.Scalar;
+            return mse.sum<tf.Scalar>();
           },
           true,
           vars,
@@ -96,19 +97,20 @@ export function makeTfjsEngine(o: TfjsEngineOptions = {}): PretrainEngine {
         const per = await (perSignal as tf.Tensor | null)!.data();
         const l = (await cost!.data())[0];
         tf.dispose([cost!, perSignal!]);
-        const ms = performance.now() - t0;
+        const ms = performance.now() - ts;
         if (!Number.isFinite(l)) throw new DivergenceError(it, `loss is ${l}`);
         let psnr = 0;
         for (const m of per) psnr += psnrFromMse(m, opts.range) / N;
         loss.push(l);
         meanPsnr.push(psnr);
         stepMs.push(ms);
-        opts.onStep?.(it, l, psnr, ms);
+        const seconds = (performance.now() - t0) / 1000;
+        if ((await opts.onStep?.({ it, iters: opts.iters, psnr, loss: l, ms, seconds })) === false) break;
       }
       const p = getStrainerWeights(model, stacked);
       const encoder: Params = Object.fromEntries(Object.entries(p).filter(([k]) => isEncoderParam(k)));
       const decoders = unstackDecoders(p, stacked.width, N, ch);
-      return { encoder, decoders, loss, meanPsnr, stepMs, engine: `tfjs (${info.label})` };
+      return { encoder, decoders, loss, psnr: meanPsnr, stepMs, engine: `tfjs (${info.label})` };
     } finally {
       tf.dispose([coords, targets]);
       optimizer.dispose();
@@ -148,7 +150,7 @@ function stackDecoders(
  */
 export async function saveTfjsPretrained(
   dir: string,
-  r: Pick<PretrainResult, 'encoder' | 'decoders'>,
+  r: Pick<EngineResult, 'encoder' | 'decoders'>,
   meta: Omit<TfjsPriorMetadata, 'format' | 'version'>,
   force: boolean,
 ): Promise<void> {

@@ -34,7 +34,7 @@ export function buildTfjsModel(c: InrConfig): tf.LayersModel {
 /** A model with the same input whose output is the encoder's features (shares the layers' weights). */
 export function encoderOf(model: tf.LayersModel, c: InrConfig): tf.LayersModel {
   const last = model.getLayer(encoderLayerName(c.depth - 2));
-  return tf.model({ inputs: model.inputs, outputs: last.output as tf.SymbolicTensor, name: 'strainer_encoder' });
+  return tf.model({ inputs: model.inputs, outputs: last.output, name: 'strainer_encoder' });
 }
 
 /** Sets the model's weights from strainer's stacked params (`encoder.{l}.*`, `decoder.*`). */

@@ -1,151 +1,194 @@
-// Fit one signal (a clip, an image, a volume: any rank): build the train-step graph for the config,
-// write it as ONNX, drive it with a Trainer on the chosen backend, record PSNR before every update (the
-// paper code's convention), then render the result. The one step loop behind the CLI, restoration, the
-// benchmarks and the browser.
+// Fitting one signal (a clip, an image, a volume: any rank), the one path behind the CLI, the Node and
+// browser libraries, evaluation, restoration and the benchmarks: `fit` resolves a FitPlan (./plan.ts)
+// and `runFit` runs it as it is — the train-step graph for the plan's config, written as ONNX, driven by
+// a Trainer on the chosen backend, PSNR recorded before every update (the paper code's convention),
+// the result rendered on the signal's grid. FitResult carries everything a caller reports or stores:
+// the curves, the true final loss, the whole train state (what a fit bundle keeps) and the output.
 import type { Image } from '../data/pixels.ts';
-import { asSignal, sampleCount, type Signal } from '../data/signal.ts';
+import { asSignal, isImage, sampleCount, type Signal } from '../data/signal.ts';
 import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
-import type { InrConfig } from '../model/config.ts';
-import { validateConfig } from '../model/config.ts';
 import { initParams, paramSpecs, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../onnx/write.ts';
-import { trainStepProgram, type Measurement } from './programs.ts';
-import { createRenderer, createGridRenderer, type Renderer } from './render.ts';
-import { Trainer, initialState, type State } from './trainer.ts';
-import { latticeCoords, psnrFromMse, toTargetRange, type TargetRange } from './grid.ts';
+import type { Measurement, StepSpec } from './programs.ts';
+import { createGridRenderer, type Renderer } from './render.ts';
+import { initialState, singleSession, type DriverFactory, type State } from './trainer.ts';
+import { latticeCoords, psnrFromMse, toTargetRange } from './grid.ts';
+import { planFit, type FitPlan, type FitSettings } from './plan.ts';
+import type { OnStep, StepEvent } from './events.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
 import { psnrBetween } from '../util/stats.ts';
 
-export interface FitOptions {
-  config: InrConfig;
-  iters: number;
-  lr: number;
-  seed: number;
-  backend: Backend;
-  range?: TargetRange;
-  /** Start from these parameters (e.g. a prior's encoder); missing ones come from a fresh init. */
-  init?: Partial<Params>;
-  /** Coordinates per step; default the whole grid. Fewer draws that many samples uniformly at random
-   *  (with replacement) each step: volumes too large for one step. */
-  batch?: number;
-  /** The lattice the signal's samples sit on (latticeCoords; default its own dims): a clip fitted from
-   *  an audio prior keeps the prior's sample spacing (resolveFit decides). */
-  lattice?: number[];
-  measurement?: Measurement;
-  /** Observation to fit when a measurement is used (e.g. the low-resolution image). */
-  observed?: Image | Signal;
-  /** Learning rate of the encoder's parameters (default: `lr`, the paper's protocol); 0 keeps a
-   *  prior's encoder fixed, so only the decoder combines its features. */
-  encoderLr?: number;
-  /** Also return the whole final train state (params and Adam moments), e.g. to save a bundle that trains on. */
-  keepState?: boolean;
-  /** Render the model after these numbers of updates (0: the initial model; never `iters`, whose
-   *  rendering is the result's `output`) into onRender: previews, measurements against a truth. */
-  renderAt?: (k: number) => boolean;
-  /** The signal (row-major, channels last, in [0,1], unclamped) after k updates, for each k chosen by renderAt. Render time
-   *  is not in the step times. */
-  onRender?: (output: Float32Array, k: number) => void | Promise<void>;
-  /** Once the train step is loaded, before the first update (`backend`: the runtime's name). */
-  onStart?: (backend: string) => void | Promise<void>;
-  /** Called after update `it` (0-based); `trainer` holds the updated state (e.g. to evaluate against a truth). */
-  onStep?: (
-    it: number,
-    psnr: number,
-    loss: number,
-    stepMs: number,
-    trainer: Trainer,
-  ) => void | boolean | Promise<void | boolean>;
+/** What a fit is given besides its settings: where it runs and what it reports. The Node and web
+ *  entries extend it (a backend by name, a prior by name or URL). */
+export interface FitOptions<T extends Image | Signal = Image | Signal> extends FitSettings {
+  /** The runtime (the core has only the reference interpreter; 'strainer/node' and 'strainer/web' choose one). */
+  backend?: Backend;
+  /** What runs the train step (default: one session on `backend`; 'strainer/node' shards large steps
+   *  over threads on the CPU: src/node/sharded.ts). */
+  driver?: DriverFactory;
+  /** Once the train step is loaded, before the first update. */
+  onStart?: (e: { backend: string; plan: FitPlan }) => void | Promise<void>;
+  /** After every update; return false to stop. */
+  onStep?: OnStep;
+  /** Render the model every this many updates into onPreview (render time is not in the step times). */
+  previewEvery?: number;
+  /** The fit so far, on the signal's grid, in the target's own form (unclamped, [0, 1] scale). */
+  onPreview?: (output: T, it: number) => void | Promise<void>;
+  /** Aborting stops after the current step; the result holds what was reached. */
+  signal?: AbortSignal;
 }
 
-export interface FitResult {
-  /** PSNR (dB, [0,1] scale) of the fitted signal measured before update i, for i = 0..iters-1. */
+export type FitStop = 'iters' | 'psnr' | 'time' | 'user';
+
+/** A finished (or stopped) fit. */
+export interface FitResult<T extends Image | Signal = Image | Signal> {
+  /** What was run: the resolved settings. */
+  plan: FitPlan;
+  /** The final model rendered on the signal's grid, in the target's form (unclamped, [0, 1] scale). */
+  output: T;
+  /** PSNR (dB, [0, 1] scale) measured before update i, for each update made. */
   psnr: number[];
+  /** The loss before update i (mean squared error in the target range). */
+  loss: number[];
+  /** PSNR of `output` (the returned state's rendering) against the signal. */
   finalPsnr: number;
+  /** The trainer's loss of the returned state when the fit measured it (the best state), else the last
+   *  step's (NaN before any update): what bundles record as train.final_loss. */
+  finalLoss: number;
+  /** Updates made (plan.iters unless a stopping rule or the caller ended the fit sooner). */
+  iters: number;
+  /** Why the fit ended: its iterations, the target PSNR, the time limit, or the caller (onStep, abort). */
+  stop: FitStop;
+  /** Ended by the caller (onStep returned false, or the abort signal). */
+  stopped: boolean;
+  /** With a target PSNR: where it was first measured on the whole signal (the model after `iteration`
+   *  updates, at `seconds` of fitting), or null. */
+  reached: { psnr: number; iteration: number; seconds: number } | null;
+  /** The best whole-signal PSNR measured during the fit, after `iteration` updates, and whether the
+   *  result is that state (`returned`) rather than the last one: a fit never hands back worse than its best. */
+  best: { iteration: number; psnr: number; returned: boolean } | null;
   stepMs: number[];
-  params: Params;
-  /** With `keepState`: the whole final train state (params, Adam moments, step), what a fit bundle stores. */
-  state?: State;
-  /** Rendering of the final model on the signal's grid, row-major with channels last (an image's HWC), in [0,1] (unclamped). */
-  output: Float32Array;
-  stepModel: Uint8Array;
+  /** Wall time of the fit in seconds: from the first update to the returned result, every evaluation
+   *  the stopping rules and the best-state choice needed included (start-up excluded). */
+  seconds: number;
+  /** The runtime's name, e.g. 'onnxruntime-node (cpu)'. */
   backend: string;
+  params: Params;
+  /** The returned train state (params, Adam moments, step): what a fit bundle stores to train on. */
+  state: State;
 }
 
-export function startParams(c: InrConfig, seed: number, init?: Partial<Params>): Params {
-  const fresh = initParams(c, seed);
+/** How runFit is driven beyond the plan (fit's options, and a restoration's forward model). */
+export interface FitRun {
+  backend: Backend;
+  /** What runs the train step (default: one session on `backend`; 'strainer/node' shards it over threads). */
+  driver?: DriverFactory;
+  onStart?: FitOptions['onStart'];
+  onStep?: OnStep;
+  /** Render after these update counts (0: the initial model; never the last, whose rendering is `output`). */
+  previewAt?: (k: number) => boolean;
+  onPreview?: (output: Float32Array, k: number) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** A forward model between the INR and the loss (src/restore), with the observation it is fitted to. */
+  measurement?: Measurement;
+  observed?: Image | Signal;
+}
+
+/** The initial parameters of a plan: the prior's where it gives them, a fresh SIREN init for the rest. */
+export function planParams(plan: FitPlan): Params {
+  const fresh = initParams(plan.config, plan.seed);
   const out: Params = {};
-  for (const s of paramSpecs(c)) {
-    const given = init?.[s.name];
-    if (given && given.length !== fresh[s.name].length)
-      throw new UserError(`initial value for '${s.name}' has ${given.length} values, the model needs [${s.shape}]`);
-    out[s.name] = given ?? fresh[s.name];
-  }
+  for (const s of paramSpecs(plan.config)) out[s.name] = plan.init?.[s.name] ?? fresh[s.name];
   return out;
 }
 
-/** The INR with these weights on an h x w grid, HWC in [0,1] (unclamped). */
-export async function render(
-  backend: Backend,
-  c: InrConfig,
-  params: Params,
-  h: number,
-  w: number,
-  range: TargetRange = 'unit',
-): Promise<Float32Array> {
-  const r = await createRenderer(backend, c, h, w, range);
-  try {
-    return await r.render(params);
-  } finally {
-    await r.release();
-  }
+/** A Float32Array in the form of `like` (an Image stays an Image, a Signal a Signal). */
+export function shaped<T extends Image | Signal>(like: T, data: Float32Array): T {
+  return (
+    isImage(like)
+      ? { width: like.width, height: like.height, channels: like.channels, data }
+      : { dims: [...like.dims], channels: like.channels, data }
+  ) as T;
 }
 
-export async function fitSignal(input: Image | Signal, o: FitOptions): Promise<FitResult> {
-  const sig = asSignal(input);
-  const c = validateConfig({ ...o.config, outDim: sig.channels });
-  if (c.inDim !== sig.dims.length)
+/** Fits `target` with the settings in `o` on `o.backend`: planFit, then runFit. */
+export async function fit<T extends Image | Signal>(target: T, o: FitOptions<T> = {}): Promise<FitResult<T>> {
+  if (!o.backend)
+    throw new UserError("fit needs a backend: use fit from 'strainer/node' or 'strainer/web', or pass { backend }");
+  const sig = asSignal(target);
+  const plan = planFit({ dims: sig.dims, channels: sig.channels }, o);
+  const every = o.previewEvery ?? 0;
+  const run: FitRun = { backend: o.backend, driver: o.driver, onStart: o.onStart, onStep: o.onStep, signal: o.signal };
+  if (o.onPreview && every > 0) {
+    const onPreview = o.onPreview;
+    run.previewAt = (k) => k > 0 && k % every === 0;
+    run.onPreview = (data, k) => onPreview(shaped(target, data), k);
+  }
+  return runFit(target, plan, run);
+}
+
+/** Runs a resolved plan on `target`: the one step loop. */
+export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan, run: FitRun): Promise<FitResult<T>> {
+  const sig = asSignal(target);
+  const c = plan.config;
+  if (sig.dims.join('x') !== plan.dims.join('x') || sig.channels !== plan.channels)
     throw new UserError(
-      `a ${sig.dims.length}-D signal needs a model with inDim ${sig.dims.length}; the config has inDim ${c.inDim}`,
+      `the plan is for ${plan.dims.join('x')} x ${plan.channels}, the signal is ${sig.dims.join('x')} x ${sig.channels}`,
     );
-  const range = o.range ?? 'unit';
   const rows = sampleCount(sig.dims);
-  const batch = o.batch ?? rows;
-  if (!Number.isInteger(batch) || batch > rows || batch < 1)
-    throw new UserError(`batch must be an integer between 1 and ${rows} (the signal's sample count), got ${batch}`);
-  const encLr = o.encoderLr;
-  if (encLr !== undefined && !(Number.isFinite(encLr) && encLr >= 0))
-    throw new UserError(`encoder learning rate must be a number >= 0, got ${encLr}`);
-  const stepModel = programToOnnx(
-    trainStepProgram({
-      config: c,
-      batch,
-      ...(o.measurement ? { measurement: o.measurement } : {}),
-      ...(encLr !== undefined ? { encoderLr: true } : {}),
-    }),
+  const batch = plan.batch ?? rows;
+  const spec: StepSpec = {
+    config: c,
+    batch,
+    measurement: run.measurement,
+    encoderLr: plan.encoderLr !== undefined,
+    optimizer: plan.optimizer,
+  };
+  const start = planParams(plan);
+  const trainer = await (run.driver ?? singleSession(run.backend))(
+    spec,
+    initialState(c, start),
+    plan.lr,
+    plan.encoderLr,
   );
-  const start = startParams(c, o.seed, o.init);
-  const trainer = await Trainer.create(o.backend, stepModel, c, initialState(c, start), o.lr, encLr);
   let renderer: Renderer | null = null,
     failed = false;
   try {
-    // One render graph for the previews and the final output.
-    const grid = { dims: sig.dims, ...(o.lattice ? { lattice: o.lattice } : {}) };
-    renderer = await createGridRenderer(o.backend, c, grid, range);
-    const renderAt = o.onRender ? (o.renderAt ?? (() => false)) : () => false;
-    if (renderAt(0)) await o.onRender!(await renderer.render(start), 0);
-    const coords = latticeCoords(sig.dims, o.lattice ?? sig.dims);
-    const target = o.observed ? asSignal(o.observed) : sig;
-    const targets = toTargetRange(target.data, range);
+    // One render graph for the previews, the evaluations the stopping rules need and the final output.
+    const rend = await createGridRenderer(run.backend, c, { dims: sig.dims, lattice: plan.lattice }, plan.range);
+    renderer = rend;
+    const previewAt = run.onPreview ? (run.previewAt ?? (() => false)) : () => false;
+    if (previewAt(0)) await run.onPreview!(await rend.render(start), 0);
+    const coords = latticeCoords(sig.dims, plan.lattice ?? sig.dims);
+    const observed = run.observed ? asSignal(run.observed) : sig;
+    const targets = toTargetRange(observed.data, plan.range);
+    // The step's loss measures the whole signal when it sees every sample and no forward model sits
+    // between the fit and the signal; otherwise a whole-signal PSNR needs a rendering (measureWhole).
     const full = batch === rows;
+    const exact = full && !run.observed;
     if (full)
-      trainer.setBatch(hostTensor([rows, c.inDim], coords), hostTensor([sampleCount(target.dims), c.outDim], targets));
-    const r = rng(o.seed + 1);
-    const psnr: number[] = [];
-    const stepMs: number[] = [];
-    await o.onStart?.(trainer.backend);
-    for (let it = 0; it < o.iters; it++) {
+      trainer.setBatch(
+        hostTensor([rows, c.inDim], coords),
+        hostTensor([sampleCount(observed.dims), c.outDim], targets),
+      );
+    const r = rng(plan.seed + 1);
+    const psnr: number[] = [],
+      loss: number[] = [],
+      stepMs: number[] = [];
+    let stop: FitStop = 'iters',
+      reached: FitResult['reached'] = null;
+    let best: { iteration: number; psnr: number } | null = null;
+    const measureWhole = async (): Promise<number> => psnrBetween(await rend.render(await trainer.params(c)), sig.data);
+    // Random batches: a whole-signal evaluation when the batches' running PSNR comes within 1 dB of the
+    // target, at most every 10 steps (each costs a forward pass over the whole grid).
+    let sinceEval = Infinity,
+      running = NaN,
+      lastWhole: { it: number; psnr: number } | null = null;
+    await run.onStart?.({ backend: trainer.backend, plan });
+    const t0 = performance.now();
+    const seconds = (): number => (performance.now() - t0) / 1000;
+    for (let it = 0; it < plan.iters; it++) {
       if (!full) {
         const bc = new Float32Array(batch * c.inDim),
           bt = new Float32Array(batch * c.outDim);
@@ -156,30 +199,87 @@ export async function fitSignal(input: Image | Signal, o: FitOptions): Promise<F
         }
         trainer.setBatch(hostTensor([batch, c.inDim], bc), hostTensor([batch, c.outDim], bt));
       }
-      const t0 = performance.now();
-      const { loss } = await trainer.step();
-      const ms = performance.now() - t0;
-      const p = psnrFromMse(loss, range);
+      const ts = performance.now();
+      const step = await trainer.step();
+      const ms = performance.now() - ts;
+      const p = psnrFromMse(step.loss, plan.range);
       psnr.push(p);
+      loss.push(step.loss);
       stepMs.push(ms);
-      if (o.onStep && (await o.onStep(it, p, loss, ms, trainer)) === false) break;
-      if (it + 1 < o.iters && renderAt(it + 1))
-        await o.onRender!(await renderer.render(await trainer.params(c)), it + 1);
+      if (exact && (best === null || p > best.psnr)) {
+        // The model before this update, measured on the whole signal: keep it (no copy) while it is the best.
+        best = { iteration: it, psnr: p };
+        trainer.keepPrevious();
+      }
+      if (plan.untilPsnr !== undefined) {
+        if (exact && p >= plan.untilPsnr) {
+          reached = { psnr: p, iteration: it, seconds: seconds() };
+          stop = 'psnr';
+        } else if (!exact) {
+          running = Number.isNaN(running) ? p : 0.8 * running + 0.2 * p;
+          if (++sinceEval >= 10 && running >= plan.untilPsnr - 1) {
+            sinceEval = 0;
+            const whole = await measureWhole();
+            lastWhole = { it, psnr: whole };
+            if (best === null || whole > best.psnr) {
+              best = { iteration: it + 1, psnr: whole };
+              trainer.keepCurrent();
+            }
+            if (whole >= plan.untilPsnr) {
+              reached = { psnr: whole, iteration: it + 1, seconds: seconds() };
+              stop = 'psnr';
+            }
+          }
+        }
+      }
+      const last = it + 1 === plan.iters;
+      const event: StepEvent = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: seconds() };
+      if (exact) event.whole = p;
+      else if (lastWhole !== null && lastWhole.it === it) event.whole = lastWhole.psnr;
+      if (stop === 'iters' && plan.timeLimit !== undefined && event.seconds >= plan.timeLimit && !last) stop = 'time';
+      if (((run.onStep && (await run.onStep(event)) === false) || run.signal?.aborted) && !last && stop === 'iters')
+        stop = 'user';
+      if (stop !== 'iters') break;
+      if (!last && previewAt(it + 1)) await run.onPreview!(await rend.render(await trainer.params(c)), it + 1);
     }
-    const state = o.keepState ? await trainer.state() : undefined;
-    const params: Params = state
-      ? Object.fromEntries(paramSpecs(c).map((s) => [s.name, state[s.name].data]))
-      : await trainer.params(c);
-    const output = await renderer.render(params);
+    // What the fit hands back: the last state, unless a measured state was better (Adam can spike near
+    // convergence) or the target was reached (the state that reached it, not the unmeasured next one).
+    let state = await trainer.state();
+    const lastParams = (st: State): Params => Object.fromEntries(paramSpecs(c).map((s) => [s.name, st[s.name].data]));
+    let params = lastParams(state);
+    let output = stop === 'psnr' && trainer.keptIteration !== null ? null : await rend.render(params);
+    let finalPsnr = output ? psnrBetween(output, sig.data) : -Infinity;
+    let returned: 'last' | 'best' = 'last';
+    if (best !== null && trainer.keptIteration !== null && (output === null || best.psnr > finalPsnr)) {
+      state = await trainer.state({ kept: true });
+      params = lastParams(state);
+      output = await rend.render(params);
+      finalPsnr = psnrBetween(output, sig.data);
+      returned = 'best';
+    }
     return {
+      plan,
+      output: shaped(target, output!),
       psnr,
-      finalPsnr: psnrBetween(output, sig.data),
+      loss,
+      finalPsnr,
+      // The returned state's own loss when it was measured (a best state), else the last step's.
+      finalLoss:
+        returned === 'best' && best!.iteration < loss.length
+          ? loss[best!.iteration]
+          : loss.length > 0
+            ? loss[loss.length - 1]
+            : NaN,
+      iters: psnr.length,
+      stop,
+      stopped: stop === 'user',
+      reached,
+      best: best === null ? null : { ...best, returned: returned === 'best' },
       stepMs,
-      params,
-      ...(state ? { state } : {}),
-      output,
-      stepModel,
+      seconds: seconds(),
       backend: trainer.backend,
+      params,
+      state,
     };
   } catch (e) {
     failed = true;
@@ -194,14 +294,19 @@ export async function fitSignal(input: Image | Signal, o: FitOptions): Promise<F
   }
 }
 
-/** Iterations reported in summaries (`strainer fit --json`, the Node library's fit; the paper's table columns). */
+/** Iterations reported in summaries (`strainer fit --json`, evaluation tables; the paper's table columns). */
 export const REPORT_ITERS = [0, 10, 50, 100, 200, 500, 1000, 2000];
 
-/** PSNR at the reported iterations <= iters: before the update at i < iters, the final model at i = iters. */
-export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr'>, iters: number): Record<string, number> {
+/** PSNR at the reported iterations: before the update at i < iters, the final model at i = iters. */
+export function psnrAt(r: Pick<FitResult, 'psnr' | 'finalPsnr' | 'iters'>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const i of REPORT_ITERS)
     if (i < r.psnr.length) out[String(i)] = +r.psnr[i].toFixed(3);
-    else if (i === iters) out[String(i)] = +r.finalPsnr.toFixed(3);
+    else if (i === r.iters) out[String(i)] = +r.finalPsnr.toFixed(3);
   return out;
+}
+
+/** The PSNR curve with the final model's appended: entry i is the model after i updates (length iters + 1). */
+export function psnrCurve(r: Pick<FitResult, 'psnr' | 'finalPsnr'>): number[] {
+  return [...r.psnr, r.finalPsnr];
 }

@@ -7,13 +7,11 @@ import type { Backend } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/session.ts';
 import { validateConfig, type InrConfig } from '../model/config.ts';
 import { initParams, isEncoderParam, type Params } from '../model/inr.ts';
-import { programToOnnx } from '../onnx/write.ts';
-import { trainStepProgram } from './programs.ts';
-import { Trainer, initialState, type State } from './trainer.ts';
+import { initialState, singleSession, type DriverFactory, type State } from './trainer.ts';
 import { gridCoords, psnrFromMse, toTargetRange } from './grid.ts';
 import type { Image } from '../data/pixels.ts';
 import { asSignal, describeSignal, sampleCount, type Signal } from '../data/signal.ts';
-import type { PretrainOptions, PretrainResult } from './pretrain-api.ts';
+import type { EngineOptions, EngineResult } from './pretrain-api.ts';
 import { UserError } from '../util/errors.ts';
 
 export function stackedConfig(c: InrConfig, n: number): InrConfig {
@@ -21,7 +19,7 @@ export function stackedConfig(c: InrConfig, n: number): InrConfig {
 }
 
 /** Targets [samples, N*C]: row p, column i*C + c holds signal i's channel c at sample p. */
-export function stackTargets(input: readonly (Image | Signal)[], opts: Pick<PretrainOptions, 'range'>): Float32Array {
+export function stackTargets(input: readonly (Image | Signal)[], opts: Pick<EngineOptions, 'range'>): Float32Array {
   const signals = input.map(asSignal);
   const first = signals[0],
     c = first.channels,
@@ -56,18 +54,20 @@ export function unstackDecoders(stacked: Params, width: number, n: number, c: nu
 }
 
 export interface PretrainRun {
+  /** What runs the train step (default: one session on the backend; strainer/node shards large steps). */
+  driver?: DriverFactory;
   /** State to start from (resume), else a fresh init from opts.seed. */
-  resume?: { state: State; loss: number[]; meanPsnr: number[] };
+  resume?: { state: State; loss: number[]; psnr: number[] };
   /** Called every `every` steps (and at the end) with the full state, e.g. to write a checkpoint. */
-  checkpoint?: { every: number; save: (state: State, loss: number[], meanPsnr: number[]) => void | Promise<void> };
+  checkpoint?: { every: number; save: (state: State, loss: number[], psnr: number[]) => void | Promise<void> };
 }
 
 export async function pretrainOrt(
   backend: Backend,
   input: readonly (Image | Signal)[],
-  opts: PretrainOptions,
+  opts: EngineOptions,
   run: PretrainRun = {},
-): Promise<PretrainResult> {
+): Promise<EngineResult> {
   if (input.length === 0) throw new UserError('pretraining needs at least one signal');
   const signals = input.map(asSignal);
   const c = validateConfig({ ...opts.config, outDim: signals[0].channels });
@@ -78,21 +78,21 @@ export async function pretrainOrt(
   const n = signals.length;
   const sc = stackedConfig(c, n);
   const rows = sampleCount(signals[0].dims);
-  const step = programToOnnx(trainStepProgram({ config: sc, batch: rows, signals: n }));
   const state = run.resume?.state ?? initialState(sc, initParams(sc, opts.seed));
-  const trainer = await Trainer.create(backend, step, sc, state, opts.lr);
+  const trainer = await (run.driver ?? singleSession(backend))({ config: sc, batch: rows, signals: n }, state, opts.lr);
   trainer.setBatch(
     hostTensor([rows, c.inDim], gridCoords(...signals[0].dims)),
     hostTensor([rows, n * c.outDim], stackTargets(signals, opts)),
   );
   const loss = [...(run.resume?.loss ?? [])];
-  const meanPsnr = [...(run.resume?.meanPsnr ?? [])];
+  const meanPsnr = [...(run.resume?.psnr ?? [])];
   const stepMs: number[] = [];
+  const t0 = performance.now();
   try {
     for (let it = trainer.iteration; it < opts.iters; it++) {
-      const t0 = performance.now();
+      const ts = performance.now();
       const r = await trainer.step({ mse: true });
-      const ms = performance.now() - t0;
+      const ms = performance.now() - ts;
       let acc = 0;
       for (let i = 0; i < n; i++) {
         let m = 0;
@@ -102,10 +102,22 @@ export async function pretrainOrt(
       loss.push(r.loss);
       meanPsnr.push(acc / n);
       stepMs.push(ms);
-      opts.onStep?.(it, r.loss, acc / n, ms);
-      if (run.checkpoint && (trainer.iteration % run.checkpoint.every === 0 || trainer.iteration === opts.iters)) {
+      const event = {
+        it,
+        iters: opts.iters,
+        psnr: acc / n,
+        loss: r.loss,
+        ms,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      const stop = (await opts.onStep?.(event)) === false;
+      if (
+        run.checkpoint &&
+        (stop || trainer.iteration % run.checkpoint.every === 0 || trainer.iteration === opts.iters)
+      ) {
         await run.checkpoint.save(await trainer.state(), loss, meanPsnr);
       }
+      if (stop) break;
     }
     const params = await trainer.params(sc);
     const encoder: Params = {};
@@ -114,7 +126,7 @@ export async function pretrainOrt(
       encoder,
       decoders: unstackDecoders(params, c.width, n, c.outDim),
       loss,
-      meanPsnr,
+      psnr: meanPsnr,
       stepMs,
       engine: trainer.backend,
     };

@@ -32,6 +32,10 @@ export interface StepSpec {
   /** Adds a scalar input 'lr_encoder' used for the encoder's parameters instead of 'lr' (0 freezes
    *  the encoder, e.g. while a fresh decoder settles on a prior's features). */
   encoderLr?: boolean;
+  /** 'adam' (default) or plain 'sgd': p - lr g, the inner loop of meta-learned inits (Learnit fits its
+   *  MAML init with optax.sgd(1e-2)). SGD keeps Adam's state layout: the moments pass through unchanged
+   *  and step counts up, so Trainer, bundles and checkpoints need nothing new. */
+  optimizer?: 'adam' | 'sgd';
 }
 
 export const stateNames = {
@@ -74,11 +78,16 @@ export function trainStepProgram(spec: StepSpec): Program {
     specs.map((s) => params[s.name]),
   );
   const t = B.add(step, 1);
+  const sgd = spec.optimizer === 'sgd';
+  // Under SGD the Adam scalars are unreachable from the outputs, so they are never written.
   const scalars = adamScalars(adam, t, lr);
   const encScalars = lrEnc ? adamScalars(adam, t, lrEnc) : scalars;
   const outputs: Record<string, Node> = { loss, mse: msePerColumn };
   specs.forEach((s, i) => {
-    const u = adamUpdate(adam, isEncoderParam(s.name) ? encScalars : scalars, params[s.name], grads[i], ms[i], vs[i]);
+    const enc = isEncoderParam(s.name);
+    const u = sgd
+      ? { p: B.sub(params[s.name], B.mul(enc && lrEnc ? lrEnc : lr, grads[i])), m: ms[i], v: vs[i] }
+      : adamUpdate(adam, enc ? encScalars : scalars, params[s.name], grads[i], ms[i], vs[i]);
     outputs[stateNames.next(s.name)] = u.p;
     outputs[stateNames.next(stateNames.m(s.name))] = u.m;
     outputs[stateNames.next(stateNames.v(s.name))] = u.v;
@@ -86,18 +95,9 @@ export function trainStepProgram(spec: StepSpec): Program {
   outputs[stateNames.next('step')] = t;
   return {
     name: 'train_step',
-    inputs: [
-      ...specs.map((s) => params[s.name] as Node<'input'>),
-      ...ms,
-      ...vs,
-      step,
-      lr,
-      ...(lrEnc ? [lrEnc as Node<'input'>] : []),
-      coords,
-      targets,
-    ],
+    inputs: [...specs.map((s) => params[s.name]), ...ms, ...vs, step, lr, ...(lrEnc ? [lrEnc] : []), coords, targets],
     outputs,
-    doc: `strainer train step: ${c.kind} width ${c.width} depth ${c.depth}, ${meas.name} measurement, Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps}); loss = sum over ${signals} signal(s) of MSE`,
+    doc: `strainer train step: ${c.kind} width ${c.width} depth ${c.depth}, ${meas.name} measurement, ${sgd ? 'SGD' : `Adam(b1=${adam.beta1}, b2=${adam.beta2}, eps=${adam.eps})`}; loss = sum over ${signals} signal(s) of MSE`,
   };
 }
 
@@ -134,7 +134,7 @@ export function renderProgram(c: InrConfig, rows: number): Program {
   const coords = B.input('coords', [rows, c.inDim]);
   return {
     name: 'render',
-    inputs: [...specs.map((s) => ps[s.name] as Node<'input'>), coords as Node<'input'>],
+    inputs: [...specs.map((s) => ps[s.name]), coords],
     outputs: { output: forward(c, ps, coords) },
     doc: `strainer ${c.kind} forward with the weights as inputs`,
   };
@@ -148,7 +148,7 @@ export function encoderProgram(c: InrConfig): Program {
   const coords = B.input('coords', [BATCH, c.inDim]);
   return {
     name: 'encoder',
-    inputs: [...specs.map((s) => ps[s.name] as Node<'input'>), coords as Node<'input'>],
+    inputs: [...specs.map((s) => ps[s.name]), coords],
     outputs: { features: encode(c, ps, coords) },
     doc: `strainer ${c.kind} encoder: encoder weights (from weights.bin) and coords in [-1,1] -> features`,
   };

@@ -1,71 +1,53 @@
-// Transfer measurements: fit held-out signals (images, clips, volumes) from a prior's encoder (fresh
-// decoder, all parameters trained: the paper's protocol) and from other initialisations, recording
-// PSNR before each update. Both methods fit on the same coordinates (`lattice`, e.g. an audio prior's).
+// Transfer measurements: fit held-out signals (images, clips, volumes) from a prior (fresh decoder, all
+// parameters trained: the paper's protocol) and from a random SIREN of the same architecture, through
+// the one fit path, and compare their PSNR curves. Both fit on the same coordinates (a clip prior's
+// lattice). The headline is stored in a prior's manifest (`eval`) by pretraining.
 import type { Backend } from '../runtime/session.ts';
-import type { InrConfig } from '../model/config.ts';
-import type { Params } from '../model/inr.ts';
-import type { TargetRange } from './grid.ts';
-import { fitSignal } from './fit.ts';
 import type { Image } from '../data/pixels.ts';
-import type { Signal } from '../data/signal.ts';
+import { asSignal, type Signal } from '../data/signal.ts';
+import { fit, psnrCurve } from './fit.ts';
+import type { Prior } from './prior.ts';
+import type { ModelOverrides } from './plan.ts';
+import type { DriverFactory } from './trainer.ts';
 
-export interface CurveOptions {
+export interface TransferOptions {
   iters: number;
   lr: number;
   seed: number;
-  range: TargetRange;
-  /** The lattice the samples sit on (FitOptions.lattice), the same for every method. */
-  lattice?: number[];
-  /** PSNR at these iterations too (transferGain; default 0, 50, 100, 200). */
+  /** PSNR at these iterations too (default 0, 50, 100, 200). */
   at?: readonly number[];
-  /** The iteration of transferGain's headline (iteration, strainer_psnr, siren_psnr, gain_db); default iters. */
+  /** The iteration of the headline (iteration, strainer_psnr, siren_psnr, gain_db); default iters. */
   headline?: number;
+  /** What runs the fits' train steps (FitOptions.driver). */
+  driver?: DriverFactory;
 }
 
-/** PSNR curve (length iters+1: before each update, then the final model) of one fit. */
-export async function psnrCurve(
-  backend: Backend,
-  config: InrConfig,
-  image: Image | Signal,
-  o: CurveOptions,
-  init?: Partial<Params>,
-): Promise<{ curve: number[]; params: Params; stepMs: number[] }> {
-  const r = await fitSignal(image, {
-    config,
-    iters: o.iters,
-    lr: o.lr,
-    seed: o.seed,
-    backend,
-    range: o.range,
-    ...(init ? { init } : {}),
-    ...(o.lattice ? { lattice: o.lattice } : {}),
-  });
-  return { curve: [...r.psnr, r.finalPsnr], params: r.params, stepMs: r.stepMs };
+/** The random SIREN a prior is compared with: the prior's architecture, range and clip lattice. */
+export function baselineOf(prior: Prior): { model: ModelOverrides; range: Prior['range']; lattice?: number[] } {
+  const { inDim: _i, outDim: _o, ...model } = prior.config;
+  return { model, range: prior.range, lattice: prior.config.inDim === 1 ? prior.dims : undefined };
 }
 
-/** Mean PSNR of fits from the prior's encoder and from a random SIREN (same seed) on held-out signals,
- *  at iterations 0, 50, 100, 200 (or o.at; those <= o.iters) and at o.iters; gain_db is at o.headline
+/** Mean PSNR of fits from the prior and from a random SIREN (same seed) on held-out signals, at
+ *  iterations 0, 50, 100, 200 (or o.at; those <= o.iters) and at o.iters; gain_db is at o.headline
  *  (default o.iters). */
 export async function transferGain(
   backend: Backend,
-  config: InrConfig,
-  encoder: Params,
-  test: readonly { id: string; image: Image | Signal }[],
-  o: CurveOptions,
+  prior: Prior,
+  test: readonly { id: string; signal: Image | Signal }[],
+  o: TransferOptions,
 ): Promise<Record<string, unknown>> {
   const head = Math.min(o.headline ?? o.iters, o.iters);
   const at = [...new Set([...(o.at ?? [0, 50, 100, 200]), head, o.iters].filter((i) => i <= o.iters))].sort(
     (a, b) => a - b,
   );
+  const common = { backend, driver: o.driver, iters: o.iters, lr: o.lr, seed: o.seed };
   const per: { id: string; strainer: number[]; siren: number[] }[] = [];
   for (const t of test) {
-    const a = await psnrCurve(backend, config, t.image, o, encoder);
-    const b = await psnrCurve(backend, config, t.image, o);
-    per.push({
-      id: t.id,
-      strainer: at.map((i) => +a.curve[i].toFixed(3)),
-      siren: at.map((i) => +b.curve[i].toFixed(3)),
-    });
+    const signal = asSignal(t.signal);
+    const a = psnrCurve(await fit(signal, { ...common, prior }));
+    const b = psnrCurve(await fit(signal, { ...common, ...baselineOf(prior) }));
+    per.push({ id: t.id, strainer: at.map((i) => +a[i].toFixed(3)), siren: at.map((i) => +b[i].toFixed(3)) });
   }
   const mean = (k: 'strainer' | 'siren', j: number): number =>
     +(per.reduce((s, p) => s + p[k][j], 0) / per.length).toFixed(3);

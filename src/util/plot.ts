@@ -1,5 +1,6 @@
 // Minimal SVG line charts (PSNR against iteration) with no dependency: axes, ticks, a legend and
-// one polyline per series. Used by `fit --out`, `eval` and the benchmark reports.
+// one polyline per series (used by `fit --out`, `eval` and the benchmark reports); and histograms (the
+// final PSNR of `fit-many`'s signals).
 
 export interface Series {
   name: string;
@@ -68,6 +69,58 @@ export function lineChartSvg(
       `<rect x="${L + 10}" y="${T + 6 + 16 * i}" width="12" height="3" fill="${c}"/><text x="${L + 28}" y="${T + 11 + 16 * i}">${esc(s.name)}</text>`,
     );
   });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+/** A histogram of `values` in `bins` equal bins between their min and max (one bar per bin, its count above). */
+export function histogramSvg(
+  values: readonly number[],
+  o: { title: string; xlabel: string; bins?: number; width?: number; height?: number },
+): string {
+  const W = o.width ?? 640,
+    H = o.height ?? 400,
+    L = 60,
+    R = 20,
+    T = 40,
+    Bm = 50;
+  const xs = values.filter((v) => Number.isFinite(v));
+  const bins = Math.max(1, o.bins ?? Math.min(30, Math.max(5, Math.ceil(Math.sqrt(xs.length)))));
+  const lo = xs.length ? Math.min(...xs) : 0,
+    hi = xs.length ? Math.max(...xs) : 1;
+  const span = hi - lo || 1;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of xs) counts[Math.min(bins - 1, Math.floor(((v - lo) / span) * bins))]++;
+  const top = Math.max(1, ...counts);
+  const bw = (W - L - R) / bins;
+  const sy = (c: number): number => H - Bm - (c / top) * (H - T - Bm);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
+    `<line x1="${L}" y1="${H - Bm}" x2="${W - R}" y2="${H - Bm}" stroke="black"/>`,
+    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - Bm}" stroke="black"/>`,
+    `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">${esc(o.xlabel)}</text>`,
+    `<text transform="translate(16 ${(T + H - Bm) / 2}) rotate(-90)" text-anchor="middle">count</text>`,
+  ];
+  for (const t of niceTicks(0, top).filter((t) => Number.isInteger(t)))
+    parts.push(
+      `<line x1="${L - 5}" y1="${sy(t)}" x2="${W - R}" y2="${sy(t)}" stroke="#ddd"/><text x="${L - 8}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`,
+    );
+  counts.forEach((c, i) => {
+    const x = L + i * bw;
+    parts.push(
+      `<rect x="${(x + 1).toFixed(1)}" y="${sy(c).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${(H - Bm - sy(c)).toFixed(1)}" fill="${COLORS[0]}"/>`,
+    );
+    if (c > 0)
+      parts.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${(sy(c) - 4).toFixed(1)}" text-anchor="middle">${c}</text>`);
+  });
+  for (let i = 0; i <= bins; i += Math.max(1, Math.ceil(bins / 8))) {
+    const x = L + i * bw;
+    parts.push(
+      `<line x1="${x.toFixed(1)}" y1="${H - Bm}" x2="${x.toFixed(1)}" y2="${H - Bm + 5}" stroke="black"/><text x="${x.toFixed(1)}" y="${H - Bm + 18}" text-anchor="middle">${+(lo + (i / bins) * span).toFixed(2)}</text>`,
+    );
+  }
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

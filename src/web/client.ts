@@ -4,6 +4,7 @@ import type { FitRequest, FromWorker, RunSummary, ToWorker, ErrorKind } from './
 import type { Image } from './image.ts';
 import type { Signal } from '../data/signal.ts';
 import type { InrConfig } from '../model/config.ts';
+import type { StepEvent } from '../train/events.ts';
 
 export class FitError extends Error {
   constructor(
@@ -17,7 +18,8 @@ export class FitError extends Error {
 
 export interface FitHandlers {
   onStart?: (info: { backend: string; config: InrConfig; prior: { name: string; fromCache: string[] } | null }) => void;
-  onStep?: (it: number, psnr: number, itPerSec: number, iters: number) => void;
+  /** After every step (the worker's StepEvent: it, iters, psnr, loss, ms, seconds). */
+  onStep?: (e: StepEvent) => void;
   /** `truth`: quality against the truth, for a restoration. */
   onPreview?: (img: Image, it: number, truth?: { psnr: number; ssim: number }) => void;
   /** The current reconstruction of a signal request (a clip, a volume). */
@@ -122,7 +124,7 @@ export class FitWorker {
         run.handlers.onStart?.({ backend: m.backend, config: m.config, prior: m.prior });
         return;
       case 'step':
-        run.handlers.onStep?.(m.it, m.psnr, m.itPerSec, m.iters);
+        run.handlers.onStep?.(m.event);
         return;
       case 'preview':
         if (m.signal) run.handlers.onSignal?.(m.signal, m.it);

@@ -1,87 +1,22 @@
-// fit() for web apps: fits an INR to an image or any signal (a clip, a volume) on onnxruntime-web (WebGPU or wasm), optionally
-// starting from a STRAINER prior (encoder <- prior, decoder <- fresh init, all parameters trained:
-// the paper's test-time protocol). Builds its graphs in the page with the shared core and runs the
-// shared step loop (fitSignal); renders live previews through the render graph whose weights are
-// inputs, so no new graph is compiled per preview. Runs on whichever thread calls it (the demo: a Worker).
+// fit() for web apps: the core's fit (src/train/fit.ts: one plan, one step loop, one FitResult) on
+// onnxruntime-web (WebGPU or wasm), of an image or any signal (a clip, a volume), optionally from a
+// prior. What the browser adds: the runtime chosen by name, inputs checked as a page hands them over,
+// a yield to the event loop between steps (a Stop click, an abort, is seen), and a last preview of the
+// final output. Runs on whichever thread calls it (the demo: a Worker, ./worker.ts).
 import type { Backend } from '../runtime/session.ts';
 import { autoBackend, type ProviderChoice } from '../runtime/ort-web.ts';
-import type { InrConfig } from '../model/config.ts';
-import type { Params } from '../model/inr.ts';
-import { fitSignal } from '../train/fit.ts';
-import type { State } from '../train/trainer.ts';
-import type { Prior } from '../train/prior.ts';
-import { resolveFit, type ModelOverrides, type ResolvedFit } from '../train/fit-config.ts';
-import type { TargetRange } from '../train/grid.ts';
+import { fit as coreFit, shaped, type FitOptions, type FitResult } from '../train/fit.ts';
 import { UserError } from '../util/errors.ts';
 import { checkImage, type Image } from './image.ts';
 import { isImage, sampleCount, type Signal } from '../data/signal.ts';
 
-export interface StepInfo {
-  it: number;
-  iters: number;
-  psnr: number;
-  loss: number;
-  ms: number;
-  itPerSec: number;
-}
-
 /** What fit() takes: an Image (HWC), or any Signal (a clip [n], a volume [d, h, w]). */
 export type FitTarget = Image | Signal;
 
-export interface WebFitOptions<T extends FitTarget = Image> {
-  /** Start from this prior's encoder; null/undefined = a randomly initialised SIREN. */
-  prior?: Prior | null;
-  /** Model when there is no prior (default: the paper's SIREN, width 256, depth 6, omega 30). */
-  config?: ModelOverrides;
-  /** Iterations (default 300). */
-  iters?: number;
-  /** Adam learning rate (default 1e-4, the paper's; REFERENCE.md). */
-  lr?: number;
-  /** Adam learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
-  encoderLr?: number;
-  seed?: number;
+/** The core's fit options, with the runtime also by name. */
+export interface WebFitOptions<T extends FitTarget = FitTarget> extends Omit<FitOptions<T>, 'backend'> {
   /** 'auto' (WebGPU, else wasm), 'webgpu', 'wasm', or any Backend. */
   backend?: ProviderChoice | Backend;
-  /** Target range; default the prior's, else [0,1] ([-1, 1] for a clip). */
-  range?: TargetRange;
-  /** Samples per second of a clip: an audio prior refuses another rate (resampleClip converts). */
-  rate?: number;
-  /** Once the model is compiled and loaded, before the first step. */
-  onStart?: (info: { backend: string; config: InrConfig }) => void;
-  /** After every step; return false to stop early. */
-  onStep?: (s: StepInfo) => void | boolean | Promise<void | boolean>;
-  /** Render the current model every this many steps (and at the end) into onPreview. */
-  previewEvery?: number;
-  onPreview?: (output: T, it: number) => void | Promise<void>;
-  /** Aborting stops after the current step; the result holds what was reached. */
-  signal?: AbortSignal;
-  /** Also return the whole train state (params and Adam moments), e.g. to download the fitted bundle. */
-  keepState?: boolean;
-}
-
-export interface WebFitResult<T extends FitTarget = Image> {
-  config: InrConfig;
-  range: TargetRange;
-  params: Params;
-  /** PSNR (dB, [0,1] scale) measured before update i. */
-  psnr: number[];
-  /** PSNR of the final rendered reconstruction. */
-  finalPsnr: number;
-  /** The fitted signal on the input's grid, of the input's kind. */
-  output: T;
-  /** A clip's rate, and the lattice its samples sit on when it is not their own count (a prior's clip length). */
-  rate?: number;
-  lattice?: number[];
-  /** Random coordinates per step, when the grid is larger than one step takes (MAX_STEP_ROWS). */
-  batch?: number;
-  backend: string;
-  iters: number;
-  lr: number;
-  itPerSec: number;
-  stopped: boolean;
-  prior: string | null;
-  /** With keepState: the whole final train state. */
-  state?: State;
 }
 
 /** Lets queued messages (a Stop click) run between steps; MessageChannel avoids setTimeout's clamping.
@@ -130,91 +65,24 @@ export function checkSignal(s: Signal): Signal {
   return s;
 }
 
-/** The model config for `target` given the options (prior's architecture, or the default SIREN for its dimension). */
-export function fitConfig(target: FitTarget, o: Omit<WebFitOptions<never>, 'onPreview'>): ResolvedFit {
-  const grid = isImage(target) ? {} : { dims: target.dims, ...(o.rate !== undefined ? { rate: o.rate } : {}) };
-  return resolveFit({
-    prior: o.prior,
-    model: o.config,
-    channels: target.channels,
-    iters: o.iters,
-    lr: o.lr,
-    encoderLr: o.encoderLr,
-    range: o.range,
-    ...grid,
-  });
-}
-
-export async function fit<T extends FitTarget = Image>(target: T, o: WebFitOptions<T> = {}): Promise<WebFitResult<T>> {
+export async function fit<T extends FitTarget>(target: T, o: WebFitOptions<T> = {}): Promise<FitResult<T>> {
   if (isImage(target)) checkImage(target);
   else checkSignal(target);
-  const { config: c, iters, lr, encoderLr, range, init, batch, lattice } = fitConfig(target, o);
   const backend = await resolveBackend(o.backend);
-  const like = (data: Float32Array): T =>
-    (isImage(target)
-      ? { width: target.width, height: target.height, channels: target.channels, data }
-      : { dims: [...target.dims], channels: target.channels, data }) as T;
   const pause = eventLoopYielder();
   try {
-    let stopped = false,
-      t0 = 0;
-    const r = await fitSignal(target, {
-      config: c,
-      iters,
-      lr,
-      seed: o.seed ?? 0,
+    const r = await coreFit(target, {
+      ...o,
       backend,
-      range,
-      ...(init ? { init } : {}),
-      ...(batch ? { batch } : {}),
-      ...(lattice ? { lattice } : {}),
-      ...(encoderLr !== undefined ? { encoderLr } : {}),
-      keepState: o.keepState ?? false,
-      onStart: (name) => {
-        o.onStart?.({ backend: name, config: c });
-        t0 = performance.now();
-      },
-      ...(o.onPreview && o.previewEvery
-        ? {
-            renderAt: (k: number) => k > 0 && k % o.previewEvery! === 0,
-            onRender: (out: Float32Array, k: number) => o.onPreview!(like(out), k),
-          }
-        : {}),
-      onStep: async (it, psnr, loss, ms) => {
-        const info: StepInfo = { it, iters, psnr, loss, ms, itPerSec: (it + 1) / ((performance.now() - t0) / 1000) };
-        if (o.onStep && (await o.onStep(info)) === false) {
-          stopped = it + 1 < iters;
-          return false;
-        }
+      onStep: async (e) => {
+        const go = await o.onStep?.(e);
         await pause.yield();
-        if (o.signal?.aborted && it + 1 < iters) {
-          stopped = true;
-          return false;
-        }
+        return go;
       },
     });
-    const seconds = (performance.now() - t0) / 1000;
-    const output = like(r.output);
     // A copy: the callback may keep or transfer it (the worker does), the result keeps the original.
-    if (o.onPreview) await o.onPreview(like(r.output.slice()), r.psnr.length);
-    return {
-      config: c,
-      range,
-      params: r.params,
-      psnr: r.psnr,
-      finalPsnr: r.finalPsnr,
-      output,
-      ...(o.rate !== undefined && !isImage(target) ? { rate: o.rate } : {}),
-      ...(lattice ? { lattice } : {}),
-      ...(batch ? { batch } : {}),
-      backend: r.backend,
-      iters: r.psnr.length,
-      lr,
-      itPerSec: r.psnr.length / Math.max(seconds, 1e-9),
-      stopped,
-      prior: o.prior?.name ?? null,
-      ...(r.state ? { state: r.state } : {}),
-    };
+    if (o.onPreview) await o.onPreview(shaped(target, r.output.data.slice()), r.iters);
+    return r;
   } finally {
     pause.close();
   }

@@ -10,18 +10,17 @@ import type { FileSource, Manifest } from '../export/bundle.ts';
 import { SIGNATURE_FILE, type SignatureStatus } from '../export/signature.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { type Prior } from '../train/prior.ts';
-import { loadPrior } from '../export/prior.ts';
+import { loadPrior, type PriorLoadOptions } from '../export/prior.ts';
 import { UserError } from '../util/errors.ts';
 
 /** Cache Storage name; bump the suffix if the cached layout ever changes. */
 export const PRIOR_CACHE = 'strainer-priors-v1';
 
-export interface PriorLoadOptions {
+/** The core's prior options (a pinned `publicKey`: PEM "BEGIN PUBLIC KEY" text or the base64 of its 32
+ *  raw bytes, e.g. PROJECT_KEY; a note sink), with the browser's cache and rollback protection. */
+export interface UrlPriorOptions extends PriorLoadOptions {
   /** Use Cache Storage (default true where it exists: secure contexts, i.e. https or localhost). */
   cache?: boolean;
-  /** Pinned Ed25519 public key of the prior's signer (PEM "BEGIN PUBLIC KEY" text or the base64 of its
-   *  32 raw bytes): refuse the prior unless manifest.sig is that key's signature of manifest.json. */
-  publicKey?: string;
   /** Accept a served release below the highest this client verified before (default false). The floor
    *  lives in Cache Storage, so with `cache: false` (or no Cache Storage) there is no rollback check. */
   allowRollback?: boolean;
@@ -67,7 +66,8 @@ class HttpBundleSource implements FileSource {
       } catch (e) {
         // fetch() rejects with a TypeError when the network is unreachable: then the cache may serve.
         const hit = e instanceof TypeError ? await this.cached(url) : null;
-        if (!hit) throw new Error(e instanceof TypeError ? 'offline and not cached' : (e as Error).message);
+        if (!hit)
+          throw new Error(e instanceof TypeError ? 'offline and not cached' : (e as Error).message, { cause: e });
         bytes = hit;
         this.fromCache.push(name);
       }
@@ -111,11 +111,11 @@ async function openCache(want: boolean): Promise<Cache | null> {
 }
 
 /** Loads and verifies the prior bundle at `url` (a folder URL holding manifest.json). */
-export async function loadPriorFromUrl(url: string, o: PriorLoadOptions = {}): Promise<LoadedPrior> {
+export async function loadPriorFromUrl(url: string, o: UrlPriorOptions = {}): Promise<LoadedPrior> {
   const base = new URL(url.endsWith('/') ? url : `${url}/`, globalThis.location?.href).href;
   const cache = await openCache(o.cache ?? true);
   const src = new HttpBundleSource(base, cache);
-  const prior = await loadPrior(src, o.publicKey !== undefined ? { publicKey: o.publicKey } : {});
+  const prior = await loadPrior(src, { publicKey: o.publicKey, onNote: o.onNote });
   checkWebSupport(prior, base);
   const release = prior.manifest.release;
   const floor = await releaseFloor(cache, prior);

@@ -5,6 +5,8 @@
 // A request with task 'superres' or 'denoise' treats `image` as the truth: the worker degrades it,
 // sends the observation back, and restores it (src/restore/restore.ts), measuring against the truth.
 import type { InrConfig } from '../model/config.ts';
+import type { FitOptimizer, ModelOverrides } from '../train/plan.ts';
+import type { StepEvent } from '../train/events.ts';
 import type { ProviderChoice } from '../runtime/ort-web.ts';
 import type { Image } from './image.ts';
 import type { Signal } from '../data/signal.ts';
@@ -19,9 +21,14 @@ export interface FitRequest {
   /** Folder URL of a prior bundle (relative to the page), or null for a random SIREN. */
   priorUrl: string | null;
   /** SIREN architecture when there is no prior. */
-  config?: Partial<Omit<InrConfig, 'outDim'>>;
+  model?: ModelOverrides;
   iters: number;
   lr: number;
+  /** 'adam' (default) or plain 'sgd' (a meta-learned prior's inner loop). */
+  optimizer?: FitOptimizer;
+  /** Stop when the whole signal's PSNR reaches this (dB), or after this many seconds (FitSettings). */
+  untilPsnr?: number;
+  timeLimit?: number;
   /** Learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
   encoderLr?: number;
   provider: ProviderChoice;
@@ -56,8 +63,11 @@ export interface RunSummary {
   finalPsnr: number;
   ssim?: number;
   iters: number;
-  itPerSec: number;
+  /** Wall time of the steps, in seconds. */
+  seconds: number;
   stopped: boolean;
+  /** Where a target PSNR was reached (FitResult.reached), or null. */
+  reached?: { psnr: number; iteration: number; seconds: number } | null;
   backend: string;
   config: InrConfig;
 }
@@ -70,7 +80,7 @@ export type FromWorker =
       config: InrConfig;
       prior: { name: string; fromCache: string[] } | null;
     }
-  | { type: 'step'; id: number; it: number; iters: number; psnr: number; itPerSec: number }
+  | { type: 'step'; id: number; event: StepEvent }
   | { type: 'preview'; id: number; it: number; image?: Image; signal?: Signal; truth?: { psnr: number; ssim: number } }
   | { type: 'observation'; id: number; image: Image }
   | { type: 'done'; id: number; summary: RunSummary }

@@ -4,10 +4,13 @@
 // degrades its image and runs restoreImage instead (no bundle to download). An app makes a worker file holding
 //   import 'strainer/web/worker';
 // and drives it with new FitWorker(new Worker(new URL('./that-file.ts', import.meta.url), { type: 'module' })).
-import { fit, fitConfig, type FitTarget, type WebFitResult } from './fit.ts';
-import { isImage } from '../data/signal.ts';
+import { fit, type FitTarget } from './fit.ts';
+import { isImage, asSignal } from '../data/signal.ts';
 import { loadPriorFromUrl, type LoadedPrior } from './prior.ts';
-import { webFitBundle, zipBundle } from './bundle.ts';
+import { zipBundle } from './bundle.ts';
+import { fitBundle } from '../export/fit-bundle.ts';
+import type { FitResult } from '../train/fit.ts';
+import { planFit } from '../train/plan.ts';
 import { autoBackend, DeviceLostError, loseDeviceForTesting, onDeviceLost } from '../runtime/ort-web.ts';
 import { UserError } from '../util/errors.ts';
 import { restoreImage } from '../restore/restore.ts';
@@ -23,7 +26,7 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 
 let running: { id: number; abort: AbortController } | null = null;
-let last: { id: number; result: WebFitResult<FitTarget>; label: string } | null = null;
+let last: { id: number; result: FitResult; label: string } | null = null;
 
 function errorKind(e: unknown): ErrorKind {
   if (e instanceof DeviceLostError) return 'device-lost';
@@ -61,7 +64,7 @@ async function load(req: FitRequest): Promise<{ prior: LoadedPrior | null; backe
   const prior = req.priorUrl ? await loadPriorFromUrl(req.priorUrl) : null;
   const { backend } = await autoBackend({
     provider: req.provider,
-    ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}),
+    wasmPaths: req.wasmPaths,
   });
   return { prior, backend };
 }
@@ -87,20 +90,20 @@ function runFit(id: number, req: FitRequest): Promise<void> {
     const { prior, backend } = await load(req);
     const result = await fit<FitTarget>(target, {
       prior,
+      model: req.model,
       iters: req.iters,
       lr: req.lr,
+      optimizer: req.optimizer,
+      encoderLr: req.encoderLr,
+      rate: req.rate,
+      untilPsnr: req.untilPsnr,
+      timeLimit: req.timeLimit,
       backend,
       seed: req.seed ?? 0,
       signal,
-      keepState: true,
-      ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
-      ...(req.config ? { config: req.config } : {}),
-      ...(req.rate !== undefined ? { rate: req.rate } : {}),
       previewEvery: req.previewEvery ?? 25,
-      onStart: ({ backend: name, config }) => scope.postMessage(started(id, name, config, prior)),
-      onStep: (s) => {
-        scope.postMessage({ type: 'step', id, it: s.it, iters: s.iters, psnr: s.psnr, itPerSec: s.itPerSec });
-      },
+      onStart: ({ backend: name, plan }) => scope.postMessage(started(id, name, plan.config, prior)),
+      onStep: (event) => scope.postMessage({ type: 'step', id, event }),
       onPreview: (out, it) =>
         scope.postMessage({ type: 'preview', id, it, ...(isImage(out) ? { image: out } : { signal: out }) }, [
           out.data.buffer,
@@ -114,10 +117,11 @@ function runFit(id: number, req: FitRequest): Promise<void> {
         psnr: result.psnr[result.psnr.length - 1] ?? NaN,
         finalPsnr: result.finalPsnr,
         iters: result.iters,
-        itPerSec: result.itPerSec,
+        seconds: result.seconds,
         stopped: result.stopped,
+        reached: result.reached,
         backend: result.backend,
-        config: result.config,
+        config: result.plan.config,
       },
     });
   });
@@ -136,35 +140,22 @@ function runRestore(id: number, req: FitRequest): Promise<void> {
     const obs = task === 'superres' ? downsample(truth, scale) : addNoise(truth, req.sigma ?? 0.1, seed);
     scope.postMessage({ type: 'observation', id, image: obs });
     const { prior, backend } = await load(req);
-    const { config } = fitConfig(truth, {
-      prior,
-      iters: req.iters,
-      lr: req.lr,
-      ...(req.config ? { config: req.config } : {}),
-    });
+    const { config } = planFit(asSignal(truth), { prior, model: req.model, iters: req.iters, lr: req.lr });
     scope.postMessage(started(id, backend.name, config, prior));
-    const t0 = performance.now();
     const r = await restoreImage(obs, {
       task,
-      ...(task === 'superres' ? { scale } : {}),
-      config,
+      scale: task === 'superres' ? scale : undefined,
+      model: req.model,
       prior,
       iters: req.iters,
       lr: req.lr,
       seed,
       backend,
       truth,
-      ...(req.encoderLr !== undefined ? { encoderLr: req.encoderLr } : {}),
+      encoderLr: req.encoderLr,
       evalEvery: req.previewEvery ?? 25,
-      onStep: (it, psnr) => {
-        scope.postMessage({
-          type: 'step',
-          id,
-          it,
-          iters: req.iters,
-          psnr,
-          itPerSec: (it + 1) / ((performance.now() - t0) / 1000),
-        });
+      onStep: (event) => {
+        scope.postMessage({ type: 'step', id, event });
         return !signal.aborted;
       },
       onPreview: (image, it, point) => {
@@ -184,7 +175,7 @@ function runRestore(id: number, req: FitRequest): Promise<void> {
         finalPsnr: final.psnr,
         ssim: final.ssim,
         iters: r.iters,
-        itPerSec: r.iters / Math.max((performance.now() - t0) / 1000, 1e-9),
+        seconds: r.stepMs.reduce((a, b) => a + b, 0) / 1000,
         stopped: r.iters < req.iters,
         backend: r.backend,
         config: r.config,
@@ -197,7 +188,7 @@ async function sendBundle(id: number): Promise<void> {
   try {
     if (!last || last.id !== id) throw new UserError('no finished fit to download');
     const name = last.label.replace(/[^A-Za-z0-9._-]+/g, '-') || 'fit';
-    const zip = zipBundle(await webFitBundle(last.result, name, last.label), name);
+    const zip = zipBundle(await fitBundle(last.result, { name, source: last.label }), name);
     scope.postMessage({ type: 'bundle', id, zip, fileName: `${name}.zip` }, [zip.buffer]);
   } catch (e) {
     postError(id, e);

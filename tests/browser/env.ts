@@ -10,7 +10,7 @@ import { startWebServer, REPO_ROOT, type WebServer } from '../../web/server.ts';
 import { loadNifti } from '../../src/node/read.ts';
 import { mriSliceImage, referenceSplit } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/image.ts';
-import { fitSignal } from '../../src/train/fit.ts';
+import { fit } from '../../src/train/fit.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { buildBundle, loadBundle, type LoadedBundle } from '../../src/export/bundle.ts';
 import { writeBundleDir } from '../../src/node/fs.ts';
@@ -18,6 +18,7 @@ import { isEncoderParam, paramSpecs } from '../../src/model/inr.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import { ADAM_DEFAULTS } from '../../src/train/adam.ts';
 import type { HostTensor } from '../../src/runtime/session.ts';
+import { buildPriorBundle } from '../../src/export/prior.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** --enable-unsafe-webgpu exposes WebGPU headless (REFERENCE.md); the rest keeps Chromium offline and quiet. */
@@ -81,8 +82,8 @@ export function mriSlice(which: 'train' | 'test', k = 0, res = TEST_RES): Image 
 /** A STRAINER-1-style prior: a SIREN fitted in Node to one training slice, keeping its encoder. */
 export async function makeTestPrior(modelsDir: string, name = 'test-mri'): Promise<string> {
   const img = mriSlice('train', 0);
-  const r = await fitSignal(img, {
-    config: PRIOR_CONFIG,
+  const r = await fit(img, {
+    model: PRIOR_CONFIG,
     iters: 300,
     lr: 1e-3,
     seed: 1,
@@ -116,6 +117,37 @@ export async function makeTestPrior(modelsDir: string, name = 'test-mri'): Promi
   return dir;
 }
 
+/** A meta-learned prior's bundle (format version 3: decoder, method, meta) around the weights of a SIREN
+ *  fitted in Node to one training slice: what the web loader must read, not a meta-trained init. */
+export async function makeMetaTestPrior(modelsDir: string, name = 'test-maml'): Promise<string> {
+  const r = await fit(mriSlice('train', 0), {
+    model: PRIOR_CONFIG,
+    iters: 50,
+    lr: 1e-3,
+    seed: 1,
+    backend: ortNodeBackend({ threads: 1 }),
+  });
+  const part = (enc: boolean) =>
+    Object.fromEntries(Object.entries(r.params).filter(([k]) => isEncoderParam(k) === enc));
+  const bundle = await buildPriorBundle({
+    name,
+    config: PRIOR_CONFIG,
+    range: 'unit',
+    encoder: part(true),
+    decoder: part(false),
+    method: 'maml',
+    meta: { innerSteps: 2, innerLr: 1e-2, innerOptimizer: 'sgd', metaBatch: 3, outerLr: 1e-4, outerSteps: 50 },
+    res: TEST_RES,
+    lr: 1e-4,
+    iters: 50,
+    signals: 1,
+    engine: 'onnxruntime-node (cpu)',
+  });
+  const dir = join(modelsDir, name);
+  writeBundleDir(dir, bundle, false);
+  return dir;
+}
+
 /** A copy of a bundle with one byte of its weights flipped (the manifest still lists the old sha256). */
 export function tamperedCopy(modelsDir: string, from: string, name = 'tampered'): void {
   const dir = join(modelsDir, name);
@@ -141,9 +173,9 @@ export function tempModelsDir(): string {
 /** Calls harness.ts's export `fn` in the page. A string expression, so Vitest's transform of import()
  *  cannot leak into the page; arguments and results travel as JSON. */
 export async function callHarness<T>(page: Page, fn: string, ...args: unknown[]): Promise<T> {
-  return (await page.evaluate(
+  return await page.evaluate(
     `import(${JSON.stringify(HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`,
-  )) as T;
+  );
 }
 
 /** Waits until the demo page's run ends (body data-state 'done' or 'error') and returns which. */

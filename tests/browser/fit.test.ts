@@ -1,7 +1,8 @@
 // Fitting in the browser from a prior delivered over HTTP: a short fit of a held-out MRI slice from a
 // small prior (made in setup from one training slice; see env.ts) raises PSNR on wasm and on WebGPU,
 // and both providers trace the same PSNR curve. The prior is verified, cached, and loads again with
-// the network off; a tampered, future-version or missing bundle is refused with a message.
+// the network off; a tampered, future-version or missing bundle is refused with a message. A meta-learned
+// prior (format version 3) loads with its decoder, method and recipe, and an SGD fit from it matches Node's.
 // (Whether a prior beats a random SIREN is a question for the shipped priors: a one-image prior of
 // width 32 does not, measured in Node, which matches STRAINER-1's small gains in the paper.)
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -12,12 +13,18 @@ import {
   makeTestPrior,
   tamperedCopy,
   futureVersionCopy,
+  makeMetaTestPrior,
   mriSlice,
   callHarness,
   PRIOR_CONFIG,
   type BrowserEnv,
 } from './env.ts';
 import type { FitSummary, PlainImage } from './harness.ts';
+import { join } from 'node:path';
+import { loadPrior } from '../../src/export/prior.ts';
+import { dirSource } from '../../src/node/fs.ts';
+import { fit } from '../../src/train/fit.ts';
+import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 
 const ITERS = 20;
 // 10x the paper's 1e-4 (REFERENCE.md): width 32 tolerates it, and 20 steps then move PSNR by ~9 dB.
@@ -27,12 +34,14 @@ describe('fit from a prior in the browser', () => {
   let env: BrowserEnv;
   let page: Page;
   let image: PlainImage;
+  let dir: string;
 
   beforeAll(async () => {
-    const dir = tempModelsDir();
+    dir = tempModelsDir();
     await makeTestPrior(dir, 'test-mri');
     tamperedCopy(dir, 'test-mri', 'tampered');
     futureVersionCopy(dir, 'test-mri', 'future');
+    await makeMetaTestPrior(dir, 'test-maml');
     env = await startEnv(dir);
     page = await env.page();
     const img = mriSlice('test', 0);
@@ -111,11 +120,48 @@ describe('fit from a prior in the browser', () => {
     }
   }, 60_000);
 
+  it('a meta-learned prior (version 3): loads with its decoder, method and recipe; an SGD fit starts from its decoder', async () => {
+    const p = await callHarness<{ method?: string; meta?: unknown; decoder: number[] }>(
+      page,
+      'metaPriorOf',
+      '/models/test-maml/',
+    );
+    const node = await loadPrior(dirSource(join(dir, 'test-maml')), { onNote: () => {} });
+    expect(node.manifest.version).toBe(3);
+    expect(p).toEqual({
+      method: 'maml',
+      meta: node.meta,
+      decoder: Array.from(node.decoder!['decoder.weight']),
+    });
+    const r = await callHarness<FitSummary>(
+      page,
+      'fitImage',
+      image,
+      '/models/test-maml/',
+      2,
+      1e-2,
+      'wasm',
+      undefined,
+      'sgd',
+    );
+    const n = await fit(mriSlice('test', 0), {
+      prior: node,
+      iters: 2,
+      lr: 1e-2,
+      optimizer: 'sgd',
+      seed: 5,
+      backend: ortNodeBackend({ threads: 1 }),
+    });
+    // The whole network comes from the prior, so the first PSNR is the prior's own (the decoder is not fresh).
+    expect(Math.abs(r.psnr[0] - n.psnr[0])).toBeLessThan(1e-3);
+    expect(Math.abs(r.finalPsnr - n.finalPsnr)).toBeLessThan(1e-2);
+  }, 120_000);
+
   it('refuses a tampered prior and an unsupported format version', async () => {
     const bad = await callHarness<{ error?: string }>(page, 'tryLoadPrior', '/models/tampered/');
     expect(bad.error).toMatch(/weights\.bin fails its integrity check/);
     const future = await callHarness<{ error?: string }>(page, 'tryLoadPrior', '/models/future/');
-    expect(future.error).toMatch(/format version 99 is not supported \(this strainer reads versions 1 to 2\)/);
+    expect(future.error).toMatch(/format version 99 is not supported \(this strainer reads versions 1 to 3\)/);
     const missing = await callHarness<{ error?: string }>(page, 'tryLoadPrior', '/models/nope/');
     expect(missing.error).toMatch(/cannot read manifest\.json \(HTTP 404\)/);
   }, 60_000);

@@ -3,7 +3,7 @@
 // the runtime values its sessions hold (tests/webgpu and the browser tier check memory stays flat).
 import type { InrConfig } from '../../src/model/config.ts';
 import { initParams } from '../../src/model/inr.ts';
-import { initialState } from '../../src/train/trainer.ts';
+import { initialState, type Transfer } from '../../src/train/trainer.ts';
 import { gridCoords } from '../../src/train/grid.ts';
 import { hostTensor, type Backend, type HostTensor, type Session } from '../../src/runtime/session.ts';
 import { rng } from '../../src/util/random.ts';
@@ -62,6 +62,34 @@ export function countingBackend(inner: Backend, onChange: (delta: number) => voi
         release: () => s.release(),
       };
       return wrapped;
+    },
+  };
+}
+
+/** `inner` with every byte it moves between host and runtime added to `m` (uploads and downloads). */
+export function metered(inner: Backend, m: Transfer): Backend {
+  return {
+    name: inner.name,
+    async load(model, o) {
+      const s = await inner.load(model, o);
+      return {
+        ...s,
+        backend: s.backend,
+        inputNames: s.inputNames,
+        outputNames: s.outputNames,
+        run: (feeds) => s.run(feeds),
+        upload: (t) => {
+          m.uploaded += t.data.byteLength;
+          return s.upload(t);
+        },
+        download: async (v) => {
+          const t = await s.download(v);
+          m.downloaded += t.data.byteLength;
+          return t;
+        },
+        dispose: (v) => s.dispose(v),
+        release: () => s.release(),
+      };
     },
   };
 }

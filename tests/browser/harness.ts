@@ -11,11 +11,11 @@ import {
   type WebProvider,
   type ProviderChoice,
 } from '../../src/runtime/ort-web.ts';
-import { stepFeeds, countingBackend } from './fixtures.ts';
+import { stepFeeds, countingBackend, metered } from './fixtures.ts';
 import { fit } from '../../src/web/fit.ts';
 import { loadPriorFromUrl } from '../../src/web/prior.ts';
 import type { Image } from '../../src/data/image.ts';
-import { fitSignal } from '../../src/train/fit.ts';
+
 import type { Transfer } from '../../src/train/trainer.ts';
 
 export interface StepResult {
@@ -74,16 +74,27 @@ export async function fitImage(
   lr: number,
   provider: ProviderChoice,
   config?: Partial<InrConfig>,
+  optimizer?: 'adam' | 'sgd',
 ): Promise<FitSummary> {
   const prior = priorUrl ? await loadPriorFromUrl(priorUrl) : null;
   const image: Image = { ...img, data: Float32Array.from(img.data) };
-  const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, ...(config ? { config } : {}) });
+  const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, model: config, optimizer });
   return {
     backend: r.backend,
     psnr: r.psnr,
     finalPsnr: r.finalPsnr,
-    prior: r.prior,
+    prior: r.plan.prior,
     fromCache: prior?.fromCache ?? [],
+  };
+}
+
+/** A meta-learned prior as the web loader reads it: method, recipe and the decoder's values. */
+export async function metaPriorOf(url: string): Promise<{ method?: string; meta?: unknown; decoder: number[] }> {
+  const p = await loadPriorFromUrl(url);
+  return {
+    method: p.method,
+    meta: p.meta,
+    decoder: Array.from(p.decoder?.['decoder.weight'] ?? []),
   };
 }
 
@@ -113,7 +124,7 @@ export async function benchFit(
       lr,
       backend: provider,
       seed: 0,
-      config,
+      model: config,
       onStep: (s) => {
         stepMs.push(s.ms);
       },
@@ -139,22 +150,24 @@ export async function benchSteps(
   software: boolean | null;
 }> {
   const steps: Transfer[] = [];
-  let setup: Transfer = { uploaded: 0, downloaded: 0 };
-  const r = await fitSignal(
+  const m: Transfer = { uploaded: 0, downloaded: 0 };
+  let setup: Transfer = { uploaded: 0, downloaded: 0 },
+    seen: Transfer = { ...m };
+  const r = await fit(
     { ...img, data: Float32Array.from(img.data) },
     {
-      config,
+      model: config,
       iters,
       lr,
       seed: 0,
-      backend: ortWebBackend(provider),
-      onStep: (it, _p, _l, _ms, t) => {
-        steps.push({ ...t.lastStep });
-        if (it === 0)
-          setup = {
-            uploaded: t.transferred.uploaded - t.lastStep.uploaded,
-            downloaded: t.transferred.downloaded - t.lastStep.downloaded,
-          };
+      backend: metered(ortWebBackend(provider), m),
+      onStart: () => {
+        setup = { ...m };
+        seen = { ...m };
+      },
+      onStep: () => {
+        steps.push({ uploaded: m.uploaded - seen.uploaded, downloaded: m.downloaded - seen.downloaded });
+        seen = { ...m };
       },
     },
   );
@@ -210,7 +223,7 @@ export async function liveValues(
   const counting = countingBackend(ortWebBackend(provider), bump);
   await fit(
     { ...img, data: Float32Array.from(img.data) },
-    { iters, lr: 1e-3, backend: counting, config, previewEvery: 2, onPreview: () => {} },
+    { iters, lr: 1e-3, backend: counting, model: config, previewEvery: 2, onPreview: () => {} },
   );
   return { peak: stats.peak, left: stats.live, created: stats.created };
 }

@@ -12,7 +12,7 @@ import { loadBundle } from '../../src/export/bundle.ts';
 import { loadPrior } from '../../src/export/prior.ts';
 import { quantizePrior } from '../../src/export/quantize.ts';
 import { dirSource, writeBundleDir } from '../../src/node/fs.ts';
-import { fitSignal } from '../../src/train/fit.ts';
+import { fit } from '../../src/train/fit.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 
 const ITERS = 20;
@@ -43,9 +43,9 @@ describe('compact priors in the browser', () => {
 
   it('Chromium dequantizes int8 and float16 to the same float32 values as Node', async () => {
     for (const name of FORMS) {
-      const got = (await page.evaluate(
+      const got = await page.evaluate<{ name: string; encoder: Record<string, number[]> }>(
         `import(${JSON.stringify(PAGE_MODULE)}).then((m) => m.priorWeights('/models/${name}/'))`,
-      )) as { name: string; encoder: Record<string, number[]> };
+      );
       const want = await loadPrior(dirSource(join(dir, name)));
       expect(got.name).toBe(name);
       expect(Object.keys(got.encoder).sort()).toEqual(Object.keys(want.encoder).sort());
@@ -66,15 +66,15 @@ describe('compact priors in the browser', () => {
     // The same fit in Node from the int8 prior (harness fitImage uses seed 5).
     const q = await loadPrior(dirSource(join(dir, 'test-mri-int8')));
     const node = (
-      await fitSignal(
+      await fit(
         { ...mriSlice('test', 0) },
         {
-          config: PRIOR_CONFIG,
+          model: PRIOR_CONFIG,
           iters: ITERS,
           lr: LR,
           seed: 5,
           backend: ortNodeBackend({ threads: 1 }),
-          init: q.encoder,
+          prior: q,
         },
       )
     ).psnr;

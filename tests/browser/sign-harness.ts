@@ -1,6 +1,7 @@
 // Page side of tests/browser/sign.test.ts: loads a prior with a pinned public key in Chromium
 // (WebCrypto Ed25519) and returns what happened as plain JSON.
 import { loadPriorFromUrl, clearPriorCache } from '../../src/web/prior.ts';
+import { PROJECT_KEY } from '../../src/web/index.ts';
 
 export interface PinnedLoad {
   name?: string;
@@ -27,4 +28,9 @@ export async function loadPinned(url: string, publicKey: string | null, allowRol
 /** Forgets cached priors and the releases seen (a fresh client). */
 export async function forget(): Promise<boolean> {
   return clearPriorCache();
+}
+
+/** As a web app pins the project's key in one line: loadPriorFromUrl(url, { publicKey: PROJECT_KEY }). */
+export async function loadProjectPinned(url: string): Promise<PinnedLoad> {
+  return loadPinned(url, PROJECT_KEY);
 }

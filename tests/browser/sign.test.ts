@@ -16,9 +16,9 @@ import type { PinnedLoad } from './sign-harness.ts';
 
 const SIGN_HARNESS = `/@fs${REPO_ROOT}/tests/browser/sign-harness.ts`;
 const call = async <T>(page: Page, fn: string, ...args: unknown[]): Promise<T> =>
-  (await page.evaluate(
+  await page.evaluate(
     `import(${JSON.stringify(SIGN_HARNESS)}).then((m) => m[${JSON.stringify(fn)}](...${JSON.stringify(args)}))`,
-  )) as T;
+  );
 
 /** Stamps `release` into the bundle in `dir` and signs it with `key`. */
 async function signDir(dir: string, key: KeyPairPem, release: number): Promise<void> {
@@ -59,6 +59,16 @@ describe('signed priors in the browser', () => {
     m.files['weights.bin'].sha256 = await sha256Hex(w);
     writeFileSync(join(rehashed, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
     rmSync(join(unsigned, SIGNATURE_FILE), { force: true });
+    // The shipped mri-64 as the package holds it, and a copy with one weight byte changed and its hash
+    // recomputed in the manifest: a web app that pins PROJECT_KEY takes the first and refuses the second.
+    cpSync(join(REPO_ROOT, 'models', 'mri-64'), join(dir, 'shipped'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'models', 'mri-64'), join(dir, 'shipped-rehashed'), { recursive: true });
+    const sw = readFileSync(join(dir, 'shipped-rehashed', 'weights.bin'));
+    sw[1000] ^= 0x40;
+    writeFileSync(join(dir, 'shipped-rehashed', 'weights.bin'), sw);
+    const sm = JSON.parse(readFileSync(join(dir, 'shipped-rehashed', 'manifest.json'), 'utf8'));
+    sm.files['weights.bin'].sha256 = await sha256Hex(sw);
+    writeFileSync(join(dir, 'shipped-rehashed', 'manifest.json'), JSON.stringify(sm, null, 2) + '\n');
     env = await startEnv(dir);
     page = await env.page();
     await call(page, 'forget');
@@ -89,6 +99,17 @@ describe('signed priors in the browser', () => {
     // Without a pinned key the unsigned and rehashed copies load as before (hashes alone agree).
     for (const name of ['unsigned', 'rehashed'])
       expect((await call<PinnedLoad>(page, 'loadPinned', `/models/${name}/`, null)).error, name).toBeUndefined();
+  }, 60_000);
+
+  it('an app pinning PROJECT_KEY loads the shipped prior and refuses a tampered copy with its hash recomputed', async () => {
+    const ok = await call<PinnedLoad>(page, 'loadProjectPinned', '/models/shipped/');
+    expect(ok.error).toBeUndefined();
+    expect(ok).toMatchObject({ name: 'mri-64', keyId: '1916fca460a90d76' });
+    const bad = await call<PinnedLoad>(page, 'loadProjectPinned', '/models/shipped-rehashed/');
+    expect(bad.error).toMatch(
+      /manifest\.json does not match its signature by key 1916fca460a90d76 \(changed after signing\)/,
+    );
+    expect(bad.error).not.toContain('\n');
   }, 60_000);
 
   it('refuses an older release of a prior it verified, unless allowRollback', async () => {

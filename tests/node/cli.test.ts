@@ -78,7 +78,7 @@ describe('strainer fit', () => {
     ['unknown flag', ['fit', slice, '--bogus'], /unknown option/],
     ['non-numeric value', ['fit', slice, '--iters', 'abc'], /--iters must be an integer/],
     ['out-of-range value', ['fit', slice, '--lr', '-1'], /--lr must be/],
-    ['zero width', ['fit', slice, '--width', '0'], /--width must be between/],
+    ['zero width', ['fit', slice, '--width', '0'], /--width must be an integer between 1 and 4096, got 0/],
     ['unknown command', ['fitt', slice], /unknown command/],
   ];
   for (const [what, args0, msg] of bad) {

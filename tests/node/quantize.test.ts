@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadNifti } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import type { Image } from '../../src/data/pixels.ts';
-import { fitSignal } from '../../src/train/fit.ts';
+import { fit } from '../../src/train/fit.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { hostTensor } from '../../src/runtime/session.ts';
 import { loadBundle, buildBundle } from '../../src/export/bundle.ts';
@@ -52,8 +52,8 @@ beforeAll(async () => {
   const split = referenceSplit(vol);
   held = mriSliceImage(vol, split.test[0], RES);
   // A STRAINER-1-style prior: a SIREN fitted to one training slice, keeping its encoder.
-  const r = await fitSignal(mriSliceImage(vol, split.train[0], RES), {
-    config: CONFIG,
+  const r = await fit(mriSliceImage(vol, split.train[0], RES), {
+    model: CONFIG,
     iters: 200,
     lr: 1e-3,
     seed: 1,
@@ -178,8 +178,7 @@ describe('strainer quantize', () => {
   it('a quantized prior fits a held-out slice like the float32 prior (library and CLI)', async () => {
     const curve = async (dir: string): Promise<number[]> => {
       const p = await loadPrior(dirSource(dir));
-      return (await fitSignal(held, { config: CONFIG, iters: 40, lr: 1e-3, seed: 5, backend: ort, init: p.encoder }))
-        .psnr;
+      return (await fit(held, { prior: p, iters: 40, lr: 1e-3, seed: 5, backend: ort })).psnr;
     };
     const f32 = await curve(f32Dir),
       q8 = await curve(join(tmp, 'tiny-int8')),

@@ -29,7 +29,7 @@ describe('restore a real image (32x32 MRI test slice)', () => {
       const r = await restoreImage(obs, {
         task: 'superres',
         scale,
-        config,
+        model: config,
         iters: 200,
         lr: 1e-4,
         seed: 0,
@@ -51,7 +51,7 @@ describe('restore a real image (32x32 MRI test slice)', () => {
     const obs = addNoise(truth, 0.1, 1);
     const r = await restoreImage(obs, {
       task: 'denoise',
-      config,
+      model: config,
       iters: 200,
       lr: 1e-4,
       seed: 0,
@@ -76,7 +76,7 @@ describe('restore from a prior with its encoder frozen (mri-64, held-out slice z
     const common = {
       task: 'superres' as const,
       scale: 4,
-      config: prior.config,
+      model: prior.config,
       iters: 50,
       seed: 0,
       backend: ortNodeBackend({}),

@@ -18,11 +18,11 @@ import { referenceBackend } from '../../src/runtime/reference.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { hostTensor, type HostTensor } from '../../src/runtime/session.ts';
 import { gridCoords } from '../../src/train/grid.ts';
-import { resolveFit } from '../../src/train/fit-config.ts';
+import { planFit } from '../../src/train/plan.ts';
 import { rng } from '../../src/util/random.ts';
 import { psnrBetween } from '../../src/util/stats.ts';
 import { UserError } from '../../src/util/errors.ts';
-import { fit, loadPrior, pretrain, readImage } from '../../src/node/api.ts';
+import { fit, loadPrior, pretrain, readImage, saveFit } from '../../src/node/api.ts';
 import { readAudio, readVolume } from '../../src/node/signals.ts';
 import { makeSignal, type Signal } from '../../src/data/signal.ts';
 import { encodeWav, parseWav, snrDb, wavSignal } from '../../src/data/wav.ts';
@@ -89,8 +89,8 @@ describe('fitting real clips and volumes', () => {
   it.skipIf(speech === null)('a fit of a real speech clip beats silence and its mean by far', async () => {
     const a = readAudio(clipA);
     const r = await fit(a.signal, { iters: 120, lr: 1e-3, model: { width: 64, depth: 4 }, rate: a.rate, threads: 1 });
-    expect(r.config).toMatchObject({ inDim: 1, omega0: 3000, omega: 30 });
-    expect(r.range).toBe('pm1');
+    expect(r.plan.config).toMatchObject({ inDim: 1, omega0: 3000, omega: 30 });
+    expect(r.plan.range).toBe('pm1');
     expect(r.output.dims).toEqual(a.signal.dims);
     const silence = constantPsnr(a.signal, 0.5);
     const mean = constantPsnr(a.signal, a.signal.data.reduce((x, y) => x + y, 0) / a.signal.data.length);
@@ -100,14 +100,36 @@ describe('fitting real clips and volumes', () => {
     expect(snrDb(r.output.data, a.signal.data)).toBeGreaterThan(6);
   });
 
+  it.skipIf(speech === null)(
+    "a clip fit's bundle records the trainer's true last loss (targets in [-1, 1], not a PSNR's [0, 1] MSE)",
+    async () => {
+      const a = readAudio(clipA);
+      const clip = makeSignal([600], 1, a.signal.data.slice(2000, 2600));
+      const o = { lr: 1e-3, model: { width: 16, depth: 3 }, rate: a.rate, threads: 1 };
+      const r = await fit(clip, { ...o, iters: 6 });
+      const dir = join(tmp, 'clip-loss');
+      const m = (await saveFit(r, dir)).manifest;
+      expect(m.train.final_loss).toBe(r.loss[5]);
+      expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).train.final_loss).toBe(r.loss[5]);
+      // Independently: the loss before update 6 is the MSE, in [-1, 1], of the model after 5 updates.
+      const before = await fit(clip, { ...o, iters: 5 });
+      let se = 0;
+      for (let i = 0; i < clip.data.length; i++) se += (2 * before.output.data[i] - 2 * clip.data[i]) ** 2;
+      const mse = se / clip.data.length;
+      expect(Math.abs(mse - r.finalLoss) / mse, `rendered MSE ${mse}, trainer ${r.finalLoss}`).toBeLessThan(1e-3);
+      // The old rule, 10^(-PSNR/10), is the [0, 1] MSE: a quarter of it.
+      expect(10 ** (-r.psnr[5] / 10) / r.finalLoss).toBeCloseTo(0.25, 3);
+    },
+  );
+
   it('a fit of a small real sub-volume beats its mean, with the whole grid and in random batches', async () => {
     const v = readVolume(VOLUME, { res: 12 });
     expect(v.signal.dims).toEqual([12, 12, 12]);
     expect(v.stored).toEqual([181, 217, 181]);
     const mean = constantPsnr(v.signal, v.signal.data.reduce((x, y) => x + y, 0) / v.signal.data.length);
     const full = await fit(v.signal, { iters: 100, lr: 1e-3, model: { width: 64, depth: 4 }, threads: 1 });
-    expect(full.config.inDim).toBe(3);
-    expect(full.batch).toBeUndefined();
+    expect(full.plan.config.inDim).toBe(3);
+    expect(full.plan.batch).toBeUndefined();
     expect(full.finalPsnr, `fit ${full.finalPsnr} dB, mean ${mean}`).toBeGreaterThan(mean + 8);
     const batched = await fit(v.signal, {
       iters: 100,
@@ -116,29 +138,29 @@ describe('fitting real clips and volumes', () => {
       batch: 512,
       threads: 1,
     });
-    expect(batched.batch).toBe(512);
+    expect(batched.plan.batch).toBe(512);
     expect(batched.finalPsnr).toBeGreaterThan(mean + 6);
   });
 
-  it('resolveFit batches a grid larger than one step and keeps smaller grids whole', () => {
-    expect(resolveFit({ channels: 1, dims: [64, 64, 64] }).batch).toBe(65536);
-    expect(resolveFit({ channels: 1, dims: [40, 40, 40] }).batch).toBeUndefined();
-    expect(resolveFit({ channels: 1, dims: [178, 178] }).batch).toBeUndefined();
-    expect(resolveFit({ channels: 1, dims: [64, 64, 64], batch: 1000 }).batch).toBe(1000);
+  it('planFit batches a grid larger than one step and keeps smaller grids whole', () => {
+    expect(planFit({ dims: [64, 64, 64], channels: 1 }, {}).batch).toBe(65536);
+    expect(planFit({ dims: [40, 40, 40], channels: 1 }, {}).batch).toBeUndefined();
+    expect(planFit({ dims: [178, 178], channels: 1 }, {}).batch).toBeUndefined();
+    expect(planFit({ dims: [64, 64, 64], channels: 1 }, { batch: 1000 }).batch).toBe(1000);
   });
 });
 
 describe('priors refuse signals of another dimension, channel count or rate', () => {
   it('the shipped 2-D prior refuses a clip and a volume, in one line', async () => {
     const prior = await loadPrior('mri-64');
-    expect(() => resolveFit({ prior, channels: 1, dims: [4000] })).toThrow(
+    expect(() => planFit({ dims: [4000], channels: 1 }, { prior })).toThrow(
       /prior 'mri-64' was trained on 2-D signals \(images\); it cannot start a 1-D signal \(a clip\)/,
     );
     await expect(fit(makeSignal([6, 6, 6], 1), { prior, iters: 1 })).rejects.toThrow(
       /trained on 2-D signals \(images\); it cannot start a 3-D signal \(a volume\)/,
     );
     // An image of another channel count is still started (the decoder is fresh).
-    expect(resolveFit({ prior, channels: 3, dims: [8, 8] }).config.outDim).toBe(3);
+    expect(planFit({ dims: [8, 8], channels: 3 }, { prior }).config.outDim).toBe(3);
   });
 
   it.skipIf(speech === null)(
@@ -162,7 +184,7 @@ describe('priors refuse signals of another dimension, channel count or rate', ()
       expect(p.bundle.manifest.signal).toMatchObject({ dims: [1200], rate: 8000 });
       const held = makeSignal([700], 1, a.signal.data.slice(3000, 3700));
       const r = await fit(held, { prior: p.prior, iters: 3, rate: 8000, threads: 1 });
-      expect(r.lattice).toEqual([1200]);
+      expect(r.plan.lattice).toEqual([1200]);
       const refuse = async (s: Signal, rate: number | undefined, msg: RegExp): Promise<void> => {
         const err = await fit(s, { prior: p.prior, iters: 1, ...(rate ? { rate } : {}) }).catch((x: unknown) => x);
         expect(err).toBeInstanceOf(UserError);

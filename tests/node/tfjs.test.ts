@@ -15,11 +15,10 @@ import { loadNifti } from '../../src/node/read.ts';
 import { referenceSplit, mriSliceImage } from '../../src/data/mri.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import type { Params } from '../../src/model/inr.ts';
-import { fitSignal } from '../../src/train/fit.ts';
+import { fit as fitSignal } from '../../src/train/fit.ts';
 import { pretrainOrt } from '../../src/train/pretrain.ts';
-import type { PretrainOptions, PretrainResult } from '../../src/train/pretrain-api.ts';
+import type { EngineOptions as PretrainOptions, EngineResult as PretrainResult } from '../../src/train/pretrain-api.ts';
 import { loadPrior } from '../../src/export/prior.ts';
-import { priorInit } from '../../src/train/fit-config.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { hostTensor } from '../../src/runtime/session.ts';
 import { dirSource, writeBundleDir } from '../../src/node/fs.ts';
@@ -137,19 +136,19 @@ describe('tfjs engine -> converter -> ONNX prior', () => {
 
   it('the converted prior improves fitting of a held-out slice like the onnxruntime prior', async () => {
     const prior = await loadPrior(dirSource(join(tmp, 'prior')));
-    const fit = async (init?: Partial<Params>): Promise<number[]> =>
+    const fit = async (init?: Params): Promise<number[]> =>
       (
         await fitSignal(held, {
-          config: CONFIG,
+          model: CONFIG,
           iters: 25,
           lr: OPTS.lr,
           seed: 5,
           backend: ort,
-          ...(init ? { init } : {}),
+          prior: init ? { name: 'init', config: CONFIG, range: 'unit', encoder: init } : null,
         })
       ).psnr;
     const random = await fit();
-    const fromTfjs = await fit(priorInit(prior, CONFIG));
+    const fromTfjs = await fit(prior.encoder);
     const fromOrt = await fit(ortRun.encoder);
     const at = 20;
     expect(fromTfjs[at], `PSNR at iteration ${at}: tfjs prior ${fromTfjs[at]} vs random ${random[at]}`).toBeGreaterThan(
@@ -279,10 +278,10 @@ describe('converter refuses what it cannot represent', () => {
     );
     const err: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => {
+    process.stderr.write = (s: string) => {
       err.push(s);
       return true;
-    }) as typeof process.stderr.write;
+    };
     const code = await main(['export', '--from-tfjs', join(tmp, 'conv'), '--out', join(tmp, 'conv-out')]).finally(
       () => {
         process.stderr.write = write;

@@ -18,6 +18,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
@@ -149,9 +150,9 @@ describe('a Node project', () => {
     writeFileSync(
       join(dir, 'fit.mjs'),
       [
-        "import { readImage, loadPrior, fit } from 'strainer/node';",
-        "const r = await fit(readImage('slice.png', { res: 32 }), { prior: await loadPrior('mri-64'), iters: 11 });",
-        'console.log(JSON.stringify({ psnr: r.psnr, finalPsnr: r.finalPsnr, backend: r.backend }));',
+        "import { readImage, fit, psnrAt } from 'strainer/node';",
+        "const r = await fit(readImage('slice.png', { res: 32 }), { prior: 'mri-64', iters: 11 });",
+        'console.log(JSON.stringify({ psnr: psnrAt(r), finalPsnr: r.finalPsnr, backend: r.backend }));',
       ].join('\n'),
     );
     const j = JSON.parse((await sh('node', ['fit.mjs'], dir)).trim().split('\n').pop()!) as {
@@ -175,13 +176,10 @@ describe('a Node project', () => {
           "const a = readAudio('a.wav');",
           "const r = await fit(a.signal, { prior: 'speech-10', rate: a.rate, iters: 11 });",
           "writeAudio('a-fit.wav', r.output, a.rate);",
-          'console.log(JSON.stringify({ psnr: r.psnr, finalPsnr: r.finalPsnr }));',
+          'console.log(JSON.stringify({ finalPsnr: r.finalPsnr }));',
         ].join('\n'),
       );
-      const j = JSON.parse((await sh('node', ['clip.mjs'], dir)).trim().split('\n').pop()!) as {
-        psnr: Record<string, number>;
-        finalPsnr: number;
-      };
+      const j = JSON.parse((await sh('node', ['clip.mjs'], dir)).trim().split('\n').pop()!) as { finalPsnr: number };
       const w = parseWav(new Uint8Array(readFileSync(CLIP)), 'a.wav'),
         back = parseWav(new Uint8Array(readFileSync(join(dir, 'a-fit.wav'))), 'a-fit.wav');
       expect([back.rate, back.frames, back.channels]).toEqual([w.rate, w.frames, 1]);
@@ -210,29 +208,30 @@ describe('a Node project', () => {
     writeFileSync(
       join(dir, 'node-app.ts'),
       [
-        "import { readImage, loadPrior, fit, type NodeFitResult } from 'strainer/node';",
-        "import { PAPER_CONFIG, resolveFit, type InrConfig } from 'strainer';",
+        "import { readImage, loadPrior, fit, psnrAt, type FitResult, type Image } from 'strainer/node';",
+        "import { PAPER_CONFIG, planFit, type InrConfig, type StepEvent } from 'strainer';",
         'const c: InrConfig = PAPER_CONFIG;',
-        "const r: NodeFitResult = await fit(readImage('slice.png', { res: 64 }), { prior: await loadPrior('mri-64'), iters: 10 });",
-        "const p: number = r.finalPsnr, b: string = r.backend, k: number | undefined = r.psnr['0'];",
-        'console.log(c, p, b, k, resolveFit({ channels: 1 }).config.width);',
+        'const log = (e: StepEvent): void => console.log(e.it, e.psnr, e.seconds);',
+        "const r: FitResult<Image> = await fit(readImage('slice.png', { res: 64 }), { prior: await loadPrior('mri-64'), iters: 10, onStep: log });",
+        "const p: number = r.finalPsnr, b: string = r.backend, k: number | undefined = psnrAt(r)['0'], l: number = r.finalLoss;",
+        'console.log(c, p, b, k, l, planFit({ dims: [64, 64], channels: 1 }).config.width);',
       ].join('\n'),
     );
     writeFileSync(
       join(dir, 'web-app.ts'),
       [
-        "import { fit, loadPriorFromUrl, decodeBlob, toImage, decodeWav, resampleClip, toAudioBuffer, type WebFitResult, type Signal } from 'strainer/web';",
+        "import { fit, loadPriorFromUrl, decodeBlob, toImage, decodeWav, resampleClip, toAudioBuffer, PROJECT_KEY, type FitResult, type Image, type Signal } from 'strainer/web';",
         'export async function run(file: File): Promise<number> {',
-        "  const prior = await loadPriorFromUrl('/models/mri-64/');",
+        "  const prior = await loadPriorFromUrl('/models/mri-64/', { publicKey: PROJECT_KEY });",
         '  const image = toImage(await decodeBlob(file, file.name), 64);',
-        '  const r: WebFitResult = await fit(image, { prior, iters: 30, onStep: (s) => console.log(s.it, s.psnr.toFixed(2)) });',
+        '  const r: FitResult<Image> = await fit(image, { prior, iters: 30, onStep: (e) => console.log(e.it, e.psnr.toFixed(2)) });',
         '  return r.finalPsnr;',
         '}',
         // The README's clip example, typed.
         'export async function clip(wavFile: File): Promise<number> {',
         "  const speech = await loadPriorFromUrl('/models/speech-10/');",
         '  const clip = await resampleClip(await decodeWav(wavFile, wavFile.name), speech.rate);',
-        '  const c: WebFitResult<Signal> = await fit(clip.signal, { prior: speech, rate: clip.rate, iters: 100 });',
+        '  const c: FitResult<Signal> = await fit(clip.signal, { prior: speech, rate: clip.rate, iters: 100 });',
         '  const ctx = new AudioContext();',
         '  const src = Object.assign(ctx.createBufferSource(), { buffer: toAudioBuffer(ctx, c.output, clip.rate) });',
         '  src.connect(ctx.destination); src.start();',
@@ -266,6 +265,54 @@ describe('a Node project', () => {
       const errors = r.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
       expect(errors.length, r.stdout).toBe(1);
       expect(errors[0]).toMatch(/^wrong\.ts.*Type 'number' is not assignable to type 'string'/);
+    }
+  }, 120_000);
+
+  it('a shipped prior edited in node_modules, its sha256 recomputed in the manifest, is refused by loadPrior and the CLI', async () => {
+    const prior = join(dir, 'node_modules', 'strainer', 'models', 'mri-64');
+    const weights = join(prior, 'weights.bin'),
+      manifest = join(prior, 'manifest.json');
+    const original = { weights: readFileSync(weights), manifest: readFileSync(manifest) };
+    try {
+      // One weight byte changed, and the manifest made to agree with it: only the signature can tell.
+      const bytes = Buffer.from(original.weights);
+      bytes[1000] ^= 0x40;
+      writeFileSync(weights, bytes);
+      const m = JSON.parse(original.manifest.toString('utf8')) as { files: Record<string, { sha256: string }> };
+      m.files['weights.bin'].sha256 = createHash('sha256').update(bytes).digest('hex');
+      writeFileSync(manifest, JSON.stringify(m, null, 2) + '\n');
+      writeFileSync(
+        join(dir, 'tampered.mjs'),
+        [
+          "import { loadPrior, fit, makeImage } from 'strainer/node';",
+          'let fitted = false;',
+          "try { await fit(makeImage(8, 8, 1), { prior: await loadPrior('mri-64'), iters: 1 }); fitted = true; }",
+          'catch (e) { console.log(`${e.name}: ${e.message}`); }',
+          "if (fitted) console.log('fitted');",
+        ].join('\n'),
+      );
+      const lib = (await sh('node', ['tampered.mjs'], dir)).trim().split('\n');
+      expect(lib, lib.join('\n')).toHaveLength(1);
+      expect(lib[0]).toMatch(
+        /^UserError: .*mri-64: manifest\.json does not match its signature by key 1916fca460a90d76/,
+      );
+      const cli = await run(
+        'npx',
+        ['strainer', 'fit', 'slice.png', '--prior', 'mri-64', '--res', '16', '--iters', '1', '--out', 'never'],
+        dir,
+      );
+      expect(cli.status).toBe(2);
+      // npx itself may warn about npm settings on stderr; strainer's own output is the rest.
+      const lines = cli.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('npm warn'));
+      expect(lines, cli.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^strainer: .*does not match its signature/);
+      expect(existsSync(join(dir, 'never'))).toBe(false);
+    } finally {
+      writeFileSync(weights, original.weights);
+      writeFileSync(manifest, original.manifest);
     }
   }, 120_000);
 });
@@ -328,7 +375,7 @@ describe('a Vite web app (onnxruntime-web only)', () => {
         "const worker = new FitWorker(new Worker(new URL('./fit-worker.js', import.meta.url), { type: 'module' }));",
         'const out = {};',
         'try {',
-        "  const s = await worker.fit({ image: makeImage(n, n, 1, data), priorUrl: null, config: { width: 32, depth: 3 }, iters: 20, lr: 1e-3, provider: 'wasm', label: 'package-test' }).done;",
+        "  const s = await worker.fit({ image: makeImage(n, n, 1, data), priorUrl: null, model: { width: 32, depth: 3 }, iters: 20, lr: 1e-3, provider: 'wasm', label: 'package-test' }).done;",
         '  Object.assign(out, { finalPsnr: s.finalPsnr, backend: s.backend, isolated: crossOriginIsolated });',
         `  if (${withClip}) {`,
         "    const c = await decodeWav(await (await fetch('./a.wav')).blob(), 'a.wav');",

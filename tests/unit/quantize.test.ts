@@ -10,6 +10,7 @@ import {
   buildBundle,
   parseManifest,
   FORMAT_VERSION,
+  formatVersion,
   type TensorEntry,
 } from '../../src/export/bundle.ts';
 import { rng } from '../../src/util/random.ts';
@@ -180,11 +181,12 @@ describe('format version', () => {
   };
   const t = { shape: [2, 2], data: new Float32Array([0.5, -0.25, 1, 0]) };
 
-  it('writes version 1 for float32 bundles (older readers read them) and 2 for compact ones; reads both', async () => {
+  it('writes version 1 for float32 bundles (older readers read them), 2 for compact ones, 3 for a meta-learned prior; reads all', async () => {
     const f32 = await buildBundle(draft, { w: t }, {});
     const i8 = await buildBundle(draft, { w: { ...t, dtype: 'int8' } }, {});
     expect([f32.manifest.version, i8.manifest.version]).toEqual([1, 2]);
-    expect(FORMAT_VERSION).toBe(2);
+    expect(formatVersion([], { method: 'maml' })).toBe(3);
+    expect(FORMAT_VERSION).toBe(3);
     for (const b of [f32, i8]) expect(parseManifest(JSON.stringify(b.manifest), 'b').version).toBe(b.manifest.version);
   });
 
@@ -193,8 +195,8 @@ describe('format version', () => {
     expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 1 }), 'b')).toThrow(
       /says format version 1 but stores float16\/int8 tensors, which need version 2/,
     );
-    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 3 }), 'b')).toThrow(
-      /bundle format version 3 is not supported \(this strainer reads versions 1 to 2\)/,
+    expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 4 }), 'b')).toThrow(
+      /bundle format version 4 is not supported \(this strainer reads versions 1 to 3\)/,
     );
     expect(() => parseManifest(JSON.stringify({ ...i8.manifest, version: 1.5 }), 'b')).toThrow(UserError);
   });

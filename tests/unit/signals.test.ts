@@ -29,7 +29,6 @@ import * as B from '../../src/graph/builder.ts';
 import { forward, initParams, paramSpecs } from '../../src/model/inr.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import { tensor, type Tensor } from '../../src/graph/tensor.ts';
-import type { Node } from '../../src/graph/ir.ts';
 import { evaluate } from '../../src/graph/interp.ts';
 import { finiteDiffCheck } from './fd.ts';
 
@@ -293,7 +292,7 @@ describe('gradients of 1-D and 3-D SIREN losses against finite differences', () 
       const feeds = new Map<string, Tensor>(specs.map((s) => [s.name, tensor(s.shape, init[s.name])]));
       const { maxErr, report } = finiteDiffCheck(
         loss,
-        specs.map((s) => params[s.name] as Node<'input'>),
+        specs.map((s) => params[s.name]),
         feeds,
       );
       expect(maxErr, report).toBeLessThan(1e-5);

@@ -4,7 +4,8 @@
 // changed, a damaged signature file. A real prior-shaped bundle, held in memory.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { buildBundle, type FileSource } from '../../src/export/bundle.ts';
-import { loadPrior } from '../../src/export/prior.ts';
+import { loadPrior, PROJECT_KEY } from '../../src/export/prior.ts';
+import { readFileSync } from 'node:fs';
 import {
   generateKeyPair,
   signManifest,
@@ -186,5 +187,30 @@ describe('Ed25519 bundle signatures', () => {
       ),
       /release must be a non-negative integer, got 1\.5/,
     );
+  });
+
+  it('without a pinned key: loads, and notes once per prior that nothing vouches for it (signed or not)', async () => {
+    const notes: string[] = [];
+    const onNote = (line: string): void => {
+      notes.push(line);
+    };
+    const unsigned = { ...signed };
+    delete unsigned[SIGNATURE_FILE];
+    const at = (where: string, files: Record<string, Uint8Array>): FileSource => ({ ...memory(files), where });
+    for (let i = 0; i < 2; i++) {
+      await loadPrior(at('mem://signed-once', signed), { onNote });
+      await loadPrior(at('mem://unsigned-once', unsigned), { onNote });
+    }
+    expect(notes).toEqual([
+      "prior mem://signed-once is signed but not verified (pin its signer's public key to check the signature)",
+      'prior mem://unsigned-once is unsigned (its files match its own manifest; nothing vouches for the manifest)',
+    ]);
+    // With a pinned key there is nothing to note: it verifies or is refused.
+    await loadPrior(at('mem://pinned', signed), { publicKey: team.publicPem, onNote });
+    expect(notes).toHaveLength(2);
+  });
+
+  it('PROJECT_KEY is the committed project key that signs the shipped priors', () => {
+    expect(PROJECT_KEY).toBe(readFileSync('models/strainer-project.pub', 'utf8'));
   });
 });

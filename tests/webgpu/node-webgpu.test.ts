@@ -12,14 +12,13 @@ import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import { hostTensor, type Backend } from '../../src/runtime/session.ts';
 import type { InrConfig } from '../../src/model/config.ts';
 import { initParams } from '../../src/model/inr.ts';
-import { fitSignal } from '../../src/train/fit.ts';
+import { fit, psnrCurve } from '../../src/train/fit.ts';
 import { pretrainOrt } from '../../src/train/pretrain.ts';
 import { Trainer, initialState, type Transfer } from '../../src/train/trainer.ts';
 import { gridCoords } from '../../src/train/grid.ts';
-import { psnrCurve } from '../../src/train/transfer.ts';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { stepFeeds, countingBackend } from '../browser/fixtures.ts';
+import { stepFeeds, countingBackend, metered } from '../browser/fixtures.ts';
 import { webgpuEnv, compare, mriSlice, TINY, type WebgpuEnv } from './env.ts';
 
 const gpu = (): Backend => ortNodeBackend({ executionProvider: 'webgpu', threads: 1 });
@@ -111,14 +110,20 @@ describe('onnxruntime-node on WebGPU', () => {
       ['webgpu', gpu()],
     ] as const) {
       steps[name] = [];
-      const r = await fitSignal(img, {
-        config: TINY,
+      const m: Transfer = { uploaded: 0, downloaded: 0 };
+      let seen: Transfer = { ...m };
+      const r = await fit(img, {
+        model: TINY,
         iters: 20,
         lr: 1e-3,
         seed: 0,
-        backend: be,
-        onStep: (_i, _p, _l, _ms, tr) => {
-          steps[name].push({ ...tr.lastStep });
+        backend: metered(be, m),
+        onStart: () => {
+          seen = { ...m };
+        },
+        onStep: () => {
+          steps[name].push({ uploaded: m.uploaded - seen.uploaded, downloaded: m.downloaded - seen.downloaded });
+          seen = { ...m };
         },
       });
       expect(r.backend).toBe(`onnxruntime-node (${name})`);
@@ -144,7 +149,7 @@ describe('onnxruntime-node on WebGPU', () => {
     const loss = compare(g.loss, c.loss, 1e-3);
     expect(loss.max, `loss curve: max rel diff ${loss.max}; first ${loss.first}`).toBeLessThan(1e-3);
     expect(c.loss[14]).toBeLessThan(c.loss[0]);
-    const psnr = Math.max(...c.meanPsnr.map((p, i) => Math.abs(p - g.meanPsnr[i])));
+    const psnr = Math.max(...c.psnr.map((p, i) => Math.abs(p - g.psnr[i])));
     expect(psnr, `mean PSNR max difference ${psnr} dB`).toBeLessThan(0.05);
     // Weights are not equal element by element: Adam turns the sign of a near-zero gradient, which
     // float32 rounding may flip, into a full lr-sized step (measured: up to 2.3 % relative L2 after
@@ -156,9 +161,10 @@ describe('onnxruntime-node on WebGPU', () => {
       expect(l2, `${k}: relative L2 difference ${l2}`).toBeLessThan(5e-2);
     }
     const held = mriSlice('test', 0, RES);
-    const fitOpts = { iters: 20, lr: 1e-3, seed: 0, range: 'unit' as const };
-    const fromCpu = (await psnrCurve(cpu(), TINY, held, fitOpts, c.encoder)).curve;
-    const fromGpu = (await psnrCurve(cpu(), TINY, held, fitOpts, g.encoder)).curve;
+    const fitOpts = { iters: 20, lr: 1e-3, seed: 0, backend: cpu() };
+    const prior = (encoder: typeof c.encoder) => ({ name: 'tiny', config: TINY, range: 'unit' as const, encoder });
+    const fromCpu = psnrCurve(await fit(held, { ...fitOpts, prior: prior(c.encoder) }));
+    const fromGpu = psnrCurve(await fit(held, { ...fitOpts, prior: prior(g.encoder) }));
     const worst = Math.max(...fromCpu.map((p, i) => Math.abs(p - fromGpu[i])));
     console.log(
       `held-out fit from the cpu prior ${fromCpu[0].toFixed(3)} -> ${fromCpu[20].toFixed(3)} dB, from the webgpu prior ${fromGpu[0].toFixed(3)} -> ${fromGpu[20].toFixed(3)} dB (max difference ${worst.toFixed(3)})`,
