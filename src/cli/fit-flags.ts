@@ -11,7 +11,9 @@ import {
   DEFAULT_LR,
   DEFAULT_RES,
   OPTIMIZERS,
+  RECIPES,
   type FitOptimizer,
+  type FitRecipe,
   type FitSettings,
 } from '../train/plan.ts';
 import type { TargetRange } from '../train/grid.ts';
@@ -22,6 +24,7 @@ import { VOLUME_RES } from './fit-files.ts';
 /** What the shared flags parse to. */
 export interface FitFlags {
   iters: number;
+  recipe?: FitRecipe;
   res?: number;
   width?: number;
   depth?: number;
@@ -45,7 +48,12 @@ export interface FitFlags {
 /** Adds the shared flags to a command. */
 export function registerFitFlags(cmd: Command): Command {
   return cmd
-    .option('--iters <n>', 'training iterations', settingArg('--iters', 'iters'), DEFAULT_ITERS)
+    .option(
+      '--recipe <r>',
+      "fast (staged: a prior's first layers frozen and cached, random subsets of the samples, a closed-form decoder; the default) or paper (Adam on every parameter over the whole signal; the default with --optimizer sgd, --batch or a meta-learned prior)",
+      choiceArg('--recipe', RECIPES),
+    )
+    .option('--iters <n>', 'training iterations (steps of the recipe)', settingArg('--iters', 'iters'), DEFAULT_ITERS)
     .option(
       '--res <r>',
       `images: centre square resized to r x r (default ${DEFAULT_RES}); volumes: zero-padded to a cube, area-averaged to r^3 (default ${VOLUME_RES}); clips: ignored`,
@@ -106,6 +114,7 @@ export function fitSettings(o: FitFlags, prior: Prior | undefined, rate?: number
     prior,
     model: { width: o.width, depth: o.depth, omega: o.omega, omega0: o.omega0 },
     iters: o.iters,
+    recipe: o.recipe,
     lr: o.lr,
     optimizer: o.optimizer,
     seed: o.seed,

@@ -48,10 +48,11 @@ function killPoint(): KillPoint | undefined {
 
 /** The shared fit flags alone (what each worker needs to read and fit a signal). */
 function fitFlagsOf(o: FitManyCli): FitFlags {
-  const { iters, res, width, depth, omega, omega0, untilPsnr, time, lr, optimizer, seed, targets, batch } = o;
+  const { iters, recipe, res, width, depth, omega, omega0, untilPsnr, time, lr, optimizer, seed, targets, batch } = o;
   const { channels, backend, ep, threads } = o;
   return {
     iters,
+    recipe,
     res,
     width,
     depth,
@@ -82,6 +83,7 @@ function runConfig(source: string, o: FitManyCli, p: BundledPrior | undefined): 
       res: o.res ?? DEFAULT_RES,
       channels: o.channels,
       iters: o.iters,
+      recipe: o.recipe ?? null,
       lr: o.lr,
       optimizer: o.optimizer,
       seed: o.seed,

@@ -48,6 +48,7 @@ export function fitSummary(input: FitInput, r: FitResult<Signal>): Record<string
     batch: p.batch ?? p.dims.reduce((a, b) => a * b, 1),
     batch_mode: p.batch ? 'random' : 'full',
     ...(p.lattice ? { lattice: p.lattice } : {}),
+    recipe: p.recipe,
     optimizer: p.optimizer,
     width: p.config.width,
     omega: p.config.omega,

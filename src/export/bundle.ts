@@ -81,6 +81,9 @@ export interface Manifest {
     engine?: string;
     /** Fits: 'adam' or 'sgd' (absent: adam), the optimizer of the bundled train step. */
     optimizer?: 'adam' | 'sgd';
+    /** Fits: the recipe that trained it ('paper' or 'fast'; absent: paper). Informational: the bundle's
+     *  train step is the ordinary full step whatever the recipe. */
+    recipe?: 'paper' | 'fast';
   };
   /** Priors: how the prior was made, absent for a STRAINER prior (version 3). A meta-learned prior stores
    *  a whole-network init (decoder tensors too) and its recipe in `meta`. */
@@ -265,6 +268,8 @@ export function parseManifest(text: string, where: string): Manifest {
     bad('train lacks lr or iters');
   if (m.train.optimizer !== undefined && !['adam', 'sgd'].includes(m.train.optimizer))
     bad(`train optimizer '${String(m.train.optimizer)}' is not adam or sgd`);
+  if (m.train.recipe !== undefined && !['paper', 'fast'].includes(m.train.recipe))
+    bad(`train recipe '${String(m.train.recipe)}' is not paper or fast`);
   if (m.method !== undefined) checkMeta(m, bad);
   const sig = m.signal as unknown;
   if (

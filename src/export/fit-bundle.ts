@@ -57,7 +57,7 @@ export interface FitBundleOptions {
 /** A finished fit as a bundle: its plan (config, range, learning rate and optimizer, grid, rate, lattice, prior), its
  *  whole train state, its true final loss and final PSNR, as every caller stores it. */
 export async function fitBundle(
-  r: Pick<FitResult, 'plan' | 'state' | 'finalLoss' | 'finalPsnr' | 'backend'>,
+  r: Pick<FitResult, 'plan' | 'state' | 'iters' | 'finalLoss' | 'finalPsnr' | 'backend'>,
   o: FitBundleOptions,
 ): Promise<BuiltBundle> {
   const plan = r.plan,
@@ -82,13 +82,15 @@ export async function fitBundle(
       train: {
         lr: plan.lr,
         // The updates behind the stored state (a fit may hand back its best state, not its last).
-        iters: r.state.step.data[0],
+        // Updates made: the train state's step (a fast fit hands back fresh optimizer state: its steps).
+        iters: plan.recipe === 'fast' ? r.iters : r.state.step.data[0],
         adam: ADAM_DEFAULTS,
         batch,
         signals: 1,
         final_loss: r.finalLoss,
         engine: r.backend,
         optimizer: plan.optimizer,
+        recipe: plan.recipe,
       },
       signal,
       eval: evaluation,

@@ -135,6 +135,10 @@ export interface FastStep {
   wall: number;
   /** PSNR of this step's batch before the update (an estimate of the whole signal's). */
   psnr: number;
+  /** The batch's loss before the update (mean squared error in the target range). */
+  loss: number;
+  /** The whole signal's PSNR after this step, when an evaluation was run right after it. */
+  whole?: number;
   frozen: number;
   lr: number;
   batch: number;
@@ -169,7 +173,14 @@ export interface FastFitOptions {
   /** Also evaluate the whole signal at the first step after each of these times (seconds). */
   evalAt?: number[];
   /** After each step; return false to stop. */
-  onStep?: (s: FastStep) => void | boolean;
+  onStep?: (s: FastStep) => void | boolean | Promise<void | boolean>;
+  /** Rows per step at most (default: the whole signal). */
+  maxBatch?: number;
+  /** Multiplies every learning rate of the recipe (default 1). */
+  lrScale?: number;
+  /** Whole parameters (frozen layers and head) after these step counts, for previews. */
+  previewAt?: (k: number) => boolean;
+  onPreview?: (params: Params, k: number) => void | Promise<void>;
   /** The clock (seconds, monotonic) that the limits, `seconds` and `evalAt` use; default the wall clock.
    *  A benchmark on a shared machine may pass its main thread's CPU time (less disturbed by other work). */
   clock?: () => number;
@@ -180,6 +191,9 @@ export interface FastFitResult {
   evals: FastEval[];
   /** Seconds since the call at which a whole-signal evaluation first reached each milestone. */
   reached: Record<string, number>;
+  /** The best whole-signal evaluation (after `it` updates), and whether `params` are that state rather
+   *  than the last one (the last one rendered worse): a fit never hands back worse than its best. */
+  best: { it: number; psnr: number; returned: boolean } | null;
   stopped: 'target' | 'seconds' | 'iters' | 'callback';
   /** Seconds (options.clock) from the call to the end of the fit (before the final rendering). */
   seconds: number;
@@ -208,7 +222,17 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
   const c = validateConfig({ ...o.config, outDim: sig.channels });
   if (c.inDim !== sig.dims.length)
     throw new UserError(`a ${sig.dims.length}-D signal needs a model with inDim ${sig.dims.length}`);
-  const r = o.recipe;
+  const scale = o.lrScale ?? 1;
+  // A shallower model than the recipe's freezes what it has (at most depth - 2 layers).
+  const r: FastRecipe = {
+    ...o.recipe,
+    stages: o.recipe.stages.map((st) => ({
+      ...st,
+      frozen: Math.min(st.frozen, c.depth - 2),
+      lr: st.lr * scale,
+      decoderLr: st.decoderLr * scale,
+    })),
+  };
   if (r.stages.length === 0) throw new UserError('a fast recipe needs at least one stage');
   for (const s of r.stages)
     if (!(Number.isInteger(s.frozen) && s.frozen >= 0 && s.frozen <= c.depth - 2 && (s.frozen === 0 || o.encoder)))
@@ -235,6 +259,8 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     stopped: FastFitResult['stopped'] | null = null,
     lastEvalEnd = 0,
     lastEvalCost = 0;
+  type Best = { it: number; psnr: number; params: Params };
+  let best = null as Best | null;
 
   /** A whole-signal evaluation of the head after `updates` steps, from the cache, timed and recorded;
    *  may stop the fit. */
@@ -244,7 +270,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     head: Params,
     updates: number,
     why: FastEval['why'],
-  ): Promise<void> {
+  ): Promise<number> {
     const e0 = now();
     const psnr = psnrFromMse((await data.sse(k, cache, head)) / (rows * out), range);
     const seconds = now();
@@ -253,6 +279,15 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     lastEvalCost = seconds - e0;
     lastEvalEnd = seconds;
     if (target !== undefined && reached[String(target)] !== undefined) stopped = 'target';
+    if (best === null || psnr > best.psnr) best = { it: updates, psnr, params: whole(k, head) };
+    return psnr;
+  }
+
+  /** The whole SIREN: the frozen layers' current values and a head (copied). */
+  function whole(k: number, head: Params): Params {
+    const p: Params = { ...full };
+    for (const s of paramSpecs(headConfig(c, k))) p[headParamName(c, k, s.name)] = Float32Array.from(head[s.name]);
+    return p;
   }
 
   /** Sets the head's decoder to the closed-form one for its current sine layers. */
@@ -291,7 +326,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
       }
       if (r.carry === 'all') state.step = carried.step;
     }
-    const batch = Math.min(rows, Math.max(r.minBatch, Math.round(stage.fraction * rows)));
+    const batch = Math.min(rows, o.maxBatch ?? rows, Math.max(r.minBatch, Math.round(stage.fraction * rows)));
     const all = batch === rows;
     const model = programToOnnx(headStepProgram(c, k, { batch, encoderLr: true, ...(r.adam ? { adam: r.adam } : {}) }));
     const warmup = stage.warmup ?? r.warmup;
@@ -343,12 +378,12 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
         seconds: now(),
         wall: wall(),
         psnr: psnrFromMse(loss, range),
+        loss,
         frozen: k,
         lr: lrAt(s, stage.lr),
         batch,
       };
       curve.push(rec);
-      if (o.onStep && o.onStep(rec) === false) stopped = 'callback';
       ema = Number.isNaN(ema) ? loss : EMA * loss + (1 - EMA) * ema;
       emaPsnr.push(psnrFromMse(ema, range));
       // Whole-signal evaluations: near the next milestone (at most a third of the time), and at set times.
@@ -360,8 +395,11 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
         rec.seconds - lastEvalEnd >= 2 * lastEvalCost;
       if (stopped === null && (dueTime || dueMilestone)) {
         while (evalAt.length > 0 && rec.seconds >= evalAt[0]) evalAt.shift();
-        await evaluate(k, cache, await trainer.params(h), it + 1, dueMilestone ? 'milestone' : 'time');
+        rec.whole = await evaluate(k, cache, await trainer.params(h), it + 1, dueMilestone ? 'milestone' : 'time');
       }
+      if (o.onStep && (await o.onStep(rec)) === false && stopped === null) stopped = 'callback';
+      if (stopped === null && o.previewAt?.(it + 1) && o.onPreview)
+        await o.onPreview(whole(k, await trainer.params(h)), it + 1);
       if (stageIx + 1 < r.stages.length) {
         const stall = stage.stall ?? r.stall;
         const w = stall.window;
@@ -386,16 +424,26 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
     range,
   );
   try {
-    const output = await renderer.render(full);
+    let params = full,
+      output = await renderer.render(full),
+      finalPsnr = psnrBetween(output, sig.data),
+      returned = false;
+    const kept = best as Best | null; // set by evaluate()
+    if (kept !== null && kept.psnr > finalPsnr) {
+      const b = await renderer.render(kept.params);
+      const bp = psnrBetween(b, sig.data);
+      if (bp > finalPsnr) [params, output, finalPsnr, returned] = [kept.params, b, bp, true];
+    }
     return {
       curve,
       evals,
       reached,
+      best: kept === null ? null : { it: kept.it, psnr: kept.psnr, returned },
       stopped: stopped ?? 'iters',
       seconds,
       wall: wallSeconds,
-      params: full,
-      finalPsnr: psnrBetween(output, sig.data),
+      params,
+      finalPsnr,
       output,
       backend: o.backend.name,
     };

@@ -13,7 +13,8 @@ import type { Measurement, StepSpec } from './programs.ts';
 import { createGridRenderer, type Renderer } from './render.ts';
 import { initialState, singleSession, type DriverFactory, type State } from './trainer.ts';
 import { latticeCoords, psnrFromMse, toTargetRange } from './grid.ts';
-import { planFit, type FitPlan, type FitSettings } from './plan.ts';
+import { DEFAULT_LR, planFit, type FitPlan, type FitSettings } from './plan.ts';
+import { fastFit, FAST_PRIOR_RECIPE, FAST_RANDOM_RECIPE, type FastFitResult } from './fast.ts';
 import type { OnStep, StepEvent } from './events.ts';
 import { rng } from '../util/random.ts';
 import { UserError } from '../util/errors.ts';
@@ -128,7 +129,7 @@ export async function fit<T extends Image | Signal>(target: T, o: FitOptions<T> 
   return runFit(target, plan, run);
 }
 
-/** Runs a resolved plan on `target`: the one step loop. */
+/** Runs a resolved plan on `target`: the paper's step loop, or the fast recipe (./fast.ts). */
 export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan, run: FitRun): Promise<FitResult<T>> {
   const sig = asSignal(target);
   const c = plan.config;
@@ -136,6 +137,10 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
     throw new UserError(
       `the plan is for ${plan.dims.join('x')} x ${plan.channels}, the signal is ${sig.dims.join('x')} x ${sig.channels}`,
     );
+  if (plan.recipe === 'fast') {
+    if (run.measurement) throw new UserError('a fit through a forward model (restoration) takes the paper recipe');
+    return runFast(target, plan, run);
+  }
   const rows = sampleCount(sig.dims);
   const batch = plan.batch ?? rows;
   const spec: StepSpec = {
@@ -292,6 +297,90 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
     await renderer?.release().catch(quiet);
     await trainer.release().catch(quiet);
   }
+}
+
+const FAST_STOP: Record<FastFitResult['stopped'], FitStop> = {
+  target: 'psnr',
+  seconds: 'time',
+  iters: 'iters',
+  callback: 'user',
+};
+
+/** The fast recipe (./fast.ts) behind the same options and result as the paper's loop: its steps'
+ *  batch PSNR and loss are the curves, its whole-signal evaluations the events' `whole`, decide `reached`
+ *  and keep the best state; the result is a whole SIREN with fresh optimizer state. */
+async function runFast<T extends Image | Signal>(target: T, plan: FitPlan, run: FitRun): Promise<FitResult<T>> {
+  const sig = asSignal(target);
+  const c = plan.config;
+  const start = planParams(plan);
+  const encoder = plan.init ? start : null;
+  const loss: number[] = [],
+    psnr: number[] = [],
+    stepMs: number[] = [];
+  let last = 0;
+  await run.onStart?.({ backend: run.backend.name, plan });
+  const previewAt = run.onPreview ? (run.previewAt ?? (() => false)) : () => false;
+  let rend: Renderer | null = null;
+  const render = async (p: Params): Promise<Float32Array> =>
+    (rend ??= await createGridRenderer(run.backend, c, { dims: sig.dims, lattice: plan.lattice }, plan.range)).render(
+      p,
+    );
+  if (previewAt(0)) await run.onPreview!(await render(start), 0);
+  const r = await fastFit(sig, {
+    config: c,
+    backend: run.backend,
+    encoder,
+    seed: plan.seed,
+    range: plan.range,
+    ...(plan.lattice ? { lattice: plan.lattice } : {}),
+    recipe: encoder ? FAST_PRIOR_RECIPE : FAST_RANDOM_RECIPE,
+    lrScale: plan.lr / DEFAULT_LR,
+    ...(plan.batch !== undefined ? { maxBatch: plan.batch } : {}),
+    limits: { iters: plan.iters, seconds: plan.timeLimit, targetPsnr: plan.untilPsnr },
+    previewAt,
+    onPreview: async (p, k) => run.onPreview?.(await render(p), k),
+    onStep: async (s) => {
+      psnr.push(s.psnr);
+      loss.push(s.loss);
+      stepMs.push((s.seconds - last) * 1000);
+      const event: StepEvent = {
+        it: s.it,
+        iters: plan.iters,
+        psnr: s.psnr,
+        loss: s.loss,
+        ms: (s.seconds - last) * 1000,
+        seconds: s.seconds,
+      };
+      last = s.seconds;
+      if (s.whole !== undefined) event.whole = s.whole;
+      const more = (await run.onStep?.(event)) !== false && !run.signal?.aborted;
+      return more;
+    },
+  }).finally(() => rend?.release());
+  const hit = plan.untilPsnr !== undefined ? r.evals.find((e) => e.psnr >= plan.untilPsnr!) : undefined;
+  const state = initialState(c, r.params); // fresh moments: further training starts as from an init
+  const targets = toTargetRange(sig.data, plan.range),
+    fitted = toTargetRange(r.output, plan.range);
+  let se = 0;
+  for (let i = 0; i < targets.length; i++) se += (fitted[i] - targets[i]) ** 2;
+  return {
+    plan,
+    output: shaped(target, r.output),
+    psnr,
+    loss,
+    finalPsnr: r.finalPsnr,
+    finalLoss: se / targets.length,
+    iters: r.curve.length,
+    stop: FAST_STOP[r.stopped],
+    stopped: r.stopped === 'callback',
+    reached: hit ? { psnr: hit.psnr, iteration: hit.it, seconds: hit.seconds } : null,
+    best: r.best === null ? null : { iteration: r.best.it, psnr: r.best.psnr, returned: r.best.returned },
+    stepMs,
+    seconds: r.seconds,
+    backend: r.backend,
+    params: r.params,
+    state,
+  };
 }
 
 /** Iterations reported in summaries (`strainer fit --json`, evaluation tables; the paper's table columns). */

@@ -77,6 +77,15 @@ export type ModelOverrides = Partial<Omit<InrConfig, 'inDim' | 'outDim'>>;
 export type FitOptimizer = 'adam' | 'sgd';
 export const OPTIMIZERS = ['adam', 'sgd'] as const satisfies readonly FitOptimizer[];
 
+/**
+ * How a fit trains. 'paper': Adam on every parameter over the whole signal every step, the paper's
+ * recipe (REFERENCE.md), bit for bit. 'fast': staged, for time to quality (./fast.ts): a prior's first
+ * layers frozen and their output cached, random subsets of the samples per step, a closed-form decoder
+ * to start, then fewer frozen layers and larger subsets as the PSNR stalls, ending on the whole signal.
+ */
+export type FitRecipe = 'paper' | 'fast';
+export const RECIPES = ['paper', 'fast'] as const satisfies readonly FitRecipe[];
+
 /** What a user may ask of a fit (every field optional; the defaults are below). */
 export interface FitSettings {
   /** Start from this prior (its encoder; a whole-network prior also its decoder); absent: a random SIREN. */
@@ -85,7 +94,10 @@ export interface FitSettings {
   model?: ModelOverrides;
   /** Iterations (default DEFAULT_ITERS, the paper's test-time fit). */
   iters?: number;
-  /** Learning rate (default DEFAULT_LR, the paper's). */
+  /** How the fit trains (default 'fast', except where only the paper's recipe applies: plain SGD, a
+   *  given batch or encoder learning rate, a whole-network prior such as a meta-learned one). */
+  recipe?: FitRecipe;
+  /** Learning rate (default DEFAULT_LR, the paper's; the fast recipe's rates are scaled by lr / DEFAULT_LR). */
   lr?: number;
   /** 'adam' (default, also from a meta-learned prior) or plain 'sgd' (p - lr g: the inner loop a
    *  meta-learned prior was trained for, its manifest's meta.inner_lr). */
@@ -117,6 +129,8 @@ export interface FitPlan {
   config: InrConfig;
   range: TargetRange;
   iters: number;
+  /** How it trains (FitRecipe). */
+  recipe: FitRecipe;
   lr: number;
   /** 'adam' unless FitSettings.optimizer says 'sgd'. */
   optimizer: FitOptimizer;
@@ -252,12 +266,28 @@ export function planFit(grid: FitGrid, s: FitSettings = {}): FitPlan {
     if (s.batch > rows) throw new UserError(`batch must be at most the signal's ${rows} samples, got ${s.batch}`);
   }
   const batch = s.batch ?? (rows > MAX_STEP_ROWS ? MAX_STEP_ROWS : rows);
+  if (s.recipe !== undefined && !(RECIPES as readonly string[]).includes(s.recipe))
+    throw new UserError(`recipe must be one of ${RECIPES.join(', ')}, got '${String(s.recipe)}'`);
+  // What only the paper's recipe does: plain SGD, a chosen batch or encoder rate, a whole-network init.
+  const paperOnly =
+    s.optimizer === 'sgd'
+      ? 'plain SGD (--optimizer sgd)'
+      : s.batch !== undefined
+        ? 'a given batch (--batch)'
+        : s.encoderLr !== undefined
+          ? 'an encoder learning rate'
+          : prior?.decoder
+            ? `a whole-network prior ('${prior.name}' has its own decoder)`
+            : null;
+  if (s.recipe === 'fast' && paperOnly)
+    throw new UserError(`the fast recipe does not take ${paperOnly}; use recipe paper`);
   const plan: FitPlan = {
     dims,
     channels: grid.channels,
     config,
     range: s.range ?? prior?.range ?? (inDim === 1 ? AUDIO_RANGE : 'unit'),
     iters: checkSetting('iters', s.iters ?? DEFAULT_ITERS),
+    recipe: s.recipe ?? (paperOnly ? 'paper' : 'fast'),
     lr: checkSetting('lr', s.lr ?? DEFAULT_LR),
     optimizer: s.optimizer ?? 'adam',
     seed: checkSetting('seed', s.seed ?? 0),
