@@ -75,9 +75,15 @@ export async function runDemo(o: {
     const bar = progress(label, o.iters);
     runs.push({
       label,
-      r: await fit(img, { ...start, iters: o.iters, lr, seed: 0, backend, onStep: bar.update }).finally(() =>
-        bar.stop(),
-      ),
+      r: await fit(img, {
+        ...start,
+        recipe: 'paper',
+        iters: o.iters,
+        lr,
+        seed: 0,
+        backend,
+        onStep: bar.update,
+      }).finally(() => bar.stop()),
     });
   }
   const its = REPORT_ITERS.filter((i) => i <= o.iters);

@@ -14,7 +14,8 @@ import { fitInnerThenAdam } from '../pipeline/meta.ts';
 export interface EvalInit {
   /** Each method's start: a prior (as plain data) or a random SIREN's model and range. */
   starts: Record<string, FitSettings>;
-  opts: { iters: number; lr: number; seed: number };
+  /** The paper's protocol: recipe 'paper' (the table's iterations are its full-grid Adam steps). */
+  opts: { recipe: 'paper'; iters: number; lr: number; seed: number };
   runtime: { engine: NodeBackendName; ep: NodeEp; threads?: number };
   /** In the command's own thread (--jobs 1): its backend, which says once which runtime runs. */
   backend?: Backend;

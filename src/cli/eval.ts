@@ -123,7 +123,7 @@ export async function runEval(o: EvalCli): Promise<void> {
     `eval ${prior.name} on ${test.length} ${domain} images (${test.map((t) => t.id).join(' ')}) at ${res}x${res}, ${o.iters} iterations; other image: ${other.id}\n`,
   );
 
-  const opts = { iters: o.iters, lr, seed: o.seed, backend };
+  const opts = { recipe: 'paper' as const, iters: o.iters, lr, seed: o.seed, backend };
   const starts: Partial<Record<Method, FitSettings>> = { siren: baselineOf(prior), strainer10: { prior } };
   if (methods.includes('finetuned')) {
     process.stderr.write(`fitting a SIREN to ${other.id} for the fine-tuned baseline...\n`);
@@ -161,7 +161,7 @@ export async function runEval(o: EvalCli): Promise<void> {
   const plain = (s: FitSettings): FitSettings => (s.prior ? { ...s, prior: plainPrior(s.prior) } : s);
   const init: EvalInit = {
     starts: Object.fromEntries(Object.entries(starts).map(([m, s]) => [m, plain(s)])),
-    opts: { iters: o.iters, lr, seed: o.seed },
+    opts: { recipe: 'paper', iters: o.iters, lr, seed: o.seed },
     runtime: { engine: 'ort', ep: chosen.ep ?? 'cpu', threads: plan.threads },
   };
   if (plan.jobs > 1) chosen.announce();

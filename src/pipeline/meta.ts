@@ -288,7 +288,7 @@ export async function fitInnerThenAdam(
     encoder: part(true),
     decoder: part(false),
   };
-  const rest = await fit(target, { ...common, prior: adapted, iters: o.iters - k, lr: o.lr });
+  const rest = await fit(target, { ...common, prior: adapted, recipe: 'paper', iters: o.iters - k, lr: o.lr });
   return { curve: [...first.psnr, ...psnrCurve(rest)], first, rest };
 }
 

@@ -116,7 +116,17 @@ export async function restoreImage(obs: Image, o: RestoreOptions): Promise<Resto
   const prior = o.prior ?? null;
   const plan = planFit(
     { dims: [height, width], channels: obs.channels },
-    { prior, model: o.model, iters: o.iters, lr: o.lr, encoderLr: o.encoderLr, seed: o.seed, range: o.range },
+    // The fit goes through the forward model: the paper's recipe (the fast one fits the signal itself).
+    {
+      prior,
+      model: o.model,
+      recipe: 'paper',
+      iters: o.iters,
+      lr: o.lr,
+      encoderLr: o.encoderLr,
+      seed: o.seed,
+      range: o.range,
+    },
   );
   const evalEvery = o.evalEvery ?? 0;
   const recordAt = new Set((o.recordAt ?? []).filter((k) => k >= 0 && k <= plan.iters));

@@ -41,7 +41,8 @@ export async function transferGain(
   const at = [...new Set([...(o.at ?? [0, 50, 100, 200]), head, o.iters].filter((i) => i <= o.iters))].sort(
     (a, b) => a - b,
   );
-  const common = { backend, driver: o.driver, iters: o.iters, lr: o.lr, seed: o.seed };
+  // The paper's protocol: the gain at the paper's iterations of its recipe.
+  const common = { backend, driver: o.driver, recipe: 'paper' as const, iters: o.iters, lr: o.lr, seed: o.seed };
   const per: { id: string; strainer: number[]; siren: number[] }[] = [];
   for (const t of test) {
     const signal = asSignal(t.signal);

@@ -22,6 +22,8 @@ describe('strainer fit', () => {
     const r = run([
       'fit',
       slice,
+      '--recipe',
+      'paper',
       '--iters',
       '60',
       '--res',

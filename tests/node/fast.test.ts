@@ -135,8 +135,11 @@ describe('fastFit from mri-64 on a held-out 64x64 slice', () => {
     expect(r.curve.map((s) => s.batch)).toEqual([...Array(10).fill(512), ...Array(10).fill(1024)]);
     expect(r.evals.map((e) => e.why)).toEqual(['start', 'time']);
     for (const name of ['encoder.0.weight', 'encoder.1.bias']) expect(r.params[name]).toEqual(prior.encoder[name]);
-    for (const name of ['encoder.2.weight', 'encoder.3.bias', 'encoder.4.weight'])
-      expect(r.params[name]).not.toEqual(prior.encoder[name]);
+    // 20 steps with warm-up end below the closed-form start here: the fit hands back its best measured
+    // state (the start), and says so; the trained layers moved in the state it did not return.
+    expect(r.best).toMatchObject({ it: 0, returned: true });
+    expect(r.finalPsnr).toBeCloseTo(r.evals[0].psnr, 3);
+    expect(r.evals[1].psnr).toBeLessThan(r.evals[0].psnr);
     expect(Math.abs((await renderedPsnr(prior.config, r.params)) - r.finalPsnr)).toBeLessThan(1e-3);
   });
 

@@ -59,7 +59,7 @@ describe('reusingBackend', () => {
       m.data.forEach((_, i) => (m.data[i] = 0.5 + 0.4 * Math.sin(i * 0.3 * k)));
       return m;
     };
-    const o = { iters: 8, lr: 1e-3, model: { width: 16, depth: 3 } };
+    const o = { recipe: 'paper' as const, iters: 8, lr: 1e-3, model: { width: 16, depth: 3 } };
     const fresh = ortNodeBackend({ threads: 1 });
     const reuse = reusingBackend(ortNodeBackend({ threads: 1 }));
     for (const k of [1, 2]) {

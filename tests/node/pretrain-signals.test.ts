@@ -118,6 +118,8 @@ describe.skipIf(speech === null)('strainer pretrain on WAV clips', () => {
     const r = run([
       'fit',
       clip('10'),
+      '--recipe',
+      'paper',
       '--prior',
       prior,
       '--iters',

@@ -53,6 +53,7 @@ beforeAll(async () => {
   held = mriSliceImage(vol, split.test[0], RES);
   // A STRAINER-1-style prior: a SIREN fitted to one training slice, keeping its encoder.
   const r = await fit(mriSliceImage(vol, split.train[0], RES), {
+    recipe: 'paper',
     model: CONFIG,
     iters: 200,
     lr: 1e-3,
@@ -178,7 +179,7 @@ describe('strainer quantize', () => {
   it('a quantized prior fits a held-out slice like the float32 prior (library and CLI)', async () => {
     const curve = async (dir: string): Promise<number[]> => {
       const p = await loadPrior(dirSource(dir));
-      return (await fit(held, { prior: p, iters: 40, lr: 1e-3, seed: 5, backend: ort })).psnr;
+      return (await fit(held, { prior: p, recipe: 'paper', iters: 40, lr: 1e-3, seed: 5, backend: ort })).psnr;
     };
     const f32 = await curve(f32Dir),
       q8 = await curve(join(tmp, 'tiny-int8')),
@@ -195,6 +196,8 @@ describe('strainer quantize', () => {
       'tests/fixtures/slice-z073.png',
       '--prior',
       join(tmp, 'tiny-int8'),
+      '--recipe',
+      'paper',
       '--iters',
       '20',
       '--res',

@@ -88,7 +88,14 @@ describe('1-D and 3-D train steps: onnxruntime-node equals the reference interpr
 describe('fitting real clips and volumes', () => {
   it.skipIf(speech === null)('a fit of a real speech clip beats silence and its mean by far', async () => {
     const a = readAudio(clipA);
-    const r = await fit(a.signal, { iters: 120, lr: 1e-3, model: { width: 64, depth: 4 }, rate: a.rate, threads: 1 });
+    const r = await fit(a.signal, {
+      recipe: 'paper',
+      iters: 120,
+      lr: 1e-3,
+      model: { width: 64, depth: 4 },
+      rate: a.rate,
+      threads: 1,
+    });
     expect(r.plan.config).toMatchObject({ inDim: 1, omega0: 3000, omega: 30 });
     expect(r.plan.range).toBe('pm1');
     expect(r.output.dims).toEqual(a.signal.dims);
@@ -105,7 +112,7 @@ describe('fitting real clips and volumes', () => {
     async () => {
       const a = readAudio(clipA);
       const clip = makeSignal([600], 1, a.signal.data.slice(2000, 2600));
-      const o = { lr: 1e-3, model: { width: 16, depth: 3 }, rate: a.rate, threads: 1 };
+      const o = { recipe: 'paper' as const, lr: 1e-3, model: { width: 16, depth: 3 }, rate: a.rate, threads: 1 };
       const r = await fit(clip, { ...o, iters: 6 });
       const dir = join(tmp, 'clip-loss');
       const m = (await saveFit(r, dir)).manifest;
@@ -127,7 +134,13 @@ describe('fitting real clips and volumes', () => {
     expect(v.signal.dims).toEqual([12, 12, 12]);
     expect(v.stored).toEqual([181, 217, 181]);
     const mean = constantPsnr(v.signal, v.signal.data.reduce((x, y) => x + y, 0) / v.signal.data.length);
-    const full = await fit(v.signal, { iters: 100, lr: 1e-3, model: { width: 64, depth: 4 }, threads: 1 });
+    const full = await fit(v.signal, {
+      recipe: 'paper',
+      iters: 100,
+      lr: 1e-3,
+      model: { width: 64, depth: 4 },
+      threads: 1,
+    });
     expect(full.plan.config.inDim).toBe(3);
     expect(full.plan.batch).toBeUndefined();
     expect(full.finalPsnr, `fit ${full.finalPsnr} dB, mean ${mean}`).toBeGreaterThan(mean + 8);
@@ -214,6 +227,8 @@ describe('strainer fit and render on clips and volumes', () => {
       const r = run([
         'fit',
         clipA,
+        '--recipe',
+        'paper',
         '--iters',
         '30',
         '--width',

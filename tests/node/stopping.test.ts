@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fit } from '../../src/train/fit.ts';
+import { planFit } from '../../src/train/plan.ts';
+import { loadPrior } from '../../src/node/api.ts';
 import { referenceBackend } from '../../src/runtime/reference.ts';
 import { ortNodeBackend } from '../../src/runtime/ort-node.ts';
 import type { Backend } from '../../src/runtime/session.ts';
@@ -29,7 +31,13 @@ const backends: [string, () => Backend, { res: number; width: number }][] = [
 for (const [name, backend, size] of backends) {
   describe(`stopping rules on the ${name}`, () => {
     const img = mriSliceImage(vol, split.test[0], size.res);
-    const base = { model: { width: size.width, depth: 3 }, lr: 1e-3, seed: 2, backend: backend() };
+    const base = {
+      recipe: 'paper' as const,
+      model: { width: size.width, depth: 3 },
+      lr: 1e-3,
+      seed: 2,
+      backend: backend(),
+    };
 
     it('--until-psnr stops at the first update that reaches it and returns that model', async () => {
       const free = await fit(img, { ...base, iters: 60 });
@@ -69,6 +77,7 @@ describe('a fit never hands back worse than its best', () => {
     // falls back to 41.5 by update 80 (measured).
     const img = mriSliceImage(vol, split.test[0], 20);
     const r = await fit(img, {
+      recipe: 'paper',
       model: { width: 32, depth: 3 },
       lr: 5e-3,
       seed: 2,
@@ -97,6 +106,40 @@ describe('a fit never hands back worse than its best', () => {
     expect(r.reached!.psnr).toBeGreaterThanOrEqual(22);
     expect(r.finalPsnr).toBeGreaterThanOrEqual(22);
     expect(r.reached!.iteration).toBe(r.iters);
+  });
+});
+
+describe('the fast recipe stops on whole-signal evaluations too', () => {
+  it('from a prior: reaches the target, says when, and hands back a model at least that good', async () => {
+    const prior = await loadPrior('mri-64');
+    const img = mriSliceImage(vol, split.test[0], 64);
+    const r = await fit(img, { prior, untilPsnr: 30, iters: 2000, backend: ortNodeBackend({ threads: 1 }) });
+    expect(r.plan.recipe).toBe('fast');
+    expect(r.stop).toBe('psnr');
+    expect(r.reached!.psnr).toBeGreaterThanOrEqual(30);
+    expect(r.reached!.iteration).toBeLessThan(r.plan.iters);
+    expect(r.finalPsnr).toBeGreaterThanOrEqual(30);
+    expect(psnrBetween(r.output.data, img.data)).toBeCloseTo(r.finalPsnr, 6);
+    expect(r.psnr.length).toBe(r.iters);
+    // A fast fit is a whole SIREN with fresh optimizer state: its params are its state's.
+    expect(r.state.step.data[0]).toBe(0);
+    expect(Array.from(r.state['decoder.weight'].data)).toEqual(Array.from(r.params['decoder.weight']));
+  });
+
+  it('refuses what only the paper recipe does, in one line', async () => {
+    const img = mriSliceImage(vol, split.test[0], 8);
+    for (const [o, msg] of [
+      [{ optimizer: 'sgd' }, /the fast recipe does not take plain SGD/],
+      [{ batch: 10 }, /the fast recipe does not take a given batch/],
+      [{ recipe: 'quick' }, /recipe must be one of paper, fast, got 'quick'/],
+    ] as const) {
+      const err = await fit(img, { recipe: 'fast', ...o, backend: referenceBackend } as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect(String((err as Error).message)).toMatch(msg);
+    }
+    // Without a recipe, those fits take the paper's.
+    expect(planFit({ dims: [8, 8], channels: 1 }, { optimizer: 'sgd' }).recipe).toBe('paper');
+    expect(planFit({ dims: [8, 8], channels: 1 }, {}).recipe).toBe('fast');
   });
 });
 

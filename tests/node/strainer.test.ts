@@ -117,6 +117,8 @@ describe('pretrain checkpoints', () => {
     const r = run([
       'fit',
       'tests/fixtures/slice-z073.png',
+      '--recipe',
+      'paper',
       '--prior',
       join(tmp, 'straight'),
       '--iters',
