@@ -20,6 +20,8 @@ export {
   type ModelOverrides,
   type SettingName,
   type FitOptimizer,
+  type FitRecipe,
+  RECIPES,
 } from './train/plan.ts';
 export type { StepEvent, OnStep } from './train/events.ts';
 export type { Prior, PriorMethod, MetaRecipe } from './train/prior.ts';

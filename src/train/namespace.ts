@@ -1,7 +1,8 @@
 // The `train` namespace of the core entry: what a fit and a pretraining are made of, for those who
 // drive train steps themselves — the models' parameter specs and init, the compiled programs (train
 // step, inference, render, encoder), Adam, the Trainer over any Backend, coordinate grids, renderers,
-// forward models, the onnxruntime pretraining engine, the meta-learning step and transfer measurements.
+// forward models, the onnxruntime pretraining engine, the meta-learning step, transfer measurements
+// and the fast recipe's staged fit (fastFit).
 export { paramSpecs, initParams, isEncoderParam, type Params, type ParamSpec } from '../model/inr.ts';
 export { validateConfig, type InrKind } from '../model/config.ts';
 export {
@@ -25,3 +26,16 @@ export { pretrainOrt, stackedConfig } from './pretrain.ts';
 export { metaStepProgram, META_DEFAULTS, META_METHODS, type MetaSpec, type MetaMethod } from './meta.ts';
 export type { PretrainEngine, EngineOptions, EngineResult } from './pretrain-api.ts';
 export { transferGain, baselineOf, type TransferOptions } from './transfer.ts';
+export {
+  fastFit,
+  FAST_PRIOR_RECIPE,
+  FAST_RANDOM_RECIPE,
+  PAPER_RECIPE,
+  type FastRecipe,
+  type Stage,
+  type FastFitOptions,
+  type FastFitResult,
+  type FastStep,
+  type FastEval,
+  type FastLimits,
+} from './fast.ts';

@@ -5,7 +5,7 @@
 // A request with task 'superres' or 'denoise' treats `image` as the truth: the worker degrades it,
 // sends the observation back, and restores it (src/restore/restore.ts), measuring against the truth.
 import type { InrConfig } from '../model/config.ts';
-import type { FitOptimizer, ModelOverrides } from '../train/plan.ts';
+import type { FitOptimizer, FitRecipe, ModelOverrides } from '../train/plan.ts';
 import type { StepEvent } from '../train/events.ts';
 import type { ProviderChoice } from '../runtime/ort-web.ts';
 import type { Image } from './image.ts';
@@ -26,6 +26,8 @@ export interface FitRequest {
   lr: number;
   /** 'adam' (default) or plain 'sgd' (a meta-learned prior's inner loop). */
   optimizer?: FitOptimizer;
+  /** 'fast' (default where it applies) or 'paper' (FitSettings.recipe). */
+  recipe?: FitRecipe;
   /** Stop when the whole signal's PSNR reaches this (dB), or after this many seconds (FitSettings). */
   untilPsnr?: number;
   timeLimit?: number;

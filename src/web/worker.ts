@@ -94,6 +94,7 @@ function runFit(id: number, req: FitRequest): Promise<void> {
       iters: req.iters,
       lr: req.lr,
       optimizer: req.optimizer,
+      recipe: req.recipe,
       encoderLr: req.encoderLr,
       rate: req.rate,
       untilPsnr: req.untilPsnr,
