@@ -1,12 +1,12 @@
-// `npx tsx scripts/bench-ttq-node.ts [--part costs,near,far,random,clip,volume] [--budget 60] [--clock cpu|wall]
-// [--random z073,z040] [--out bench/ttq-node-draft.md]`: time to quality (issue 18) on onnxruntime-node, the
+// `npm run bench:ttq [-- --part costs,near,far,random,clip,volume,python] [--budget 60] [--clock wall|cpu]
+// [--random z073,z040] [--out bench/ttq.md]`: time to quality (issue 18) on onnxruntime-node, the
 // paper's recipe against the fast one (src/train/fast.ts FAST_PRIOR_RECIPE / FAST_RANDOM_RECIPE), side by
 // side, one signal after the other in one run, plus the cost of each program shape they run (interleaved
 // rounds). Every time counts from the call: graph building, session creation, feature cache and every
 // whole-signal evaluation are inside it. The paper recipe's PSNR before each full-grid step is a
-// whole-signal evaluation; the fast recipe's come from its own evaluations. `--clock cpu` (default) times
-// by the main thread's CPU seconds (load-robust, see cpuClock), and records the wall clock beside it.
-// Writes the markdown tables and a JSON file beside them (a later step adds Chromium, JAX, PyTorch rows).
+// whole-signal evaluation; the fast recipe's come from its own evaluations. Wall-clock seconds by default;
+// `--clock cpu` times by the main thread's CPU seconds (load-robust, see cpuClock) on a busy machine.
+// Writes the markdown tables and a JSON file beside them; PyTorch and JAX rows come from scripts/bench-ttq.py.
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,12 +16,12 @@ import { readAudio, readVolume } from '../src/node/signals.ts';
 import { ortNodeBackend } from '../src/runtime/ort-node.ts';
 import { hostTensor, type Backend, type Session } from '../src/runtime/session.ts';
 import { programToOnnx } from '../src/onnx/write.ts';
-import { trainStepProgram } from '../src/train/programs.ts';
 import { featureProgram, gramProgram, headEvalProgram, headStepProgram } from '../src/train/head.ts';
 import type { Program } from '../src/graph/ir.ts';
 import { median } from '../src/util/stats.ts';
 import { rng } from '../src/util/random.ts';
-import { Trainer, initialState } from '../src/train/trainer.ts';
+import { initialState } from '../src/train/trainer.ts';
+import { cpuDriver } from '../src/node/sharded.ts';
 import { latticeCoords, psnrFromMse, toTargetRange, type TargetRange } from '../src/train/grid.ts';
 import { fastFit, FAST_PRIOR_RECIPE, FAST_RANDOM_RECIPE, type FastRecipe } from '../src/train/fast.ts';
 import { headConfig, initParams, isEncoderParam, type Params } from '../src/model/inr.ts';
@@ -33,9 +33,9 @@ const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : def;
 };
-const parts = arg('part', 'costs,near,far,random,clip,volume').split(',');
+const parts = arg('part', 'near,far,random,clip,volume,python').split(',');
 const budget = Number(arg('budget', '60'));
-const out = arg('out', 'bench/ttq-node-draft.md');
+const out = arg('out', 'bench/ttq.md');
 const FAR = arg('far', 'z040,z048,z056,z110,z130').split(',');
 const be: Backend = ortNodeBackend();
 /** The main thread's CPU seconds (Linux schedstat): on a shared machine far less disturbed than the wall
@@ -43,14 +43,15 @@ const be: Backend = ortNodeBackend();
  *  runs the one-thread kernels and its share of the parallel ones; the same measure as scripts/bench.ts). */
 const cpuClock = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
 const wallClock = (): number => performance.now() / 1000;
-const clockName = arg('clock', 'cpu');
+const clockName = arg('clock', 'wall');
 const clock = clockName === 'cpu' ? cpuClock : wallClock;
 
 /** One fit's measurements: seconds to each milestone (null: not reached), PSNR at each time. */
 interface Run {
   signal: string;
   group: string;
-  method: 'paper' | 'fast';
+  /** 'paper' or 'fast' on onnxruntime-node; 'paper (torch ...)' etc. from scripts/bench-ttq.py. */
+  method: string;
   reached: Record<string, number | null>;
   /** Wall-clock seconds to each milestone. */
   reachedWall: Record<string, number | null>;
@@ -80,8 +81,8 @@ async function paper(
   const rows = sampleCount(sig.dims);
   const params = initParams(c, 0); // the same init as fastFit's (seed 0)
   if (encoder) for (const k of Object.keys(encoder)) if (isEncoderParam(k)) params[k] = encoder[k];
-  const model = programToOnnx(trainStepProgram({ config: c, batch: rows }));
-  const t = await Trainer.create(be, model, c, initialState(c, params), 1e-4);
+  // What strainer/node's fit runs for the paper recipe: the step sharded over both cores (src/node/sharded.ts).
+  const t = await cpuDriver(be)({ config: c, batch: rows }, initialState(c, params), 1e-4);
   t.setBatch(
     hostTensor([rows, c.inDim], latticeCoords(sig.dims, lattice ?? sig.dims)),
     hostTensor([rows, c.outDim], toTargetRange(sig.data, range)),
@@ -90,7 +91,7 @@ async function paper(
   const reachedWall: Record<string, number | null> = Object.fromEntries(milestones.map((m) => [m, null]));
   const at: Record<string, number | null> = Object.fromEntries(times.map((x) => [x, null]));
   let steps = 0,
-    last = NaN;
+    last: number;
   for (;;) {
     const start = now();
     const psnr = psnrFromMse((await t.step()).loss, range);
@@ -209,8 +210,8 @@ if (parts.includes('near') || parts.includes('far') || parts.includes('random'))
         undefined,
         FAST_RANDOM_RECIPE,
         [30, 35],
-        [5, 30, 2 * budget],
-        2 * budget,
+        [5, 30, budget],
+        budget,
       );
 }
 if (parts.includes('clip')) {
@@ -248,9 +249,98 @@ if (parts.includes('volume')) {
     undefined,
     FAST_RANDOM_RECIPE,
     MRI_MILESTONES,
-    [5, 30, 2 * budget],
-    2 * budget,
+    [5, 30, budget],
+    budget,
   );
+}
+
+// ---- the tools a user would otherwise pick: PyTorch (Debian's python3-torch, eager, as the paper's code
+// runs) and JAX/XLA, the paper recipe and (PyTorch) the fast recipe's levers, on one near and one far
+// slice, through scripts/bench-ttq.py (its header says what it runs and times). Each stops at the last
+// milestone or the budget.
+if (parts.includes('python')) {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const src = await loadDataSource('data/ch2bet.nii.gz', { res: 178 });
+  const tmp = mkdtempSync(join(tmpdir(), 'ttq-'));
+  const npy = (id: string): string => {
+    const img = src.images.find((x) => x.id === id)!.image;
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${img.height}, ${img.width}), }`;
+    const h = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const buf = Buffer.alloc(10 + h.length + img.data.byteLength);
+    buf.write('\x93NUMPY', 0, 'latin1');
+    buf[6] = 1;
+    buf.writeUInt16LE(h.length, 8);
+    buf.write(h, 10, 'latin1');
+    Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength).copy(buf, 10 + h.length);
+    const f = join(tmp, `${id}.npy`);
+    writeFileSync(f, buf);
+    return f;
+  };
+  const pythons: [string, string][] = [
+    ['torch', '/usr/bin/python3'],
+    ['jax', arg('jax-python', '.cache/jax-venv/bin/python')],
+  ];
+  for (const [group, id] of [
+    ['near', arg('python-near', 'z073')],
+    ['far', arg('python-far', 'z040')],
+  ] as const)
+    for (const [fw, py] of pythons)
+      for (const recipe of fw === 'torch' ? ['paper', 'fast'] : ['paper']) {
+        if (!existsSync(py)) {
+          console.error(`${fw}: no ${py}; skipped`);
+          continue;
+        }
+        const load = loadavg()[0];
+        const p = spawnSync(
+          py,
+          [
+            'scripts/bench-ttq.py',
+            '--framework',
+            fw,
+            '--recipe',
+            recipe,
+            '--prior',
+            'models/mri-178',
+            '--slice',
+            npy(id),
+            '--budget',
+            String(budget),
+            '--milestones',
+            MRI_MILESTONES.join(','),
+          ],
+          { encoding: 'utf8', maxBuffer: 1 << 26 },
+        );
+        const line = p.stdout.trim().split('\n').pop() ?? '';
+        if (p.status !== 0 || !line.startsWith('{')) {
+          console.error(`${fw} ${recipe} ${id}: failed: ${p.stderr.trim().split('\n').pop()}`);
+          continue;
+        }
+        const j = JSON.parse(line) as {
+          version: string;
+          steps: number;
+          reached: Record<string, number>;
+          evals: [number, number][];
+          final_psnr: number;
+        };
+        const reached = Object.fromEntries(MRI_MILESTONES.map((m) => [m, j.reached[`${m}.0`] ?? null]));
+        runs.push({
+          signal: id,
+          group,
+          method: `${recipe} (${j.version})`,
+          reached,
+          reachedWall: reached,
+          at: Object.fromEntries([5, 30, budget].map((x) => [x, null])),
+          steps: j.steps,
+          evals: j.evals.length,
+          final: j.final_psnr,
+          load,
+        });
+        console.error(
+          `${group} ${id} ${fw} ${recipe}: ${JSON.stringify(reached)} steps ${j.steps} load ${load.toFixed(2)}`,
+        );
+      }
 }
 
 /** Per-run cost of each program shape the recipes use, 178x178, width 256: `rounds` interleaved rounds
@@ -327,10 +417,14 @@ const date = new Date().toISOString();
 const previous: Report = existsSync(jsonPath)
   ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as Report)
   : { machine, runs: [], costs: [] };
-const groups = new Set(runs.map((r) => r.group));
+const groups = new Set(runs.map((r) => `${r.group}:${r.method.includes('(') ? 'py' : 'node'}`));
 const report: Report = {
   machine,
-  runs: [...previous.runs.filter((r) => !groups.has(r.group)), ...runs.map((r) => ({ ...r, date }))],
+  // A rerun replaces the groups it measured, Node and Python rows separately.
+  runs: [
+    ...previous.runs.filter((r) => !groups.has(`${r.group}:${r.method.includes('(') ? 'py' : 'node'}`)),
+    ...runs.map((r) => ({ ...r, date })),
+  ],
   costs: costs.length > 0 ? costs.map((x) => ({ ...x, date, load: loadavg()[0] })) : (previous.costs ?? []),
 };
 const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v.toFixed(2));
@@ -365,7 +459,7 @@ for (const group of ['near', 'far', 'random', 'clip', 'volume']) {
   lines.push('');
 }
 const block = [
-  `${machine}. Regenerate: \`npx tsx scripts/bench-ttq-node.ts\` (one part: \`--part far\`; the tables only: \`--part none\`).`,
+  `${machine}. Regenerate: \`npm run bench:ttq\` (one part: \`npm run bench:ttq -- --part far\`; the tables only: \`--part none\`); Python rows: scripts/bench-ttq.py under Debian's python3-torch and JAX in .cache/jax-venv.`,
   clockName === 'cpu'
     ? 'Times (limits, milestones, "dB at") are the main thread\'s CPU seconds since the call, a load-robust estimate of the idle wall time; the wall-clock column is the same milestone on the wall clock, under the load shown.'
     : 'Times are wall-clock seconds since the call.',
@@ -373,15 +467,15 @@ const block = [
   '',
   ...lines,
 ].join('\n');
-const BEGIN = '<!-- bench-ttq-node: begin -->',
-  END = '<!-- bench-ttq-node: end -->';
+const BEGIN = '<!-- bench-ttq: begin -->',
+  END = '<!-- bench-ttq: end -->';
 const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
 const wrapped = `${BEGIN}\n${block}${END}`;
 writeFileAtomic(
   out,
   old.includes(BEGIN) && old.includes(END)
     ? old.slice(0, old.indexOf(BEGIN)) + wrapped + old.slice(old.indexOf(END) + END.length)
-    : `# Time to quality on onnxruntime-node: the paper recipe against the fast recipe\n\n${wrapped}\n`,
+    : `# Time to quality: the paper recipe against the fast recipe\n\n${wrapped}\n`,
 );
 writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
 console.log(block);
