@@ -20,7 +20,7 @@ import { JOBS_FLAG, jobPlan } from './jobs.ts';
 import type { EvalFit, EvalInit, EvalJob } from './eval-task.ts';
 import { cliPrior } from './prior.ts';
 import type { Ep } from '../node/backend.ts';
-import { cliBackend, EP_FLAG } from './backend-choice.ts';
+import { cliBackend, EP_FLAG, THREADS_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { lineChartSvg } from '../util/plot.ts';
 import { UserError } from '../util/errors.ts';
@@ -270,7 +270,7 @@ export function registerEval(program: Command): void {
       settingArg('--strainer1-iters', 'iters'),
     )
     .option('--seed <s>', 'random seed', settingArg('--seed', 'seed'), 0)
-    .option('--threads <n>', 'onnxruntime intra-op threads', settingArg('--threads', 'threads'))
+    .option(...THREADS_FLAG)
     .option(...JOBS_FLAG)
     .option(...EP_FLAG)
     .option('--out <dir>', 'write table.md, results.json and psnr.svg here')

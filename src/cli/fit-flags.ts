@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { settingArg, choiceArg } from './args.ts';
 import { PRIOR_FLAGS } from './prior.ts';
-import { EP_FLAG } from './backend-choice.ts';
+import { BACKEND_FLAG, EP_FLAG, THREADS_FLAG } from './backend-choice.ts';
 import {
   DEFAULT_ITERS,
   DEFAULT_LR,
@@ -18,7 +18,7 @@ import {
 } from '../train/plan.ts';
 import type { TargetRange } from '../train/grid.ts';
 import type { Prior } from '../train/prior.ts';
-import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
+import type { NodeBackendName, Ep } from '../node/backend.ts';
 import { VOLUME_RES } from './fit-files.ts';
 
 /** What the shared flags parse to. */
@@ -98,14 +98,9 @@ export function registerFitFlags(cmd: Command): Command {
       settingArg('--batch', 'batch'),
     )
     .option('--channels <c>', 'auto, 1 (gray) or 3 (RGB)', choiceArg('--channels', ['auto', '1', '3'] as const), 'auto')
-    .option(
-      '--backend <b>',
-      'runtime: ort (onnxruntime-node) or reference (slow interpreter)',
-      choiceArg('--backend', NODE_BACKENDS),
-      'ort',
-    )
+    .option(...BACKEND_FLAG)
     .option(...EP_FLAG)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', settingArg('--threads', 'threads'));
+    .option(...THREADS_FLAG);
 }
 
 /** The fit settings the flags ask for, for a signal read from a file (a clip's `rate`), from `prior`. */

@@ -14,7 +14,7 @@ import { firstOmega } from '../model/config.ts';
 import { DEFAULT_LR, DEFAULT_RES } from '../train/plan.ts';
 import { pretrain } from '../node/api.ts';
 import type { Ep } from '../node/backend.ts';
-import { cliBackend, EP_FLAG } from './backend-choice.ts';
+import { cliBackend, EP_FLAG, THREADS_FLAG } from './backend-choice.ts';
 import { UserError } from '../util/errors.ts';
 import type { TargetRange } from '../train/grid.ts';
 import { PRIOR_METHODS, type PriorMethod } from '../train/prior.ts';
@@ -247,7 +247,7 @@ export function registerPretrain(program: Command): void {
       intArg('--gain-iters', 0, 100000),
       100,
     )
-    .option('--threads <n>', 'onnxruntime intra-op threads', settingArg('--threads', 'threads'))
+    .option(...THREADS_FLAG)
     .option(...EP_FLAG)
     .option('--force', 'overwrite a non-empty --out folder')
     .option('--json', 'print a JSON summary as the last line of stdout')

@@ -8,7 +8,8 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { settingArg, intArg } from './args.ts';
+import { intArg } from './args.ts';
+import { THREADS_FLAG } from './backend-choice.ts';
 import { loadBundle } from '../export/bundle.ts';
 import { encodePng } from '../data/image.ts';
 import { encodeWav, signalWav } from '../data/wav.ts';
@@ -291,7 +292,7 @@ export function registerRender(program: Command): void {
       'volumes: render the plane with axis z, y or x fixed at pos in [-1, 1] (e.g. z:0), as a PNG',
       parseSlice,
     )
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', settingArg('--threads', 'threads'))
+    .option(...THREADS_FLAG)
     .option('--force', 'overwrite an existing --out file')
     .action(async (dir: string, opts: RenderCliOptions) => runRender(dir, opts));
 }

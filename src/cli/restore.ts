@@ -13,8 +13,8 @@ import { DEFAULT_LR } from '../train/plan.ts';
 import { median } from '../util/stats.ts';
 import { encodePng, type Image } from '../data/image.ts';
 import { cliPrior, PRIOR_FLAGS } from './prior.ts';
-import { NODE_BACKENDS, type NodeBackendName, type Ep } from '../node/backend.ts';
-import { cliBackend, EP_FLAG } from './backend-choice.ts';
+import type { NodeBackendName, Ep } from '../node/backend.ts';
+import { BACKEND_FLAG, cliBackend, EP_FLAG, THREADS_FLAG } from './backend-choice.ts';
 import { checkOutDir, writeFileAtomic } from '../node/fs.ts';
 import { restoreImage, taskGeometry, RESTORE_TASKS, type RestoreResult, type RestoreTask } from '../restore/restore.ts';
 import { addNoise, checkScale } from '../restore/degrade.ts';
@@ -164,14 +164,9 @@ export function registerRestore(program: Command): void {
     .option('--width <w>', "hidden width (default 256, or the prior's)", settingArg('--width', 'width'))
     .option('--seed <s>', 'random seed (init, noise)', settingArg('--seed', 'seed'), 0)
     .option('--truth <file>', 'ground truth at the output size: report PSNR and SSIM against it')
-    .option(
-      '--backend <b>',
-      'runtime: ort (onnxruntime-node) or reference (slow interpreter)',
-      choiceArg('--backend', NODE_BACKENDS),
-      'ort',
-    )
+    .option(...BACKEND_FLAG)
     .option(...EP_FLAG)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', settingArg('--threads', 'threads'))
+    .option(...THREADS_FLAG)
     .option('--out <dir>', 'output folder for restored.png and summary.json', 'restored')
     .option('--force', 'write into a non-empty --out folder')
     .option('--json', 'print a JSON summary as the last line of stdout')
