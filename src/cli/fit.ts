@@ -44,9 +44,10 @@ export function fitSummary(input: FitInput, r: FitResult<Signal>): Record<string
     channels: p.channels,
     ...(p.rate !== undefined ? { rate: p.rate } : {}),
     ...(input.volume ? { stored_dims: input.volume.stored } : {}),
-    // Random batches: the per-iteration PSNR is that of each step's batch; final_psnr is the whole grid's.
+    // Random batches (and the fast recipe's staged subsets, at most `batch` rows a step): the per-iteration
+    // PSNR is that of each step's batch; final_psnr is the whole grid's.
     batch: p.batch ?? p.dims.reduce((a, b) => a * b, 1),
-    batch_mode: p.batch ? 'random' : 'full',
+    batch_mode: p.recipe === 'fast' ? 'staged' : p.batch ? 'random' : 'full',
     ...(p.lattice ? { lattice: p.lattice } : {}),
     recipe: p.recipe,
     optimizer: p.optimizer,
