@@ -90,7 +90,7 @@ async function paper(
   const reachedWall: Record<string, number | null> = Object.fromEntries(milestones.map((m) => [m, null]));
   const at: Record<string, number | null> = Object.fromEntries(times.map((x) => [x, null]));
   let steps = 0,
-    last = NaN;
+    last: number;
   for (;;) {
     const start = now();
     const psnr = psnrFromMse((await t.step()).loss, range);
