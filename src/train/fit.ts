@@ -337,6 +337,7 @@ async function runFast<T extends Image | Signal>(target: T, plan: FitPlan, run: 
     lrScale: plan.lr / DEFAULT_LR,
     ...(plan.batch !== undefined ? { maxBatch: plan.batch } : {}),
     limits: { iters: plan.iters, seconds: plan.timeLimit, targetPsnr: plan.untilPsnr },
+    ...(plan.milestones ? { milestones: plan.milestones } : {}),
     previewAt,
     onPreview: async (p, k) => run.onPreview?.(await render(p), k),
     onStep: async (s) => {

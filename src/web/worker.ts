@@ -99,6 +99,7 @@ function runFit(id: number, req: FitRequest): Promise<void> {
       rate: req.rate,
       untilPsnr: req.untilPsnr,
       timeLimit: req.timeLimit,
+      milestones: req.milestones,
       backend,
       seed: req.seed ?? 0,
       signal,
