@@ -288,7 +288,6 @@ function resetTtq(keys: RunKey[], recipes: Partial<Record<RunKey, FitRecipe>>): 
       delete el.dataset.seconds;
       delete el.dataset.psnr;
       delete el.dataset.it;
-      delete el.dataset.bound;
     }
   }
   const used = [...new Set(keys.map((k) => recipes[k] ?? 'fast'))];
@@ -312,21 +311,19 @@ function recordTtq(key: RunKey, it: number, whole: number, seconds: number): voi
   }
 }
 
-/** At the end of a run that reached its target PSNR: the thresholds up to it that no step event showed
- *  (the fast recipe's first evaluation, before any step, may already pass them) take the time the target
- *  was reached: exact when that was the first evaluation, else an upper bound (shown "≤"). */
-function finishTtq(key: RunKey, reached: RunSummary['reached']): void {
-  if (!reached) return;
+/** At the end of a run: each threshold's first whole-signal measurement as the fit recorded it
+ *  (RunSummary.milestones), which also holds what no step event carries (the fast recipe's first
+ *  evaluation, before any step, may already pass 30 dB). */
+function finishTtq(key: RunKey, passed: RunSummary['milestones']): void {
   for (const db of TTQ_DB) {
     const cell = document.getElementById(`ttq-${key}-${db}`);
-    if (!cell || cell.dataset.seconds !== undefined || !(reached.psnr >= db)) continue;
-    const exact = reached.iteration === 0;
-    cell.dataset.seconds = String(reached.seconds);
-    cell.dataset.psnr = reached.psnr.toFixed(2);
-    cell.dataset.it = String(reached.iteration);
-    if (!exact) cell.dataset.bound = 'upper';
-    cell.textContent = `${exact ? '' : '≤ '}${reached.seconds.toFixed(2)} s`;
-    cell.title = `${reached.psnr.toFixed(2)} dB after ${reached.iteration} steps`;
+    const m = passed?.[String(db)];
+    if (!cell || !m || Number(cell.dataset.seconds ?? Infinity) <= m.seconds) continue;
+    cell.dataset.seconds = String(m.seconds);
+    cell.dataset.psnr = m.psnr.toFixed(2);
+    cell.dataset.it = String(m.iteration);
+    cell.textContent = `${m.seconds.toFixed(2)} s`;
+    cell.title = `${m.psnr.toFixed(2)} dB after ${m.iteration} steps`;
   }
 }
 
@@ -513,7 +510,7 @@ async function fitAll(): Promise<void> {
     }
     if (!restoring) {
       lastFinished = job.id; // a restoration has no bundle to download
-      finishTtq(run.key, summary.reached);
+      finishTtq(run.key, summary.milestones);
     }
     const recon = playable?.recon[run.key];
     const snr =

@@ -73,6 +73,8 @@ export interface RunSummary {
   stopped: boolean;
   /** Where a target PSNR was reached (FitResult.reached), or null. */
   reached?: { psnr: number; iteration: number; seconds: number } | null;
+  /** Where each requested milestone was first measured (FitResult.milestones), keyed by its PSNR. */
+  milestones?: Record<string, { psnr: number; iteration: number; seconds: number }>;
   backend: string;
   config: InrConfig;
 }

@@ -122,6 +122,7 @@ function runFit(id: number, req: FitRequest): Promise<void> {
         seconds: result.seconds,
         stopped: result.stopped,
         reached: result.reached,
+        ...(result.milestones ? { milestones: result.milestones } : {}),
         backend: result.backend,
         config: result.plan.config,
       },

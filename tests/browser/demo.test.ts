@@ -234,7 +234,10 @@ describe('demo page', () => {
     expect(seconds).toBeGreaterThan(0);
     expect(Number(await cell.getAttribute('data-psnr'))).toBeGreaterThanOrEqual(30);
     expect(await cell.textContent()).toBe(`${seconds.toFixed(2)} s`);
-    expect(await page.locator('#ttq-prior-40').textContent()).toBe('—'); // stopped at 30 dB
+    const at35 = page.locator('#ttq-prior-35');
+    expect(Number(await at35.getAttribute('data-psnr'))).toBeGreaterThanOrEqual(35);
+    expect(Number(await at35.getAttribute('data-seconds'))).toBeGreaterThanOrEqual(seconds);
+    expect(await page.locator('#ttq-prior-40').textContent()).toBe('—'); // stopped at 35 dB
     expect(await page.locator('#ttq-siren-30').isHidden()).toBe(true); // no SIREN run
     expect(await page.locator('#caption-prior').textContent()).toMatch(
       /prior test-mri: \d+\.\d\d dB after \d+ iterations/,

@@ -150,6 +150,11 @@ describe('the fast recipe stops on whole-signal evaluations too', () => {
     expect(plain.wholes.every((w) => w >= 23)).toBe(true);
     for (const m of [16, 20]) expect(marked.wholes.some((w) => w >= m && w < m + 4)).toBe(true);
     expect(Math.max(...marked.wholes)).toBeGreaterThanOrEqual(24);
+    // The result says where each was first measured; the step events' first crossings agree.
+    expect(Object.keys(marked.r.milestones!).sort()).toEqual(['16', '20', '24']);
+    for (const m of [16, 20, 24]) expect(marked.r.milestones![String(m)].psnr).toBeGreaterThanOrEqual(m);
+    expect(marked.r.milestones!['24'].seconds).toBeCloseTo(marked.r.reached!.seconds, 9);
+    expect(plain.r.milestones).toBeUndefined();
     expect(() => planFit({ dims: [8, 8], channels: 1 }, { milestones: [30, -1] })).toThrow(
       /milestone PSNR must be above 0/,
     );
