@@ -17,6 +17,8 @@ import { loadPriorFromUrl } from '../../src/web/prior.ts';
 import type { Image } from '../../src/data/image.ts';
 
 import type { Transfer } from '../../src/train/trainer.ts';
+import { FitWorker } from '../../src/web/client.ts';
+import type { FitRequest, RunSummary } from '../../src/web/protocol.ts';
 
 export interface StepResult {
   backend: string;
@@ -260,3 +262,46 @@ export async function fitClipFromUrl(
     outputDims: r.output.dims,
   };
 }
+
+/** One fit through the library's fit worker (web/worker.ts, as the demo runs it), for
+ *  scripts/bench-ttq-web.ts: the step events that carry a whole-signal PSNR, the step count, the
+ *  summary, and the wall time from the request to its end. One worker per page, reused. */
+export async function fitInWorker(
+  img: PlainImage,
+  req: Omit<FitRequest, 'image' | 'signal' | 'label'>,
+): Promise<{
+  wholes: { it: number; whole: number; seconds: number }[];
+  steps: number;
+  lastSeconds: number;
+  summary: RunSummary;
+  wallSeconds: number;
+  isolated: boolean;
+}> {
+  fitWorker ??= new FitWorker(
+    new Worker(new URL('../../web/worker.ts', import.meta.url), { type: 'module', name: 'strainer-fit' }),
+  );
+  const wholes: { it: number; whole: number; seconds: number }[] = [];
+  let steps = 0,
+    lastSeconds = 0;
+  const t0 = performance.now();
+  const job = fitWorker.fit(
+    { ...req, image: { ...img, data: Float32Array.from(img.data) }, label: 'bench' },
+    {
+      onStep: (e) => {
+        steps++;
+        lastSeconds = e.seconds;
+        if (e.whole !== undefined) wholes.push({ it: e.it, whole: e.whole, seconds: e.seconds });
+      },
+    },
+  );
+  const summary = await job.done;
+  return {
+    wholes,
+    steps,
+    lastSeconds,
+    summary,
+    wallSeconds: (performance.now() - t0) / 1000,
+    isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+  };
+}
+let fitWorker: FitWorker | null = null;
