@@ -68,7 +68,8 @@ export interface FitSummary {
   fromCache: string[];
 }
 
-/** The library's fit() on an image, from the prior at `priorUrl` (or a random SIREN of the same size). */
+/** The library's fit() on an image, from the prior at `priorUrl` (or a random SIREN of the same size),
+ *  by the paper's recipe (the whole image every step: the curves these tests compare). */
 export async function fitImage(
   img: PlainImage,
   priorUrl: string | null,
@@ -80,7 +81,16 @@ export async function fitImage(
 ): Promise<FitSummary> {
   const prior = priorUrl ? await loadPriorFromUrl(priorUrl) : null;
   const image: Image = { ...img, data: Float32Array.from(img.data) };
-  const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, model: config, optimizer });
+  const r = await fit(image, {
+    prior,
+    iters,
+    lr,
+    backend: provider,
+    seed: 5,
+    model: config,
+    optimizer,
+    recipe: 'paper',
+  });
   return {
     backend: r.backend,
     psnr: r.psnr,
@@ -124,6 +134,7 @@ export async function benchFit(
     {
       iters,
       lr,
+      recipe: 'paper', // the full image every step: the step these benchmarks time
       backend: provider,
       seed: 0,
       model: config,
@@ -161,6 +172,7 @@ export async function benchSteps(
       model: config,
       iters,
       lr,
+      recipe: 'paper',
       seed: 0,
       backend: metered(ortWebBackend(provider), m),
       onStart: () => {
