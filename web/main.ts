@@ -312,13 +312,14 @@ function recordTtq(key: RunKey, it: number, whole: number, seconds: number): voi
 }
 
 /** At the end of a run: each threshold's first whole-signal measurement as the fit recorded it
- *  (RunSummary.milestones), which also holds what no step event carries (the fast recipe's first
- *  evaluation, before any step, may already pass 30 dB). */
+ *  (RunSummary.milestones: when that measurement ended; the step event carrying it gave its step's end,
+ *  just before), which also holds what no step event carries (the fast recipe's first evaluation, before
+ *  any step, may already pass 30 dB). What bench/ttq-web.md reports. */
 function finishTtq(key: RunKey, passed: RunSummary['milestones']): void {
   for (const db of TTQ_DB) {
     const cell = document.getElementById(`ttq-${key}-${db}`);
     const m = passed?.[String(db)];
-    if (!cell || !m || Number(cell.dataset.seconds ?? Infinity) <= m.seconds) continue;
+    if (!cell || !m) continue;
     cell.dataset.seconds = String(m.seconds);
     cell.dataset.psnr = m.psnr.toFixed(2);
     cell.dataset.it = String(m.iteration);
