@@ -6,7 +6,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'models/', 'web/public/', 'src/onnx/schema.ts', 'lint/core-globals.d.ts', '.scratch/', 'scratch/'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'models/',
+      'web/public/',
+      'src/onnx/schema.ts',
+      'lint/core-globals.d.ts',
+      '.scratch/',
+      'scratch/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

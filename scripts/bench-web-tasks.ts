@@ -40,6 +40,7 @@ const tasks = {
       {
         iters,
         lr,
+        recipe: 'paper', // the full image every step: the step bench/web.md times
         backend: provider,
         seed: 0,
         model: config,

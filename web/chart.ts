@@ -1,10 +1,13 @@
 // PSNR-vs-iteration chart on a 2D canvas: one line per run (prior, SIREN), axes with dB and iteration
-// ticks, redrawn at most once per animation frame however fast steps arrive.
+// ticks, redrawn at most once per animation frame however fast steps arrive. A fit on random batches
+// (the fast recipe) plots its batches' estimate as the line and its whole-signal evaluations as dots.
 
 export interface Series {
   label: string;
   color: string;
   points: { it: number; psnr: number }[];
+  /** Whole-signal PSNRs (StepEvent.whole) where they differ from the line's, drawn as dots. */
+  whole: { it: number; psnr: number }[];
 }
 
 export class PsnrChart {
@@ -23,10 +26,22 @@ export class PsnrChart {
   }
 
   add(key: string, label: string, color: string, it: number, psnr: number): void {
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { label, color, points: [] }));
+    const s = this.get(key, label, color);
     if (Number.isFinite(psnr)) s.points.push({ it, psnr });
     this.schedule();
+  }
+
+  /** A whole-signal measurement after step `it`, as a dot. */
+  addWhole(key: string, label: string, color: string, it: number, psnr: number): void {
+    const s = this.get(key, label, color);
+    if (Number.isFinite(psnr)) s.whole.push({ it, psnr });
+    this.schedule();
+  }
+
+  private get(key: string, label: string, color: string): Series {
+    let s = this.series.get(key);
+    if (!s) this.series.set(key, (s = { label, color, points: [], whole: [] }));
+    return s;
   }
 
   private schedule(): void {
@@ -51,7 +66,7 @@ export class PsnrChart {
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = '#fff';
     ctx.fillRect(0, 0, W, H);
-    const all = [...this.series.values()].flatMap((s) => s.points.map((p) => p.psnr));
+    const all = [...this.series.values()].flatMap((s) => [...s.points, ...s.whole].map((p) => p.psnr));
     const lo = all.length ? Math.floor(Math.min(...all) / 5) * 5 : 0;
     const hi = all.length ? Math.max(lo + 5, Math.ceil(Math.max(...all) / 5) * 5) : 40;
     const x = (it: number) => L + ((W - L - R) * it) / this.maxIt;
@@ -85,6 +100,11 @@ export class PsnrChart {
       s.points.forEach((p, i) => (i === 0 ? ctx.moveTo(x(p.it), y(p.psnr)) : ctx.lineTo(x(p.it), y(p.psnr))));
       ctx.stroke();
       ctx.fillStyle = s.color;
+      for (const p of s.whole) {
+        ctx.beginPath();
+        ctx.arc(x(p.it), y(p.psnr), 3, 0, 2 * Math.PI);
+        ctx.fill();
+      }
       ctx.textAlign = 'left';
       const last = s.points[s.points.length - 1];
       const text = `${s.label}${last ? `: ${last.psnr.toFixed(2)} dB` : ''}`;

@@ -4,6 +4,8 @@
 // against the original. A WAV file (or a bundled speech clip) switches the page to audio: the clip is
 // fitted from an audio prior and from a random SIREN side by side, drawn as waveforms, and each can be
 // played (Web Audio). Every failure ends as a message on the page (#error), never a silent stop.
+// A fit trains by the fast recipe (the default) or the paper's (Recipe menu); a table beside the chart
+// gives each run's time to 30 / 35 / 40 dB, read from the step events' whole-signal PSNRs.
 /// <reference types="vite/client" />
 import {
   FitWorker,
@@ -24,6 +26,7 @@ import {
   type Signal,
   type RunSummary,
   type FitRequest,
+  type FitRecipe,
   type ProviderChoice,
   type WebTask,
 } from '../src/web/index.ts';
@@ -69,6 +72,10 @@ const ui = {
   freeze: $<HTMLInputElement>('freeze'),
   size: $<HTMLSelectElement>('size'),
   iters: $<HTMLInputElement>('iters'),
+  recipe: $<HTMLSelectElement>('recipe'),
+  until: $<HTMLInputElement>('until'),
+  ttq: $<HTMLTableElement>('ttq'),
+  ttqRecipe: $('ttq-recipe'),
   lr: $<HTMLInputElement>('lr'),
   backend: $<HTMLSelectElement>('backend'),
   width: $<HTMLInputElement>('width'),
@@ -102,6 +109,9 @@ const ui = {
 const chart = new PsnrChart($<HTMLCanvasElement>('chart'));
 const base = import.meta.env.BASE_URL;
 const COLORS = { prior: '#d9480f', siren: '#1c7ed6' } as const;
+/** The PSNRs whose time the table beside the chart gives (the fits evaluate the whole signal near each). */
+const TTQ_DB = [30, 35, 40] as const;
+type RunKey = keyof typeof COLORS;
 
 let source: Source | null = null;
 /** What the Play buttons play: the clip as loaded, or as last fitted (resampled to the prior's rate
@@ -164,7 +174,7 @@ function setMode(m: Mode): void {
   if (listed === m) return;
   listed = m;
   document.body.dataset.mode = m;
-  if (m === 'audio') ui.task.value = 'fit'; // restorations take images
+  if (m === 'audio') ui.task.value = document.body.dataset.task = 'fit'; // restorations take images
   const keep = ui.prior.value;
   ui.prior.length = 1; // keeps 'none (random SIREN)'
   for (const x of priors.filter((p) => !p.config || p.config.inDim === (m === 'audio' ? 1 : 2))) {
@@ -268,6 +278,56 @@ function updateConfigVisibility(): void {
   ui.freeze.parentElement!.hidden = !p;
 }
 
+/** Empties the time-to-quality table and shows a column per run of this fit. */
+function resetTtq(keys: RunKey[], recipes: Partial<Record<RunKey, FitRecipe>>): void {
+  for (const el of ui.ttq.querySelectorAll<HTMLElement>('[data-run]')) {
+    const key = el.dataset.run as RunKey;
+    el.hidden = !keys.includes(key);
+    if (el.tagName === 'TD') {
+      el.textContent = '—';
+      delete el.dataset.seconds;
+      delete el.dataset.psnr;
+      delete el.dataset.it;
+    }
+  }
+  const used = [...new Set(keys.map((k) => recipes[k] ?? 'fast'))];
+  ui.ttq.dataset.recipe = used.join(' ');
+  const named = used.length > 1 ? keys.map((k) => `${k === 'prior' ? 'prior' : 'SIREN'} ${recipes[k]}`) : used;
+  ui.ttqRecipe.textContent =
+    `Recipe: ${named.join(', ')}` +
+    (used.includes('fast') ? ' (random subsets per step; the whole signal measured near each threshold)' : '');
+}
+
+/** Fills the table's cells that this step's whole-signal PSNR reaches for the first time. */
+function recordTtq(key: RunKey, it: number, whole: number, seconds: number): void {
+  for (const db of TTQ_DB) {
+    const cell = document.getElementById(`ttq-${key}-${db}`);
+    if (!cell || cell.dataset.seconds !== undefined || !(whole >= db)) continue;
+    cell.dataset.seconds = String(seconds);
+    cell.dataset.psnr = whole.toFixed(2);
+    cell.dataset.it = String(it);
+    cell.textContent = `${seconds.toFixed(2)} s`;
+    cell.title = `${whole.toFixed(2)} dB, measured at step ${it + 1}`;
+  }
+}
+
+/** At the end of a run: each threshold's first whole-signal measurement as the fit recorded it
+ *  (RunSummary.milestones: when that measurement ended; the step event carrying it gave its step's end,
+ *  just before), which also holds what no step event carries (the fast recipe's first evaluation, before
+ *  any step, may already pass 30 dB). What bench/ttq-web.md reports. */
+function finishTtq(key: RunKey, passed: RunSummary['milestones']): void {
+  for (const db of TTQ_DB) {
+    const cell = document.getElementById(`ttq-${key}-${db}`);
+    const m = passed?.[String(db)];
+    if (!cell || !m) continue;
+    cell.dataset.seconds = String(m.seconds);
+    cell.dataset.psnr = m.psnr.toFixed(2);
+    cell.dataset.it = String(m.iteration);
+    cell.textContent = `${m.seconds.toFixed(2)} s`;
+    cell.title = `${m.psnr.toFixed(2)} dB after ${m.iteration} steps`;
+  }
+}
+
 /** Selects the prior that best matches the source (its dimension and domain, an image's fitting size), unless the user chose. */
 function pickPrior(): void {
   if (priorTouched || !source) return;
@@ -299,7 +359,7 @@ async function fitAll(): Promise<void> {
   }
   let target: { image: Image } | { signal: Signal; rate: number };
   let task: WebTask = 'fit';
-  const runs: { key: 'prior' | 'siren'; label: string; req: Omit<FitRequest, 'image' | 'signal' | 'rate'> }[] = [];
+  const runs: { key: RunKey; label: string; req: Omit<FitRequest, 'image' | 'signal' | 'rate'> }[] = [];
   const prior = priors.find((e) => e.name === ui.prior.value);
   try {
     if (source?.kind === 'audio') {
@@ -317,20 +377,33 @@ async function fitAll(): Promise<void> {
     const lr = setting(ui.lr, 'lr');
     const provider = decision.provider;
     task = ui.task.value as WebTask;
+    const until = ui.until.value.trim() === '' ? undefined : setting(ui.until, 'untilPsnr');
+    const recipe = ui.recipe.value as FitRecipe;
     const common = {
       iters,
       lr,
       provider,
       previewEvery: Math.max(1, Math.round(iters / 30)),
-      ...(task === 'fit' ? {} : { task, scale: 4, sigma: 0.1 }),
+      ...(task === 'fit'
+        ? { recipe, milestones: [...TTQ_DB], ...(until !== undefined ? { untilPsnr: until } : {}) }
+        : { task, scale: 4, sigma: 0.1 }),
     };
+    // What only the paper's recipe fits: a fixed encoder (its own learning rate), a whole-network prior.
+    const priorOnlyPaper =
+      task === 'fit' && (ui.freeze.checked || priorFacts.some((p) => p.name === prior?.name && p.wholeNetwork));
     // Frozen encoder: a linear fit of the decoder over the prior's features, which takes a larger rate.
     const frozen = ui.freeze.checked ? { lr: 1e-2, encoderLr: 0 } : {};
     if (prior)
       runs.push({
         key: 'prior',
         label: `prior ${prior.name}${ui.freeze.checked ? ' (encoder fixed)' : ''}`,
-        req: { ...common, ...frozen, priorUrl: `${base}models/${prior.name}/`, label: `${source?.name}-${prior.name}` },
+        req: {
+          ...common,
+          ...frozen,
+          ...(priorOnlyPaper ? { recipe: 'paper' as const } : {}),
+          priorUrl: `${base}models/${prior.name}/`,
+          label: `${source?.name}-${prior.name}`,
+        },
       });
     if (!prior || ui.compare.checked) {
       const config = prior?.config
@@ -356,6 +429,11 @@ async function fitAll(): Promise<void> {
   } catch (e) {
     return showError((e as Error).message);
   }
+  if (task === 'fit')
+    resetTtq(
+      runs.map((r) => r.key),
+      Object.fromEntries(runs.map((r) => [r.key, r.req.recipe])),
+    );
   ui.panelPrior.hidden = !runs.some((r) => r.key === 'prior');
   ui.panelSiren.hidden = !runs.some((r) => r.key === 'siren');
   const restoring = task !== 'fit';
@@ -388,6 +466,11 @@ async function fitAll(): Promise<void> {
           if (!restoring) {
             chart.add(run.key, run.label, COLORS[run.key], e.it, e.psnr);
             ui.psnr.textContent = `${e.psnr.toFixed(2)} dB`;
+            if (e.whole !== undefined) {
+              // A full-grid step measures the model before its update; an evaluation, the one after it.
+              if (e.whole !== e.psnr) chart.addWhole(run.key, run.label, COLORS[run.key], e.it + 1, e.whole);
+              recordTtq(run.key, e.it, e.whole, e.seconds);
+            }
           }
           ui.speed.textContent = `${((e.it + 1) / Math.max(e.seconds, 1e-9)).toFixed(1)} it/s`;
           caption.textContent = `${run.label}: iteration ${e.it + 1}/${e.iters}`;
@@ -426,7 +509,10 @@ async function fitAll(): Promise<void> {
       current = null;
       return showError(err.kind === 'internal' ? `unexpected error: ${err.message}` : err.message);
     }
-    if (!restoring) lastFinished = job.id; // a restoration has no bundle to download
+    if (!restoring) {
+      lastFinished = job.id; // a restoration has no bundle to download
+      finishTtq(run.key, summary.milestones);
+    }
     const recon = playable?.recon[run.key];
     const snr =
       recon && 'signal' in target ? `, SNR ${signals.snrDb(recon.data, target.signal.data).toFixed(2)} dB` : '';
@@ -470,6 +556,9 @@ function wire(): void {
     if (f) void setSource(f, f.name);
   };
   ui.sample.onchange = () => void loadSample(ui.sample.value);
+  ui.task.onchange = () => {
+    document.body.dataset.task = ui.task.value;
+  };
   ui.size.onchange = () => {
     if (source?.kind === 'image') {
       draw(ui.target, targetImage());
@@ -507,6 +596,7 @@ function wire(): void {
 async function readPriorFacts(x: PriorEntry): Promise<PriorFacts> {
   try {
     const m = (await (await fetch(`${base}models/${x.name}/manifest.json`)).json()) as {
+      method?: string;
       signal?: { height?: number; rate?: number };
       data?: { description?: string };
       quantization?: unknown;
@@ -519,6 +609,7 @@ async function readPriorFacts(x: PriorEntry): Promise<PriorFacts> {
       ...(inDim === 2 ? { res: m.signal?.height } : {}),
       ...(m.signal?.rate ? { rate: m.signal.rate } : {}),
       quantized: m.quantization !== undefined,
+      ...(m.method && m.method !== 'strainer' ? { wholeNetwork: true } : {}),
     };
   } catch {
     return { name: x.name, inDim: x.config?.inDim ?? 2, description: x.description }; // listed without a size; still selectable

@@ -15,6 +15,8 @@ export interface PriorFacts {
   res?: number;
   rate?: number;
   quantized?: boolean;
+  /** A meta-learned prior, with its own decoder: fitted by the paper's recipe only. */
+  wholeNetwork?: boolean;
 }
 
 /** The domain a name or description speaks of (sample file names: mri-*, skimage-*, lfw-*). */

@@ -3,7 +3,7 @@
 // COOP/COEP headers so the page is cross-origin isolated (SharedArrayBuffer, hence multi-threaded
 // wasm). onnxruntime-web finds its .wasm next to its own module (new URL(..., import.meta.url)): Vite
 // serves it from node_modules in dev and emits it as an asset in a build.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,6 +191,9 @@ function strainerAssets(modelsDir: string): Plugin {
 
 export function webConfig(o: WebServerOptions = {}): InlineConfig {
   const modelsDir = resolve(o.modelsDir ?? process.env.STRAINER_MODELS_DIR ?? join(REPO_ROOT, 'models'));
+  // A git worktree may link node_modules to another checkout's: Vite serves files by their real path.
+  const modules = join(REPO_ROOT, 'node_modules');
+  const realModules = existsSync(modules) ? realpathSync(modules) : modules;
   return {
     configFile: false,
     root: here,
@@ -201,7 +204,7 @@ export function webConfig(o: WebServerOptions = {}): InlineConfig {
       host: o.host ?? 'localhost',
       strictPort: true,
       headers: ISOLATION,
-      fs: { allow: [REPO_ROOT, modelsDir] },
+      fs: { allow: [...new Set([REPO_ROOT, modelsDir, realModules])] },
       ...(o.watch === false ? { hmr: false, watch: null } : {}),
     },
     preview: { headers: ISOLATION },

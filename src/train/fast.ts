@@ -428,7 +428,7 @@ export async function fastFit(input: Image | Signal, o: FastFitOptions): Promise
       output = await renderer.render(full),
       finalPsnr = psnrBetween(output, sig.data),
       returned = false;
-    const kept = best as Best | null; // set by evaluate()
+    const kept = best; // set by evaluate()
     if (kept !== null && kept.psnr > finalPsnr) {
       const b = await renderer.render(kept.params);
       const bp = psnrBetween(b, sig.data);

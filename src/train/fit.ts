@@ -66,6 +66,10 @@ export interface FitResult<T extends Image | Signal = Image | Signal> {
   /** With a target PSNR: where it was first measured on the whole signal (the model after `iteration`
    *  updates, at `seconds` of fitting), or null. */
   reached: { psnr: number; iteration: number; seconds: number } | null;
+  /** With milestones (FitSettings.milestones): where each was first measured on the whole signal, as
+   *  `reached` (keyed by the PSNR); a milestone never measured is absent. This includes what no step event
+   *  carries: the fast recipe's first evaluation, before any step. */
+  milestones?: Record<string, { psnr: number; iteration: number; seconds: number }>;
   /** The best whole-signal PSNR measured during the fit, after `iteration` updates, and whether the
    *  result is that state (`returned`) rather than the last one: a fit never hands back worse than its best. */
   best: { iteration: number; psnr: number; returned: boolean } | null;
@@ -190,6 +194,11 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
     let sinceEval = Infinity,
       running = NaN,
       lastWhole: { it: number; psnr: number } | null = null;
+    const passed: NonNullable<FitResult['milestones']> = {};
+    const pass = (psnr: number, iteration: number, at: number): void => {
+      for (const m of plan.milestones ?? [])
+        if (psnr >= m && passed[String(m)] === undefined) passed[String(m)] = { psnr, iteration, seconds: at };
+    };
     await run.onStart?.({ backend: trainer.backend, plan });
     const t0 = performance.now();
     const seconds = (): number => (performance.now() - t0) / 1000;
@@ -241,6 +250,7 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
       const event: StepEvent = { it, iters: plan.iters, psnr: p, loss: step.loss, ms, seconds: seconds() };
       if (exact) event.whole = p;
       else if (lastWhole !== null && lastWhole.it === it) event.whole = lastWhole.psnr;
+      if (event.whole !== undefined) pass(event.whole, exact ? it : it + 1, event.seconds);
       if (stop === 'iters' && plan.timeLimit !== undefined && event.seconds >= plan.timeLimit && !last) stop = 'time';
       if (((run.onStep && (await run.onStep(event)) === false) || run.signal?.aborted) && !last && stop === 'iters')
         stop = 'user';
@@ -279,6 +289,7 @@ export async function runFit<T extends Image | Signal>(target: T, plan: FitPlan,
       stop,
       stopped: stop === 'user',
       reached,
+      ...(plan.milestones ? { milestones: passed } : {}),
       best: best === null ? null : { ...best, returned: returned === 'best' },
       stepMs,
       seconds: seconds(),
@@ -337,6 +348,7 @@ async function runFast<T extends Image | Signal>(target: T, plan: FitPlan, run: 
     lrScale: plan.lr / DEFAULT_LR,
     ...(plan.batch !== undefined ? { maxBatch: plan.batch } : {}),
     limits: { iters: plan.iters, seconds: plan.timeLimit, targetPsnr: plan.untilPsnr },
+    ...(plan.milestones ? { milestones: plan.milestones } : {}),
     previewAt,
     onPreview: async (p, k) => run.onPreview?.(await render(p), k),
     onStep: async (s) => {
@@ -358,6 +370,11 @@ async function runFast<T extends Image | Signal>(target: T, plan: FitPlan, run: 
     },
   }).finally(() => rend?.release());
   const hit = plan.untilPsnr !== undefined ? r.evals.find((e) => e.psnr >= plan.untilPsnr!) : undefined;
+  const passed: NonNullable<FitResult['milestones']> = {};
+  for (const m of plan.milestones ?? []) {
+    const e = r.evals.find((x) => x.psnr >= m);
+    if (e) passed[String(m)] = { psnr: e.psnr, iteration: e.it, seconds: e.seconds };
+  }
   const state = initialState(c, r.params); // fresh moments: further training starts as from an init
   const targets = toTargetRange(sig.data, plan.range),
     fitted = toTargetRange(r.output, plan.range);
@@ -374,6 +391,7 @@ async function runFast<T extends Image | Signal>(target: T, plan: FitPlan, run: 
     stop: FAST_STOP[r.stopped],
     stopped: r.stopped === 'callback',
     reached: hit ? { psnr: hit.psnr, iteration: hit.it, seconds: hit.seconds } : null,
+    ...(plan.milestones ? { milestones: passed } : {}),
     best: r.best === null ? null : { iteration: r.best.it, psnr: r.best.psnr, returned: r.best.returned },
     stepMs,
     seconds: r.seconds,

@@ -119,6 +119,10 @@ export interface FitSettings {
   untilPsnr?: number;
   /** Stop after this many seconds of fitting (wall time, every evaluation the stopping needs included). */
   timeLimit?: number;
+  /** PSNRs (dB) whose first crossing the fit should see: the fast recipe also evaluates the whole signal
+   *  as its batches near each (events' `whole`, a "time to 30 / 35 / 40 dB"); a full-grid step measures
+   *  the whole signal anyway. Stops nothing. */
+  milestones?: readonly number[];
 }
 
 /** A resolved, checked fit: what runFit runs and what a fit bundle records. */
@@ -149,6 +153,8 @@ export interface FitPlan {
   /** Stopping rules beside `iters`: a target PSNR over the whole signal, a wall-time budget (seconds). */
   untilPsnr?: number;
   timeLimit?: number;
+  /** PSNRs whose crossing the fit measures on the whole signal (FitSettings.milestones), ascending. */
+  milestones?: number[];
 }
 
 /** The paper's test-time fit: 2000 iterations (REFERENCE.md), the default of the CLI and the libraries alike. */
@@ -308,5 +314,9 @@ export function planFit(grid: FitGrid, s: FitSettings = {}): FitPlan {
   if (s.rate !== undefined) plan.rate = s.rate;
   if (s.untilPsnr !== undefined) plan.untilPsnr = checkSetting('untilPsnr', s.untilPsnr);
   if (s.timeLimit !== undefined) plan.timeLimit = checkSetting('timeLimit', s.timeLimit);
+  if (s.milestones !== undefined && s.milestones.length > 0)
+    plan.milestones = [...new Set(s.milestones.map((m) => checkSetting('untilPsnr', m, 'milestone PSNR')))].sort(
+      (a, b) => a - b,
+    );
   return plan;
 }

@@ -31,6 +31,9 @@ export interface FitRequest {
   /** Stop when the whole signal's PSNR reaches this (dB), or after this many seconds (FitSettings). */
   untilPsnr?: number;
   timeLimit?: number;
+  /** PSNRs (dB) the fast recipe also evaluates the whole signal near (FitSettings.milestones): the step
+   *  events' `whole` then tells the time to each. */
+  milestones?: number[];
   /** Learning rate of the encoder layers (default `lr`); 0 keeps a prior's features fixed. */
   encoderLr?: number;
   provider: ProviderChoice;
@@ -70,6 +73,8 @@ export interface RunSummary {
   stopped: boolean;
   /** Where a target PSNR was reached (FitResult.reached), or null. */
   reached?: { psnr: number; iteration: number; seconds: number } | null;
+  /** Where each requested milestone was first measured (FitResult.milestones), keyed by its PSNR. */
+  milestones?: Record<string, { psnr: number; iteration: number; seconds: number }>;
   backend: string;
   config: InrConfig;
 }

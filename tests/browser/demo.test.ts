@@ -3,7 +3,8 @@
 // the only WebGPU adapter is SwiftShader, a software fallback), shows PSNR, it/s, backend and why,
 // saves a screenshot (test-results/demo.png) and offers the fitted bundle as a zip that verifies;
 // 4x super-resolution shows PSNR and SSIM against the truth; a tampered prior, a non-image file and
-// a lost WebGPU device each end as a message on the page.
+// a lost WebGPU device each end as a message on the page. A fit takes the fast recipe by default and
+// fills the time-to-quality table from its whole-signal evaluations; the Recipe menu sends 'paper'.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -36,6 +37,24 @@ describe('demo page', () => {
   afterAll(async () => {
     await env?.close();
   });
+
+  /** Records what the page asks of its fit worker (every 'fit' request, without its pixels). */
+  async function watchRequests(): Promise<void> {
+    await page.evaluate(`(() => {
+      if (window.__fits) return;
+      window.__fits = [];
+      const post = Worker.prototype.postMessage;
+      Worker.prototype.postMessage = function (m, ...rest) {
+        if (m && m.type === 'fit') {
+          const { image, signal, ...req } = m.req;
+          window.__fits.push(req);
+        }
+        return post.call(this, m, ...rest);
+      };
+    })()`);
+  }
+  const requests = (): Promise<{ recipe?: string; untilPsnr?: number; milestones?: number[] }[]> =>
+    page.evaluate('window.__fits.splice(0)');
 
   it('lists the samples and priors', async () => {
     const samples = await page.locator('#sample option').count();
@@ -192,4 +211,50 @@ describe('demo page', () => {
     await page.uncheck('#freeze');
     await page.selectOption('#task', 'fit');
   }, 180_000);
+
+  it('fits by the fast recipe by default and shows the time to 30 dB', async () => {
+    await watchRequests();
+    await page.selectOption('#task', 'fit');
+    await page.selectOption('#prior', 'test-mri');
+    await page.selectOption('#backend', 'wasm');
+    await page.selectOption('#size', '32');
+    await page.uncheck('#compare');
+    await page.uncheck('#freeze');
+    expect(await page.locator('#recipe').inputValue()).toBe('fast');
+    await page.fill('#iters', '3000');
+    await page.fill('#lr', '0.0001');
+    await page.fill('#until', '35');
+    await page.click('#fit');
+    expect(await settle(page), (await page.locator('#error').textContent()) ?? '').toBe('done');
+    const [req] = await requests();
+    expect(req).toMatchObject({ recipe: 'fast', untilPsnr: 35, milestones: [30, 35, 40] });
+    expect(await page.locator('#ttq').getAttribute('data-recipe')).toBe('fast');
+    const cell = page.locator('#ttq-prior-30');
+    const seconds = Number(await cell.getAttribute('data-seconds'));
+    expect(seconds).toBeGreaterThan(0);
+    expect(Number(await cell.getAttribute('data-psnr'))).toBeGreaterThanOrEqual(30);
+    expect(await cell.textContent()).toBe(`${seconds.toFixed(2)} s`);
+    const at35 = page.locator('#ttq-prior-35');
+    expect(Number(await at35.getAttribute('data-psnr'))).toBeGreaterThanOrEqual(35);
+    expect(Number(await at35.getAttribute('data-seconds'))).toBeGreaterThanOrEqual(seconds);
+    expect(await page.locator('#ttq-prior-40').textContent()).toBe('—'); // stopped at 35 dB
+    expect(await page.locator('#ttq-siren-30').isHidden()).toBe(true); // no SIREN run
+    expect(await page.locator('#caption-prior').textContent()).toMatch(
+      /prior test-mri: \d+\.\d\d dB after \d+ iterations/,
+    );
+  }, 180_000);
+
+  it('sends the paper recipe when chosen', async () => {
+    await page.selectOption('#recipe', 'paper');
+    await page.fill('#iters', '3');
+    await page.fill('#until', '');
+    await page.click('#fit');
+    expect(await settle(page), (await page.locator('#error').textContent()) ?? '').toBe('done');
+    const [req] = await requests();
+    expect(req.recipe).toBe('paper');
+    expect(req.untilPsnr).toBeUndefined();
+    expect(await page.locator('#ttq').getAttribute('data-recipe')).toBe('paper');
+    expect(await page.locator('#ttq-recipe').textContent()).toBe('Recipe: paper');
+    await page.selectOption('#recipe', 'fast');
+  }, 120_000);
 });

@@ -17,6 +17,8 @@ import { loadPriorFromUrl } from '../../src/web/prior.ts';
 import type { Image } from '../../src/data/image.ts';
 
 import type { Transfer } from '../../src/train/trainer.ts';
+import { FitWorker } from '../../src/web/client.ts';
+import type { FitRequest, RunSummary } from '../../src/web/protocol.ts';
 
 export interface StepResult {
   backend: string;
@@ -66,7 +68,8 @@ export interface FitSummary {
   fromCache: string[];
 }
 
-/** The library's fit() on an image, from the prior at `priorUrl` (or a random SIREN of the same size). */
+/** The library's fit() on an image, from the prior at `priorUrl` (or a random SIREN of the same size),
+ *  by the paper's recipe (the whole image every step: the curves these tests compare). */
 export async function fitImage(
   img: PlainImage,
   priorUrl: string | null,
@@ -78,7 +81,16 @@ export async function fitImage(
 ): Promise<FitSummary> {
   const prior = priorUrl ? await loadPriorFromUrl(priorUrl) : null;
   const image: Image = { ...img, data: Float32Array.from(img.data) };
-  const r = await fit(image, { prior, iters, lr, backend: provider, seed: 5, model: config, optimizer });
+  const r = await fit(image, {
+    prior,
+    iters,
+    lr,
+    backend: provider,
+    seed: 5,
+    model: config,
+    optimizer,
+    recipe: 'paper',
+  });
   return {
     backend: r.backend,
     psnr: r.psnr,
@@ -122,6 +134,7 @@ export async function benchFit(
     {
       iters,
       lr,
+      recipe: 'paper', // the full image every step: the step these benchmarks time
       backend: provider,
       seed: 0,
       model: config,
@@ -159,6 +172,7 @@ export async function benchSteps(
       model: config,
       iters,
       lr,
+      recipe: 'paper',
       seed: 0,
       backend: metered(ortWebBackend(provider), m),
       onStart: () => {
@@ -260,3 +274,46 @@ export async function fitClipFromUrl(
     outputDims: r.output.dims,
   };
 }
+
+/** One fit through the library's fit worker (web/worker.ts, as the demo runs it), for
+ *  scripts/bench-ttq-web.ts: the step events that carry a whole-signal PSNR, the step count, the
+ *  summary, and the wall time from the request to its end. One worker per page, reused. */
+export async function fitInWorker(
+  img: PlainImage,
+  req: Omit<FitRequest, 'image' | 'signal' | 'label'>,
+): Promise<{
+  wholes: { it: number; whole: number; seconds: number }[];
+  steps: number;
+  lastSeconds: number;
+  summary: RunSummary;
+  wallSeconds: number;
+  isolated: boolean;
+}> {
+  fitWorker ??= new FitWorker(
+    new Worker(new URL('../../web/worker.ts', import.meta.url), { type: 'module', name: 'strainer-fit' }),
+  );
+  const wholes: { it: number; whole: number; seconds: number }[] = [];
+  let steps = 0,
+    lastSeconds = 0;
+  const t0 = performance.now();
+  const job = fitWorker.fit(
+    { ...req, image: { ...img, data: Float32Array.from(img.data) }, label: 'bench' },
+    {
+      onStep: (e) => {
+        steps++;
+        lastSeconds = e.seconds;
+        if (e.whole !== undefined) wholes.push({ it: e.it, whole: e.whole, seconds: e.seconds });
+      },
+    },
+  );
+  const summary = await job.done;
+  return {
+    wholes,
+    steps,
+    lastSeconds,
+    summary,
+    wallSeconds: (performance.now() - t0) / 1000,
+    isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+  };
+}
+let fitWorker: FitWorker | null = null;

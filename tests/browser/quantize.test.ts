@@ -73,6 +73,7 @@ describe('compact priors in the browser', () => {
           iters: ITERS,
           lr: LR,
           seed: 5,
+          recipe: 'paper', // as harness fitImage fits
           backend: ortNodeBackend({ threads: 1 }),
           prior: q,
         },

@@ -126,6 +126,40 @@ describe('the fast recipe stops on whole-signal evaluations too', () => {
     expect(Array.from(r.state['decoder.weight'].data)).toEqual(Array.from(r.params['decoder.weight']));
   });
 
+  it('milestones: a whole-signal evaluation near each, so the events tell the time to each', async () => {
+    const img = mriSliceImage(vol, split.test[0], 32);
+    const run = async (milestones?: number[]) => {
+      const wholes: number[] = [];
+      const r = await fit(img, {
+        model: { width: 32, depth: 3 },
+        lr: 1e-3,
+        untilPsnr: 24,
+        ...(milestones ? { milestones } : {}),
+        iters: 3000,
+        backend: ortNodeBackend({ threads: 1 }),
+        onStep: (e) => void (e.whole !== undefined && wholes.push(e.whole)),
+      });
+      return { r, wholes };
+    };
+    const plain = await run();
+    const marked = await run([24, 16, 20]);
+    expect(marked.r.plan.milestones).toEqual([16, 20, 24]);
+    expect(marked.r.plan.recipe).toBe('fast');
+    expect(marked.r.stop).toBe('psnr');
+    // Without milestones the only evaluations are near the target; with them, one near each.
+    expect(plain.wholes.every((w) => w >= 23)).toBe(true);
+    for (const m of [16, 20]) expect(marked.wholes.some((w) => w >= m && w < m + 4)).toBe(true);
+    expect(Math.max(...marked.wholes)).toBeGreaterThanOrEqual(24);
+    // The result says where each was first measured; the step events' first crossings agree.
+    expect(Object.keys(marked.r.milestones!).sort()).toEqual(['16', '20', '24']);
+    for (const m of [16, 20, 24]) expect(marked.r.milestones![String(m)].psnr).toBeGreaterThanOrEqual(m);
+    expect(marked.r.milestones!['24'].seconds).toBeCloseTo(marked.r.reached!.seconds, 9);
+    expect(plain.r.milestones).toBeUndefined();
+    expect(() => planFit({ dims: [8, 8], channels: 1 }, { milestones: [30, -1] })).toThrow(
+      /milestone PSNR must be above 0/,
+    );
+  });
+
   it('refuses what only the paper recipe does, in one line', async () => {
     const img = mriSliceImage(vol, split.test[0], 8);
     for (const [o, msg] of [
