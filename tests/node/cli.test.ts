@@ -66,6 +66,24 @@ describe('strainer fit', () => {
     expect(b.tensors.step.data[0]).toBe(60);
   }, 120_000);
 
+  it('fits from a prior with the default (fast) recipe to a target; its bundle renders like any other', () => {
+    const out = join(tmp, 'fast');
+    const r = run(['fit', slice, '--prior', 'mri-64', '--res', '64', '--until-psnr', '30', '--out', out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(j).toMatchObject({ recipe: 'fast', batch_mode: 'staged', stop: 'psnr' });
+    expect(j.reached.psnr).toBeGreaterThanOrEqual(30);
+    expect(j.final_psnr).toBeGreaterThanOrEqual(30);
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(m.train).toMatchObject({ recipe: 'fast', iters: j.iters });
+    const png = join(tmp, 'fast-render.png');
+    const rr = run(['render', out, '--res', '96', '--out', png]);
+    expect(rr.status, rr.stderr).toBe(0);
+    expect(existsSync(png)).toBe(true);
+    // A whole SIREN with the ordinary train step and fresh Adam state to train on from.
+    expect(Object.keys(m.graphs)).toEqual(['train_step', 'inference']);
+  }, 120_000);
+
   it('refuses to overwrite a result unless --force', () => {
     const out = join(tmp, 'fit');
     const r = run(['fit', slice, '--iters', '2', '--res', '16', '--out', out]);
