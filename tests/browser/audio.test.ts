@@ -55,6 +55,7 @@ describe.skipIf(!speech)('demo page, audio mode', () => {
 
   it('fits the clip from the prior and from a random SIREN, shows PSNR and SNR, the prior ahead', async () => {
     await page.fill('#iters', '20');
+    await page.selectOption('#recipe', 'paper'); // 20 full-clip steps each: the prior ahead at equal steps
     await page.fill('#lr', '0.0001');
     await page.check('#compare');
     await page.selectOption('#backend', 'auto');

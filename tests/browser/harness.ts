@@ -261,7 +261,8 @@ export async function fitClipFromUrl(
   const blob = await (await fetch(clipUrl)).blob();
   const prior = await web.loadPriorFromUrl(priorUrl);
   const clip = await web.resampleClip(await web.decodeWav(blob, clipUrl), prior.rate ?? 8000);
-  const r = await web.fit(clip.signal, { prior, rate: clip.rate, iters, backend: 'wasm' });
+  // The paper recipe: `iters` full-clip steps (the fast recipe's steps are cheaper and do less each).
+  const r = await web.fit(clip.signal, { prior, rate: clip.rate, recipe: 'paper', iters, backend: 'wasm' });
   const buf = web.toAudioBuffer(new OfflineAudioContext(1, 1, clip.rate), r.output, clip.rate);
   const up = await web.resampleClip(clip, 2 * clip.rate);
   return {

@@ -151,7 +151,7 @@ describe('a Node project', () => {
       join(dir, 'fit.mjs'),
       [
         "import { readImage, fit, psnrAt } from 'strainer/node';",
-        "const r = await fit(readImage('slice.png', { res: 32 }), { prior: 'mri-64', iters: 11 });",
+        "const r = await fit(readImage('slice.png', { res: 32 }), { prior: 'mri-64', recipe: 'paper', iters: 11 });",
         'console.log(JSON.stringify({ psnr: psnrAt(r), finalPsnr: r.finalPsnr, backend: r.backend }));',
       ].join('\n'),
     );
@@ -174,12 +174,13 @@ describe('a Node project', () => {
         [
           "import { readAudio, writeAudio, fit } from 'strainer/node';",
           "const a = readAudio('a.wav');",
-          "const r = await fit(a.signal, { prior: 'speech-10', rate: a.rate, iters: 11 });",
+          "const r = await fit(a.signal, { prior: 'speech-10', rate: a.rate, untilPsnr: 40 });",
           "writeAudio('a-fit.wav', r.output, a.rate);",
           'console.log(JSON.stringify({ finalPsnr: r.finalPsnr }));',
         ].join('\n'),
       );
       const j = JSON.parse((await sh('node', ['clip.mjs'], dir)).trim().split('\n').pop()!) as { finalPsnr: number };
+      expect(j.finalPsnr).toBeGreaterThanOrEqual(40); // the default (fast) recipe, stopped at a target
       const w = parseWav(new Uint8Array(readFileSync(CLIP)), 'a.wav'),
         back = parseWav(new Uint8Array(readFileSync(join(dir, 'a-fit.wav'))), 'a-fit.wav');
       expect([back.rate, back.frames, back.channels]).toEqual([w.rate, w.frames, 1]);
@@ -380,7 +381,7 @@ describe('a Vite web app (onnxruntime-web only)', () => {
         `  if (${withClip}) {`,
         "    const c = await decodeWav(await (await fetch('./a.wav')).blob(), 'a.wav');",
         '    let last = null;',
-        "    const a = await worker.fit({ signal: c.signal, rate: c.rate, priorUrl: './models/speech-10/', iters: 10, lr: 1e-4, provider: 'wasm', label: 'clip' }, { onSignal: (x) => { last = x; } }).done;",
+        "    const a = await worker.fit({ signal: c.signal, rate: c.rate, priorUrl: './models/speech-10/', recipe: 'paper', iters: 10, lr: 1e-4, provider: 'wasm', label: 'clip' }, { onSignal: (x) => { last = x; } }).done;",
         '    const buf = toAudioBuffer(new OfflineAudioContext(1, 1, c.rate), last, c.rate);',
         '    Object.assign(out, { clip: { frames: c.signal.dims[0], psnr: a.finalPsnr, omega0: a.config.omega0, seconds: buf.duration } });',
         '  }',

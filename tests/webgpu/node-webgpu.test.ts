@@ -113,6 +113,7 @@ describe('onnxruntime-node on WebGPU', () => {
       const m: Transfer = { uploaded: 0, downloaded: 0 };
       let seen: Transfer = { ...m };
       const r = await fit(img, {
+        recipe: 'paper', // the full-grid train step on each provider, compared curve to curve
         model: TINY,
         iters: 20,
         lr: 1e-3,
@@ -161,7 +162,7 @@ describe('onnxruntime-node on WebGPU', () => {
       expect(l2, `${k}: relative L2 difference ${l2}`).toBeLessThan(5e-2);
     }
     const held = mriSlice('test', 0, RES);
-    const fitOpts = { iters: 20, lr: 1e-3, seed: 0, backend: cpu() };
+    const fitOpts = { recipe: 'paper' as const, iters: 20, lr: 1e-3, seed: 0, backend: cpu() };
     const prior = (encoder: typeof c.encoder) => ({ name: 'tiny', config: TINY, range: 'unit' as const, encoder });
     const fromCpu = psnrCurve(await fit(held, { ...fitOpts, prior: prior(c.encoder) }));
     const fromGpu = psnrCurve(await fit(held, { ...fitOpts, prior: prior(g.encoder) }));
