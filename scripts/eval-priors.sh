@@ -3,10 +3,9 @@
 # `strainer eval` (tables + SVG plots under bench/eval/). Needs the fetched datasets
 # (npm run fetch-data). Long: run it deliberately, not in CI. Iteration counts are stated per table.
 # mri-64-five-methods is the paper's five initialisations (issue 20): the four above plus the
-# meta-learned models/mri-64-maml under both protocols (`strainer eval --meta-prior`); each run also
-# leaves run.txt (date, machine, load) beside its table. A shipped prior is checked against the project
-# key wherever it is loaded from models/: before models/mri-64-maml is signed, point META_PRIOR at a copy of
-# it outside models/.
+# meta-learned bench/priors/mri-64-maml (full MAML on the mri-64 split; not shipped in models/ until it is
+# signed with the project key) under both protocols (`strainer eval --meta-prior`); each run also leaves
+# run.txt (date, machine, load) beside its table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${STRAINER_DATA:-$HOME/.cache/strainer}"
@@ -25,7 +24,7 @@ run lfw-25-in-domain  --prior models/lfw-25 --data "$DATA/lfw/lfw_subset.npy" --
 run mri-64-in-domain  --prior models/mri-64 --data data/ch2bet.nii.gz --iters "${MRI_ITERS:-500}"
 run mri-64-on-nature  --prior models/mri-64 --data "$DATA/nature" --methods siren,strainer10 --iters "${MRI_ITERS:-500}"
 run lfw-25-on-mri     --prior models/lfw-25 --data data/ch2bet.nii.gz --methods siren,strainer10 --iters "${LFW_ITERS:-1000}"
-run mri-64-five-methods --prior models/mri-64 --meta-prior "${META_PRIOR:-models/mri-64-maml}" --data data/ch2bet.nii.gz --iters "${META_ITERS:-200}"
+run mri-64-five-methods --prior models/mri-64 --meta-prior "${META_PRIOR:-bench/priors/mri-64-maml}" --data data/ch2bet.nii.gz --iters "${META_ITERS:-200}"
 {
   echo "# STRAINER evaluation of the shipped priors"
   echo
