@@ -195,6 +195,7 @@ describe('bad limits', () => {
     for (const [flag, value, msg] of [
       ['--until-psnr', '-3', /^strainer: --until-psnr must be above 0 and at most 200, got -3$/],
       ['--time', '0', /^strainer: --time must be above 0 and at most 10000000, got 0$/],
+      ['--recipe', 'nope', /^strainer: --recipe must be one of paper, fast, got 'nope'$/],
     ] as const) {
       const r = spawnSync('node', [CLI, 'fit', 'tests/fixtures/slice-z073.png', flag, value, '--out', out], {
         encoding: 'utf8',
