@@ -451,6 +451,7 @@ interface Report {
   machine: string;
   runs: (Run & { date?: string })[];
   costs: (Cost & { date: string; load: number })[];
+  spikes?: (Spike & { date: string })[];
 }
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), onnxruntime-node cpu, Node ${process.version}`;
 const jsonPath = out.replace(/\.md$/, '.json');
@@ -467,6 +468,7 @@ const report: Report = {
     ...runs.map((r) => ({ ...r, date })),
   ],
   costs: costs.length > 0 ? costs.map((x) => ({ ...x, date, load: loadavg()[0] })) : (previous.costs ?? []),
+  spikes: spikes.length > 0 ? spikes.map((x) => ({ ...x, date })) : (previous.spikes ?? []),
 };
 const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v.toFixed(2));
 const lines: string[] = [];
@@ -481,13 +483,14 @@ if (report.costs.length > 0) {
     '',
   );
 }
-if (spikes.length > 0)
+const spikeRows = report.spikes ?? [];
+if (spikeRows.length > 0)
   lines.push(
-    `### spike (${date.slice(0, 16)}): a fit never hands back worse than its best`,
+    `### spike (${spikeRows[0].date.slice(0, 16)}): a fit never hands back worse than its best`,
     '',
     '| slice (mri-64, 64x64) | recipe | updates | highest step PSNR (at update) | last step PSNR | returned model PSNR | best measured state |',
     '|---|---|---|---|---|---|---|',
-    ...spikes.map(
+    ...spikeRows.map(
       (x) =>
         `| ${x.slice} | ${x.recipe} | ${x.iters} | ${x.peak.toFixed(2)} (${x.peakAt}) | ${x.last.toFixed(2)} | ${x.returned.toFixed(2)} | ${x.best} |`,
     ),
