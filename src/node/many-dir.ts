@@ -199,6 +199,9 @@ export class RunDir {
     const run = new RunDir(root, o.staleAfterMs);
     const want = canonicalJson(config);
     const cfg = join(root, RUN_FILE);
+    // What a run starting at this moment in another process (a shard of the same array) has made before its
+    // config is linked: its state and fits folders and the config's temporary file. Not someone else's files.
+    const starting = (n: string): boolean => n === STATE_DIR || n === FITS_DIR || n.startsWith(`${RUN_FILE}.tmp-`);
     if (existsSync(root) && readdirSync(root).length > 0) {
       if (existsSync(cfg)) {
         const have = run.readConfig();
@@ -209,7 +212,7 @@ export class RunDir {
             );
           run.reset();
         }
-      } else if (!o.force) {
+      } else if (!o.force && !readdirSync(root).every(starting)) {
         throw new UserError(
           `output folder ${out} already exists and is not empty (pass --force to write a run into it)`,
         );
